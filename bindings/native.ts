@@ -1,0 +1,21 @@
+// Loads the compiled addon: a prebuild for this platform (prebuildify) or the local cmake-js build.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function load(): any {
+  try {
+    return require('node-gyp-build')(root);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new Error(
+      `hybridgl: the native addon is not built (${why}). Run 'npm install' (or 'npm run build:native') in ${root}.`,
+    );
+  }
+}
+
+/** The raw addon. Use the typed wrappers in bindings/ rather than this. */
+export const native: any = load();

@@ -1,0 +1,16 @@
+#include <napi.h>
+
+#include "modules.h"
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  using namespace hybridgl::napi;
+  registerBackend(env, exports);
+  registerMaskOps(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(hybridgl, init)

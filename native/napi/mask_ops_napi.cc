@@ -1,0 +1,68 @@
+#include <vector>
+
+#include "args.h"
+#include "async.h"
+#include "mask_ops.h"
+#include "modules.h"
+
+namespace hybridgl::napi {
+namespace {
+
+// pairwiseMaskCounts(a: Uint8Array, n, b: Uint8Array, m, height, width, async) → { intersection, union }
+// as Float64Array (exact below 2^53).
+Napi::Value pairwiseMaskCounts(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 7, "pairwiseMaskCounts");
+  const int64_t n = integer(cb[1], "n"), m = integer(cb[3], "m");
+  const int64_t h = integer(cb[4], "height"), w = integer(cb[5], "width");
+  const int64_t pixels = h * w;
+  auto a = typedArray<uint8_t>(cb[0], "masks", n * pixels);
+  auto b = typedArray<uint8_t>(cb[2], "others", m * pixels);
+  const bool async = boolean(cb[6], "async");
+  auto inter = std::make_shared<std::vector<uint64_t>>(n * m);
+  auto uni = std::make_shared<std::vector<uint64_t>>(n * m);
+  const Backend be = guard(env, [] { return activeBackend(); });
+  auto work = [=, pa = a.Data(), pb = b.Data()] {
+    mask_ops::pairwiseCounts(be, pa, n, pb, m, pixels, inter->data(), uni->data());
+  };
+  auto finish = [=](Napi::Env e) -> Napi::Value {
+    auto out = Napi::Object::New(e);
+    out.Set("intersection", toTypedArray<double>(e, *inter));
+    out.Set("union", toTypedArray<double>(e, *uni));
+    return out;
+  };
+  if (async) return PromiseWorker::Run(env, {a, b}, work, finish);
+  return guard(env, [&] {
+    work();
+    return finish(env);
+  });
+}
+
+// masksToBoxes(masks: Uint8Array, n, height, width, async) → Int32Array n×4 inclusive XYXY.
+Napi::Value masksToBoxes(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 5, "masksToBoxes");
+  const int64_t n = integer(cb[1], "n"), h = integer(cb[2], "height"), w = integer(cb[3], "width");
+  auto masks = typedArray<uint8_t>(cb[0], "masks", n * h * w);
+  const bool async = boolean(cb[4], "async");
+  auto boxes = std::make_shared<std::vector<int32_t>>(n * 4);
+  const Backend be = guard(env, [] { return activeBackend(); });
+  auto work = [=, pm = masks.Data()] {
+    mask_ops::boxes(be, pm, n, static_cast<int>(h), static_cast<int>(w), boxes->data());
+  };
+  auto finish = [=](Napi::Env e) -> Napi::Value { return toTypedArray<int32_t>(e, *boxes); };
+  if (async) return PromiseWorker::Run(env, {masks}, work, finish);
+  return guard(env, [&] {
+    work();
+    return finish(env);
+  });
+}
+
+}  // namespace
+
+void registerMaskOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("pairwiseMaskCounts", Napi::Function::New(env, pairwiseMaskCounts, "pairwiseMaskCounts"));
+  exports.Set("masksToBoxes", Napi::Function::New(env, masksToBoxes, "masksToBoxes"));
+}
+
+}  // namespace hybridgl::napi

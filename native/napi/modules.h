@@ -1,0 +1,11 @@
+// Each kernel family's glue registers its functions on the addon's exports.
+#pragma once
+
+#include <napi.h>
+
+namespace hybridgl::napi {
+
+void registerBackend(Napi::Env env, Napi::Object exports);
+void registerMaskOps(Napi::Env env, Napi::Object exports);
+
+}  // namespace hybridgl::napi

@@ -1,0 +1,5 @@
+// hybridgl: the public API.
+export { backendInfo, setDevice } from '../bindings/backend.ts';
+export type { BackendInfo } from '../bindings/backend.ts';
+export { maskIoU, maskIoUAsync, masksToBoxes, masksToBoxesAsync } from '../bindings/maskOps.ts';
+export type { MaskIoUResult, MaskBoxes } from '../bindings/maskOps.ts';
