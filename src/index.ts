@@ -3,3 +3,7 @@ export { backendInfo, setDevice } from '../bindings/backend.ts';
 export type { BackendInfo } from '../bindings/backend.ts';
 export { maskIoU, maskIoUAsync, masksToBoxes, masksToBoxesAsync } from '../bindings/maskOps.ts';
 export type { MaskIoUResult, MaskBoxes } from '../bindings/maskOps.ts';
+
+// Text: CLIP tokenizer, expression parser, text features (spec §5–§6).
+export { createClipTokenizer, CLIP_CONTEXT_LENGTH } from './text/clipTokenizer.ts';
+export type { ClipTokenizer, TokenizedBatch } from './text/clipTokenizer.ts';
