@@ -12,8 +12,10 @@ interface Case {
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/text/clip_tokens.json', import.meta.url), 'utf8')) as {
   expressions: Case[];
   hard: Case[];
+  open_clip: Case[];
 };
 const tokenizer = createClipTokenizer(CLIP_VOCAB_PATH);
+const openClipTokenizer = createClipTokenizer(CLIP_VOCAB_PATH, { flavour: 'open_clip' });
 
 describe('createClipTokenizer', () => {
   it('matches the reference ids on every shared expression', () => {
@@ -64,7 +66,19 @@ describe('createClipTokenizer', () => {
     expect(tokenizer.encode('guy in red shirt')).not.toContain(-1);
   });
 
+  it("matches open_clip's [n×77] rows (GEM prompts, its special tokens, silent truncation)", () => {
+    const batch = openClipTokenizer.tokenize(fixture.open_clip.map((c) => c.text));
+    const wrong = fixture.open_clip.filter((c, row) => {
+      const got = Array.from(batch.ids.subarray(row * 77, row * 77 + c.ids.length));
+      const padding = batch.ids.subarray(row * 77 + c.ids.length, (row + 1) * 77);
+      return JSON.stringify(got) !== JSON.stringify(c.ids) || padding.some((v) => v !== 0);
+    });
+    expect(wrong.map((c) => c.text)).toEqual([]);
+    expect(batch.truncated).toEqual([fixture.open_clip.length - 1]);
+  });
+
   it('rejects bad input with errors naming it', () => {
+    expect(() => createClipTokenizer(CLIP_VOCAB_PATH, { flavour: 'hf' as 'openai' })).toThrow(/flavour/);
     expect(() => createClipTokenizer('/nonexistent/vocab.txt.gz')).toThrow(/\/nonexistent\/vocab\.txt\.gz/);
     expect(() => tokenizer.encode(5 as unknown as string)).toThrow(/text must be a string/);
     expect(() => tokenizer.tokenize(['ok', 3 as unknown as string])).toThrow(/texts\[1\]/);

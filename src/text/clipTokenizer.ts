@@ -5,8 +5,11 @@ import { clipCleanText, WHITESPACE_CLASS } from './textCleanup.ts';
 
 export const CLIP_CONTEXT_LENGTH = 77;
 const MERGE_COUNT = 49152 - 256 - 2;
-const START_TOKEN = '<|startoftext|>';
-const END_TOKEN = '<|endoftext|>';
+/** The special tokens' spellings: OpenAI CLIP's, or open_clip's (GEM's text side); their ids are the same. */
+const SPECIAL_TOKENS = {
+  openai: ['<|startoftext|>', '<|endoftext|>'],
+  open_clip: ['<start_of_text>', '<end_of_text>'],
+} as const;
 // Whole-text results kept for repeated expressions; bounded so a long-running process cannot grow without limit.
 const TEXT_CACHE_LIMIT = 100_000;
 
@@ -17,6 +20,11 @@ export interface TokenizedBatch {
   contextLength: number;
   /** Indices of the texts that were longer than contextLength and were cut (the end token kept last). */
   truncated: number[];
+}
+
+export interface ClipTokenizerOptions {
+  /** Which implementation's special-token spelling is recognised inside the text (default 'openai'). */
+  flavour?: keyof typeof SPECIAL_TOKENS;
 }
 
 export interface ClipTokenizer {
@@ -44,15 +52,22 @@ function byteToUnicode(): { table: string[]; vocabOrder: string[] } {
   return { table, vocabOrder: [...printable, ...others] };
 }
 
-// CLIP's pre-tokenizer: the special tokens, English contractions, letter runs, single digits, runs of the rest.
-// Python's `regex` \s is not JS's \s, hence the explicit class.
-const PRE_TOKEN = new RegExp(
-  `<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^${WHITESPACE_CLASS}\\p{L}\\p{N}]+`,
-  'giu',
-);
+/** CLIP's pre-tokenizer: the special tokens, English contractions, letter runs, single digits, runs of the rest.
+ * Python's `regex` \s is not JS's \s, hence the explicit class. */
+function preTokenPattern(specials: readonly string[]): RegExp {
+  const escaped = specials.map((t) => t.replace(/\|/g, '\\|')).join('|');
+  return new RegExp(
+    `${escaped}|'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^${WHITESPACE_CLASS}\\p{L}\\p{N}]+`,
+    'giu',
+  );
+}
 
 /** Reads the gzipped merges file and builds the tokenizer. Throws naming the path if it is missing or malformed. */
-export function createClipTokenizer(vocabPath: string): ClipTokenizer {
+export function createClipTokenizer(vocabPath: string, options: ClipTokenizerOptions = {}): ClipTokenizer {
+  const flavour = options.flavour ?? 'openai';
+  if (!(flavour in SPECIAL_TOKENS)) throw new RangeError(`options.flavour must be 'openai' or 'open_clip', got ${flavour}`);
+  const [START_TOKEN, END_TOKEN] = SPECIAL_TOKENS[flavour];
+  const preToken = preTokenPattern(SPECIAL_TOKENS[flavour]);
   if (typeof vocabPath !== 'string' || vocabPath === '') {
     throw new TypeError(`vocabPath must be a non-empty string, got ${String(vocabPath)}`);
   }
@@ -126,7 +141,7 @@ export function createClipTokenizer(vocabPath: string): ClipTokenizer {
   function encodeUncached(text: string): number[] {
     const ids = [startToken];
     const cleaned = clipCleanText(text).toLowerCase();
-    for (const match of cleaned.matchAll(PRE_TOKEN)) {
+    for (const match of cleaned.matchAll(preToken)) {
       const piece = match[0];
       let pieceIds = wordCache.get(piece);
       if (pieceIds === undefined) {
