@@ -105,6 +105,18 @@ describe('parseExpression fields', () => {
     expect(parseExpression('person in background on left').otherNouns).toEqual(['background']);
   });
 
+  it('takes the last sentence\'s root, as the reference\'s root loop does', () => {
+    const r = parseExpression('a man. a woman on the left');
+    expect(r.nounPhrase).toBe('a woman');
+    expect(r.otherNouns).toEqual(['man']);
+  });
+
+  it('handles empty and symbol-only input', () => {
+    const empty = parseExpression('   ');
+    expect([empty.sentence, empty.nounPhrase, empty.position, empty.relation]).toEqual(['', '', 'none', 'none']);
+    expect(parseExpression('🍕').nounPhrase).toBe('🍕');
+  });
+
   it('rejects a non-string', () => {
     expect(() => parseExpression(3 as unknown as string)).toThrow(/text must be a string/);
   });

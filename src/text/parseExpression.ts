@@ -157,21 +157,12 @@ function tagTokens(text: string): Tok[] {
       t.pos = 'ADJ'; // "half eaten sandwich", "parked car": a participle used as an adjective
     } else if (t.pos === 'VERB' && prev?.pos === 'VERB' && /ing$/.test(prev.text) && !/ing$/.test(t.text)) {
       t.pos = 'NOUN'; // "eating leaves": the object of a participle
-    } else if (t.pos === 'NUM' && prev && ['DET', 'ADJ', 'ADV'].includes(prev.pos) && !nextNominal && /^[a-z]+$/.test(t.text)) {
+    } else if (t.pos === 'NUM' && prev && ['DET', 'ADJ', 'ADV'].includes(prev.pos) && !nextNominal &&
+      /^[a-z]+$/.test(t.text)) {
       t.pos = 'NOUN'; // "the one"
-    } else if (t.text === "'s" && prev && NOMINAL_POS.has(prev.pos) && nextNominalAfter(toks, i)) {
-      t.pos = 'PART';
     }
   });
   return toks;
-}
-
-function nextNominalAfter(toks: Tok[], i: number): boolean {
-  for (let k = i + 1; k < toks.length; k++) {
-    if (toks[k].pos === 'NOUN' || toks[k].pos === 'PROPN') return true;
-    if (!['ADJ', 'NUM', 'ADV'].includes(toks[k].pos)) return false;
-  }
-  return false;
 }
 
 const PREMODIFIER_POS = new Set(['DET', 'ADJ', 'NUM', 'NOUN', 'PROPN']);
@@ -253,8 +244,24 @@ function attach(toks: Tok[], i: number, head: number, dep: string): void {
   toks[i].dep = dep;
 }
 
-/** Assigns a head and a relation to every token (see the file comment for the grammar). */
+/** Parses each sentence on its own (as spaCy does) and returns the last sentence's root, the one the reference's
+ * root loop ends on. */
 function parseTokens(toks: Tok[]): number {
+  let root = -1;
+  for (let start = 0; start < toks.length; ) {
+    let end = start;
+    while (end < toks.length && !(/^[.!?]$/.test(toks[end].text) && toks[end + 1] && toks[end + 1].pos !== 'PUNCT')) end++;
+    end = Math.min(end + 1, toks.length);
+    const sentence = toks.slice(start, end); // the same token objects: heads are set relative, then shifted
+    root = parseSentence(sentence) + start;
+    for (const t of sentence) t.head += start;
+    start = end;
+  }
+  return root;
+}
+
+/** Assigns a head and a relation to every token of one sentence (see the file comment for the grammar). */
+function parseSentence(toks: Tok[]): number {
   const phrases = findPhrases(toks);
   const phraseAt = new Map<number, Phrase>();
   for (const p of phrases) {
@@ -470,9 +477,12 @@ export function parseExpression(text: string, options: ParseOptions = {}): Parse
   if (typeof text !== 'string') throw new TypeError(`text must be a string, got ${typeof text}`);
   const rightNever = options.quirks?.rightNever ?? true;
   // The reference lowercases, tokenizes, drops whitespace tokens, joins with spaces and parses that again.
-  const tokens = tagTokens(text.toLowerCase()).map((t) => t.text);
+  const lower = text.toLowerCase();
+  const firstPass = tagTokens(lower);
+  const tokens = firstPass.map((t) => t.text);
   const sentence = tokens.join(' ');
-  const toks = tagTokens(sentence);
+  // Already in joined form: the second parse would see the same text.
+  const toks = sentence === lower ? firstPass : tagTokens(sentence);
   const root = toks.length > 0 ? parseTokens(toks) : -1;
 
   const chunks = nounChunks(toks);
