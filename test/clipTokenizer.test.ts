@@ -12,6 +12,7 @@ interface Case {
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/text/clip_tokens.json', import.meta.url), 'utf8')) as {
   expressions: Case[];
   hard: Case[];
+  fuzz: Case[];
   open_clip: Case[];
 };
 const tokenizer = createClipTokenizer(CLIP_VOCAB_PATH);
@@ -30,6 +31,12 @@ describe('createClipTokenizer', () => {
       expect(tokenizer.encode(c.text)).toEqual(c.ids);
     },
   );
+
+  it('matches the reference ids on 400 random strings of cleanup triggers (ftfy mojibake repair excluded)', () => {
+    expect(fixture.fuzz.length).toBe(400);
+    const wrong = fixture.fuzz.filter((c) => JSON.stringify(tokenizer.encode(c.text)) !== JSON.stringify(c.ids));
+    expect(wrong.map((c) => c.text)).toEqual([]);
+  });
 
   it('has the 49408-entry vocabulary with start 49406 and end 49407', () => {
     expect(tokenizer.vocabSize).toBe(49408);

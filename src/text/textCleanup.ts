@@ -4,7 +4,9 @@
 // restore_byte_a0, replace_lossy_sequences, decode_inconsistent_utf8) and its all-caps HTML entity names
 // (&EACUTE;): HTML entities ending in ';' (skipped on a line from the first line holding '<' on), C1 controls as
 // Windows-1252, Latin ligatures, full/half-width forms, curly quotes, line breaks, lone surrogates, ANSI terminal
-// escapes, control characters, NFC; all repeated until nothing changes, as ftfy does.
+// escapes, control characters, NFC; all repeated until nothing changes, as ftfy does. Where ftfy repairs mojibake
+// (Latin-1/Windows-1252 characters that spell valid UTF-8 bytes: "Ã©" → "é", "ß" + a C1 control or a curly quote)
+// the ids differ; ftfy leaves ordinary text, referring expressions included, alone there.
 import { decodeHTML } from 'entities';
 
 /** Python `regex`'s \s (Unicode White_Space); JS's \s differs (it adds U+FEFF and lacks U+0085). */
