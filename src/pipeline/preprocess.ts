@@ -1,5 +1,5 @@
 // Spec §1 and §2 steps 1–2: the image-derived inputs of SAM, CLIP and GEM.
-import { normalizeImage, resizeImage } from '../../bindings/resample.ts';
+import { normalizeImage, resizeImage } from '../../bindings/imagePrep.ts';
 
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];

@@ -1,9 +1,9 @@
 #include <memory>
 
 #include "cuda_util.h"
-#include "resample.h"
+#include "image_prep.h"
 
-namespace hybridgl::resample {
+namespace hybridgl::image_prep {
 namespace {
 
 __device__ inline uint8_t clip8(int32_t acc) {
@@ -107,4 +107,4 @@ void normalizeCuda(const uint8_t* src, int height, int width, float scale, const
   dout.download(dst, total);
 }
 
-}  // namespace hybridgl::resample
+}  // namespace hybridgl::image_prep

@@ -4,15 +4,15 @@
 #include "args.h"
 #include "async.h"
 #include "modules.h"
-#include "resample.h"
+#include "image_prep.h"
 
 namespace hybridgl::napi {
 namespace {
 
-resample::Filter filterArg(const Napi::Value& v) {
+image_prep::Filter filterArg(const Napi::Value& v) {
   const std::string f = string(v, "filter");
-  if (f == "bilinear") return resample::Filter::Bilinear;
-  if (f == "bicubic") return resample::Filter::Bicubic;
+  if (f == "bilinear") return image_prep::Filter::Bilinear;
+  if (f == "bicubic") return image_prep::Filter::Bicubic;
   throw Napi::RangeError::New(v.Env(), "filter must be 'bilinear' or 'bicubic', got '" + f + "'");
 }
 
@@ -23,12 +23,12 @@ Napi::Value resizeImage(const Napi::CallbackInfo& cb) {
   const int64_t h = integer(cb[1], "height", 1), w = integer(cb[2], "width", 1), c = integer(cb[3], "channels", 1, 4);
   const int64_t oh = integer(cb[4], "outHeight", 1), ow = integer(cb[5], "outWidth", 1);
   auto src = typedArray<uint8_t>(cb[0], "image", h * w * c);
-  const resample::Filter filter = filterArg(cb[6]);
+  const image_prep::Filter filter = filterArg(cb[6]);
   const bool async = boolean(cb[7], "async");
   auto out = std::make_shared<std::vector<uint8_t>>(oh * ow * c);
   const Backend be = guard(env, [] { return activeBackend(); });
   auto work = [=, p = src.Data()] {
-    resample::resize(be, p, int(h), int(w), int(c), int(oh), int(ow), filter, out->data());
+    image_prep::resize(be, p, int(h), int(w), int(c), int(oh), int(ow), filter, out->data());
   };
   auto finish = [=](Napi::Env e) -> Napi::Value {
     auto arr = Napi::Uint8Array::New(e, out->size());
@@ -57,14 +57,14 @@ Napi::Value normalizeImage(const Napi::CallbackInfo& cb) {
   auto out = Napi::Float32Array::New(env, 3 * ph * pw);
   const Backend be = guard(env, [] { return activeBackend(); });
   return guard(env, [&]() -> Napi::Value {
-    resample::normalize(be, src.Data(), int(h), int(w), scale, mean.Data(), std.Data(), int(ph), int(pw), out.Data());
+    image_prep::normalize(be, src.Data(), int(h), int(w), scale, mean.Data(), std.Data(), int(ph), int(pw), out.Data());
     return out;
   });
 }
 
 }  // namespace
 
-void registerResample(Napi::Env env, Napi::Object exports) {
+void registerImagePrep(Napi::Env env, Napi::Object exports) {
   exports.Set("resizeImage", Napi::Function::New(env, resizeImage, "resizeImage"));
   exports.Set("normalizeImage", Napi::Function::New(env, normalizeImage, "normalizeImage"));
 }

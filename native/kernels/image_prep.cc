@@ -2,9 +2,9 @@
 #include <cmath>
 
 #include "parallel.h"
-#include "resample.h"
+#include "image_prep.h"
 
-namespace hybridgl::resample {
+namespace hybridgl::image_prep {
 namespace {
 
 double bilinear(double x) {
@@ -131,4 +131,4 @@ void normalizeCpu(const uint8_t* src, int height, int width, float scale, const 
   });
 }
 
-}  // namespace hybridgl::resample
+}  // namespace hybridgl::image_prep

@@ -6,7 +6,7 @@
 
 #include "backend.h"
 
-namespace hybridgl::resample {
+namespace hybridgl::image_prep {
 
 enum class Filter { Bilinear, Bicubic };
 
@@ -50,4 +50,4 @@ inline void normalize(Backend be, const uint8_t* src, int height, int width, flo
   normalizeCpu(src, height, width, scale, mean, std, padH, padW, dst);
 }
 
-}  // namespace hybridgl::resample
+}  // namespace hybridgl::image_prep

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { normalizeImage, resizeImage, resizeImageAsync } from '../src/index.ts';
 
-const dir = join(import.meta.dirname, 'fixtures', 'resample');
+const dir = join(import.meta.dirname, 'fixtures', 'image_prep');
 const golden = JSON.parse(readFileSync(join(dir, 'golden.json'), 'utf8'));
 const sha = (a: ArrayBufferView) => createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
 
