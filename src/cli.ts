@@ -8,7 +8,6 @@ import type { Fusion } from './models/loadModels.ts';
 import { renderContactSheet, renderOverlay } from './render/overlay.ts';
 import { createSegmenter, SegmentError, type Segmenter, type SegmentResult } from './segmenter.ts';
 
-/** Exit codes: what a script can branch on. */
 const FUSIONS: readonly Fusion[] = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
 
 /** Exit codes: what a script can branch on. */
