@@ -5,4 +5,4 @@ export { maskIoU, maskIoUAsync, masksToBoxes, masksToBoxesAsync } from '../bindi
 export type { MaskIoUResult, MaskBoxes } from '../bindings/maskOps.ts';
 // Image preparation (Pillow-exact resize, normalisation)
 export { normalizeImage, resizeImage, resizeImageAsync } from '../bindings/imagePrep.ts';
-export type { NormalizeOptions, ResizeFilter, ResizeOptions } from '../bindings/imagePrep.ts';
+export type { ImageResizeOptions, NormalizeOptions, ResizeFilter } from '../bindings/imagePrep.ts';
