@@ -22,16 +22,16 @@ struct Tap {
   float w0, w1;
 };
 
-// PyTorch: scale = float(in/out); src = float(scale * (dst + 0.5) - 0.5) computed in double, clamped at 0;
-// i0 = trunc(src), i1 = i0 + 1 unless at the last index; w1 = src - i0.
+// PyTorch (CPU, float32): scale = float(in/out); the source position scale·(dst + 0.5) − 0.5 stays in double
+// (clamped at 0); i0 = trunc, i1 = i0 + 1 unless at the last index; w1 = float(src − i0), w0 = 1 − w1.
 HG_HD inline Tap bilinearTap(int dst, int inSize, int outSize) {
   const float scale = static_cast<float>(inSize) / static_cast<float>(outSize);
-  float src = static_cast<float>(static_cast<double>(scale) * (dst + 0.5) - 0.5);
-  if (src < 0.f) src = 0.f;
+  double src = static_cast<double>(scale) * (dst + 0.5) - 0.5;
+  if (src < 0) src = 0;
   Tap t;
   t.i0 = static_cast<int>(src);
   t.i1 = t.i0 + (t.i0 < inSize - 1 ? 1 : 0);
-  float l1 = src - static_cast<float>(t.i0);
+  float l1 = static_cast<float>(src - t.i0);
   l1 = l1 < 0.f ? 0.f : (l1 > 1.f ? 1.f : l1);
   t.w1 = l1;
   t.w0 = 1.f - l1;
