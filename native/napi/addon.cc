@@ -10,6 +10,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerMaskOps(env, exports);
   registerImagePrep(env, exports);
   registerRle(env, exports);
+  registerGaussianBlur(env, exports);
+  registerClipInputs(env, exports);
+  registerMaskGrid(env, exports);
+  registerHeatmap(env, exports);
   return exports;
 }
 
