@@ -44,3 +44,15 @@ export {
   resizeMapAsync,
 } from '../bindings/heatmap.ts';
 export type { HeatmapScoreOptions, HeatmapScores, PositionFlag, ResizeOptions } from '../bindings/heatmap.ts';
+// SAM automatic-mask-generator post-processing (spec §2).
+export {
+  postprocessSamMasks,
+  postprocessSamMasksAsync,
+  samPointGrid,
+  samResizeShape,
+  samTransformCoords,
+  samUpscaleLogits,
+  samNms,
+  samRemoveSmallRegions,
+} from '../bindings/samPost.ts';
+export type { SamPostInput, SamPostOptions, SamPostResult } from '../bindings/samPost.ts';

@@ -14,6 +14,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerClipInputs(env, exports);
   registerMaskGrid(env, exports);
   registerHeatmap(env, exports);
+  registerSamPost(env, exports);
   return exports;
 }
 

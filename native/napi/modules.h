@@ -13,5 +13,6 @@ void registerGaussianBlur(Napi::Env env, Napi::Object exports);
 void registerClipInputs(Napi::Env env, Napi::Object exports);
 void registerMaskGrid(Napi::Env env, Napi::Object exports);
 void registerHeatmap(Napi::Env env, Napi::Object exports);
+void registerSamPost(Napi::Env env, Napi::Object exports);
 
 }  // namespace hybridgl::napi
