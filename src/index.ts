@@ -56,3 +56,9 @@ export {
   samRemoveSmallRegions,
 } from '../bindings/samPost.ts';
 export type { SamPostInput, SamPostOptions, SamPostResult } from '../bindings/samPost.ts';
+
+// Text: CLIP tokenizer, expression parser, text features (spec §5–§6).
+export { createClipTokenizer, CLIP_CONTEXT_LENGTH } from './text/clipTokenizer.ts';
+export type { ClipTokenizer, TokenizedBatch } from './text/clipTokenizer.ts';
+export { parseExpression, RELATION_WORDS, NULL_KEYWORDS } from './text/parseExpression.ts';
+export type { ParsedExpression, ParsedToken, ParseOptions, Position, Relation } from './text/parseExpression.ts';
