@@ -5,13 +5,21 @@ const USAGE = `usage: hybridgl <command>
 
 commands:
   info      the native backend (CPU or CUDA) and versions
+  synth-refer DIR   write a small synthetic dataset in the REFER layout (refcoco, unc) under DIR
   help      this text`;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [cmd] = argv;
   switch (cmd) {
     case 'info': {
       console.log(JSON.stringify({ node: process.version, backend: backendInfo() }, null, 2));
+      return 0;
+    }
+    case 'synth-refer': {
+      if (argv.length !== 2) return console.error(`usage: hybridgl synth-refer DIR`), 2;
+      const { writeSynthRefer } = await import('./eval/synthRefer.ts');
+      const s = await writeSynthRefer(argv[1]);
+      console.log(`wrote ${s.images} images, ${s.refs} refs, ${s.sentences} sentences under ${argv[1]}`);
       return 0;
     }
     case undefined:
@@ -26,4 +34,4 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));
