@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { createStickyK, iouCounts, IoUAccumulator, summarize } from '../src/eval/metrics.ts';
+import { createStickyK, iouCounts, IoUAccumulator, stickyKInOrder, stickyKVariants, summarize } from '../src/eval/metrics.ts';
 
 describe('iouCounts', () => {
   it('counts a hand-drawn 3×4 case', () => {
@@ -64,5 +64,22 @@ describe('createStickyK (QUIRK sticky-k)', () => {
     expect(k(2)).toEqual({ k1: 2, k2: 2 });
     expect(k(10)).toEqual({ k1: 3, k2: 6 });
     expect(() => k(0)).toThrow(/positive integer/);
+  });
+});
+
+describe('sticky-k in any order', () => {
+  it('lists the k pairs a sentence can get', () => {
+    expect(stickyKVariants(2)).toEqual([{ k1: 1, k2: 1 }, { k1: 2, k2: 2 }]);
+    expect(stickyKVariants(40).map(({ k1, k2 }) => `${k1},${k2}`)).toEqual(['1,1', '2,2', '3,3', '3,4', '3,5', '3,6']);
+  });
+
+  it('gives each item the k of the sequential loop, whatever the input order', () => {
+    const seq = [9, 7, 4, 12, 5, 2, 30, 8]; // proposals in reference order
+    const k = createStickyK();
+    const expected = seq.map((n) => k(n));
+    const shuffled = [5, 2, 7, 0, 3, 6, 1, 4];
+    const got = stickyKInOrder(shuffled.map((o) => ({ order: o, proposals: seq[o] })));
+    shuffled.forEach((o, i) => expect(got[i]).toEqual(expected[o]));
+    for (const [o, e] of expected.entries()) expect(stickyKVariants(seq[o])).toContainEqual(e);
   });
 });

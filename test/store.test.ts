@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   inShard, mergeRuns, parseShard, readRun, ResultStore, shardOfImage, summarizeResults, type SentenceResult,
 } from '../src/eval/store.ts';
+import { createStickyK, stickyKVariants, summarize } from '../src/eval/metrics.ts';
 import { rng } from './helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'hybridgl-store-'));
@@ -145,5 +146,41 @@ describe('shards and merge', () => {
     const other = newDir();
     ResultStore.open(other, { meta: { dataset: 'refcocog', split: 'val', shard: '2/2' } });
     expect(() => mergeRuns([a, other], newDir())).toThrow(/different run/);
+  });
+});
+
+describe('sticky-k over a sharded run', () => {
+  // Proposal counts per image; a few images have fewer than 6 proposals.
+  const proposalsOf = (image: number) => [9, 4, 12, 7, 2, 30, 5][image % 7];
+  const r = rng(11);
+  const withK: SentenceResult[] = ALL.map((s, i) => {
+    const guidedByK: Record<string, SentenceResult['guided']> = {};
+    for (const { k1, k2 } of stickyKVariants(proposalsOf(s.image_id))) {
+      const union = 100 + Math.floor(r() * 100), intersection = Math.floor(r() * union);
+      guidedByK[`${k1},${k2}`] = { intersection, union, iou: intersection / union };
+    }
+    const own = stickyKVariants(proposalsOf(s.image_id)).at(-1)!;
+    return { ...s, order: Math.floor(i / 2), proposals: proposalsOf(s.image_id), guidedByK, guided: guidedByK[`${own.k1},${own.k2}`] };
+  });
+
+  it('merged shards give the sequential loop\'s guided metrics', () => {
+    // The reference: refs in order, k lowered for good.
+    const k = createStickyK();
+    const sequential = summarize(withK.map((s) => {
+      const { k1, k2 } = k(s.proposals!);
+      return s.guidedByK![`${k1},${k2}`];
+    }));
+    const dirs = [1, 2].map((i) => {
+      const d = newDir();
+      const store = ResultStore.open(d, { meta: { shard: `${i}/2` } });
+      // Each shard runs its images in its own order (here: reversed).
+      for (const s of [...withK].reverse()) if (inShard(s.image_id, { index: i, count: 2 })) store.append(s);
+      return d;
+    });
+    const merged = mergeRuns(dirs, newDir());
+    expect(merged.stickyK).toBe(true);
+    expect(merged.guided).toEqual(sequential);
+    expect(merged.guided).not.toEqual(summarize(withK.map((s) => s.guided))); // the quirk changes the numbers here
+    expect(summarizeResults(withK, { stickyK: false }).guided).toEqual(summarize(withK.map((s) => s.guided)));
   });
 });

@@ -114,3 +114,22 @@ export function createStickyK(options: StickyKOptions = {}): (proposals: number)
     return now;
   };
 }
+
+/** The (k1, k2) pairs that sticky-k can give a sentence whose image has `proposals` proposals, whatever ran
+ *  before it: k1 = min(3, m), k2 = min(6, m) for m = 1 … min(N, 6). Scoring all of them (guided scoring is cheap)
+ *  lets a run in any order, or in shards, reproduce the reference's sequential k afterwards (stickyKInOrder). */
+export function stickyKVariants(proposals: number, k1 = 3, k2 = 6): Array<{ k1: number; k2: number }> {
+  const out: Array<{ k1: number; k2: number }> = [];
+  for (let m = 1; m <= Math.min(proposals, Math.max(k1, k2)); m++) out.push({ k1: Math.min(k1, m), k2: Math.min(k2, m) });
+  return out;
+}
+
+/** The k each item gets in the reference's sequential loop (QUIRK sticky-k): items are taken in ascending
+ *  `order` (the ref's position in the split); the result is in the input's order. */
+export function stickyKInOrder(items: Array<{ order: number; proposals: number }>, options: StickyKOptions = {}): Array<{ k1: number; k2: number }> {
+  const next = createStickyK(options);
+  const out = new Array<{ k1: number; k2: number }>(items.length);
+  const idx = items.map((_, i) => i).sort((a, b) => items[a].order - items[b].order || a - b);
+  for (const i of idx) out[i] = next(items[i].proposals);
+  return out;
+}

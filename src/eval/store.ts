@@ -2,7 +2,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { IoUAccumulator, type IoUCounts, type MetricSummary } from './metrics.ts';
+import { IoUAccumulator, stickyKInOrder, type IoUCounts, type MetricSummary } from './metrics.ts';
 
 /** One prediction of one sentence (the pure-hybrid or the guided one). */
 export interface PredictionRecord extends IoUCounts {
@@ -21,7 +21,13 @@ export interface SentenceResult {
   image_id: number;
   sentence?: string;
   hybrid: PredictionRecord;
+  /** the guided prediction with k1 = min(3, N), k2 = min(6, N) for this image alone. */
   guided: PredictionRecord;
+  /** for QUIRK sticky-k: the ref's position in the split (reference order), the image's proposal count N, and the
+   *  guided prediction for every pair of stickyKVariants(N), keyed "k1,k2". */
+  order?: number;
+  proposals?: number;
+  guidedByK?: Record<string, PredictionRecord>;
   [extra: string]: unknown;
 }
 
@@ -29,6 +35,9 @@ export interface RunSummary {
   sentences: number;
   hybrid: MetricSummary;
   guided: MetricSummary;
+  /** whether `guided` applies QUIRK sticky-k over the reference order (needs order, proposals and guidedByK on
+   *  every line); false: each line's own `guided`. */
+  stickyK: boolean;
 }
 
 /** A shard `i/n`: this process handles the images with shardOfImage(id, n) === i − 1 (i counts from 1). */
@@ -105,11 +114,25 @@ function canonicalOrder(results: SentenceResult[]): SentenceResult[] {
   return [...results].sort((a, b) => a.ref_id - b.ref_id || a.sent_id - b.sent_id);
 }
 
-/** The summary of a set of sentences; independent of the order they were run in. */
-export function summarizeResults(results: SentenceResult[]): RunSummary {
+/**
+ * The summary of a set of sentences; independent of the order they were run in. With `stickyK` (default true)
+ * and the sticky-k fields on every line, the guided result of each sentence is the one for the k the reference's
+ * sequential loop would have used (exact only over a whole split: merge shards first).
+ */
+export function summarizeResults(results: SentenceResult[], options: { stickyK?: boolean } = {}): RunSummary {
+  const ordered = canonicalOrder(results);
+  const sticky = (options.stickyK ?? true) && ordered.length > 0 &&
+    ordered.every((r) => Number.isInteger(r.order) && Number.isInteger(r.proposals) && r.guidedByK);
+  const ks = sticky ? stickyKInOrder(ordered as Array<SentenceResult & { order: number; proposals: number }>) : [];
   const hybrid = new IoUAccumulator(), guided = new IoUAccumulator();
-  for (const r of canonicalOrder(results)) hybrid.add(r.hybrid), guided.add(r.guided);
-  return { sentences: results.length, hybrid: hybrid.summary(), guided: guided.summary() };
+  ordered.forEach((r, i) => {
+    hybrid.add(r.hybrid);
+    if (!sticky) return guided.add(r.guided);
+    const key = `${ks[i].k1},${ks[i].k2}`, g = r.guidedByK![key];
+    if (!g) throw new Error(`ref ${r.ref_id} sentence ${r.sent_id}: guidedByK has no entry for k = ${key}`);
+    guided.add(g);
+  });
+  return { sentences: results.length, hybrid: hybrid.summary(), guided: guided.summary(), stickyK: sticky };
 }
 
 export interface OpenRunOptions {
