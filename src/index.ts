@@ -3,3 +3,6 @@ export { backendInfo, setDevice } from '../bindings/backend.ts';
 export type { BackendInfo } from '../bindings/backend.ts';
 export { maskIoU, maskIoUAsync, masksToBoxes, masksToBoxesAsync } from '../bindings/maskOps.ts';
 export type { MaskIoUResult, MaskBoxes } from '../bindings/maskOps.ts';
+// Image preparation (Pillow-exact resize, normalisation)
+export { normalizeImage, resizeImage, resizeImageAsync } from '../bindings/imagePrep.ts';
+export type { NormalizeOptions, ResizeFilter, ResizeOptions } from '../bindings/imagePrep.ts';

@@ -8,6 +8,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   using namespace hybridgl::napi;
   registerBackend(env, exports);
   registerMaskOps(env, exports);
+  registerImagePrep(env, exports);
   return exports;
 }
 
