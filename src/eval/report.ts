@@ -1,6 +1,8 @@
 // Spec §0: the evaluation report — markdown and one self-contained HTML page (tables, IoU histogram, examples).
 import sharp from 'sharp';
 
+import { loadImage, type ImageInput } from '../pipeline/image.ts';
+import { tintMask } from '../render/overlay.ts';
 import { PRECISION_THRESHOLDS, type MetricSummary } from './metrics.ts';
 import type { RunSummary, SentenceResult } from './store.ts';
 
@@ -113,26 +115,21 @@ export function reportHtml(input: ReportInput): string {
  * An overlay PNG: the image with the prediction tinted green and the ground truth's boundary in red, scaled to
  * fit maxSide. Masks are row-major H×W at the image's size.
  */
-export async function overlayPng(image: string | Uint8Array, masks: { pred?: Uint8Array; gt?: Uint8Array }, maxSide = 320): Promise<Buffer> {
-  const { data, info } = await sharp(image).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  const { width: w, height: h, channels } = info;
+export async function overlayPng(image: ImageInput, masks: { pred?: Uint8Array; gt?: Uint8Array }, maxSide = 320): Promise<Buffer> {
+  const img = await loadImage(image);
+  const { height: h, width: w } = img;
   for (const [name, m] of Object.entries(masks))
     if (m && m.length !== w * h) throw new RangeError(`overlayPng: ${name} mask has ${m.length} pixels, the image ${w}×${h}`);
   const { pred, gt } = masks;
+  const rgb = pred ? tintMask(img, pred, [20, 220, 80], 0.5) : new Uint8Array(img.rgb);
   const set = (m: Uint8Array, x: number, y: number) => x >= 0 && y >= 0 && x < w && y < h && m[y * w + x] !== 0;
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const p = y * w + x, o = p * channels;
-      if (pred?.[p]) {
-        data[o] = (data[o] >> 1) + 10;
-        data[o + 1] = (data[o + 1] >> 1) + 110;
-        data[o + 2] = (data[o + 2] >> 1) + 40;
-      }
-      if (gt && gt[p] && !(set(gt, x - 1, y) && set(gt, x + 1, y) && set(gt, x, y - 1) && set(gt, x, y + 1)))
-        data.set([255, 40, 40], o);
-    }
+  if (gt)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        if (gt[y * w + x] && !(set(gt, x - 1, y) && set(gt, x + 1, y) && set(gt, x, y - 1) && set(gt, x, y + 1)))
+          rgb.set([255, 40, 40], (y * w + x) * 3);
   const scale = Math.min(1, maxSide / Math.max(w, h));
-  return sharp(data, { raw: { width: w, height: h, channels } })
+  return sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
     .resize(Math.max(1, Math.round(w * scale)), Math.max(1, Math.round(h * scale)), { kernel: 'nearest' })
     .png()
     .toBuffer();
