@@ -148,6 +148,24 @@ export async function main(argv: string[]): Promise<number> {
     case 'info':
       console.log(JSON.stringify({ node: process.version, backend: backendInfo() }, null, 2));
       return EXIT.ok;
+  info      the native backend (CPU or CUDA) and versions
+  synth-refer DIR   write a small synthetic dataset in the REFER layout (refcoco, unc) under DIR
+  help      this text`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd] = argv;
+  switch (cmd) {
+    case 'info': {
+      console.log(JSON.stringify({ node: process.version, backend: backendInfo() }, null, 2));
+      return 0;
+    }
+    case 'synth-refer': {
+      if (argv.length !== 2) return console.error(`usage: hybridgl synth-refer DIR`), 2;
+      const { writeSynthRefer } = await import('./eval/synthRefer.ts');
+      const s = await writeSynthRefer(argv[1]);
+      console.log(`wrote ${s.images} images, ${s.refs} refs, ${s.sentences} sentences under ${argv[1]}`);
+      return 0;
+    }
     case undefined:
     case 'help':
     case '--help':
@@ -177,3 +195,4 @@ if (process.argv[1] && /(?:cli\.ts|hybridgl(?:\.js)?)$/.test(process.argv[1])) {
     },
   );
 }
+process.exitCode = await main(process.argv.slice(2));
