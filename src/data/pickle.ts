@@ -1,0 +1,420 @@
+// Spec §0: a safe reader (and a small writer) for the Python pickles of the REFER layout (`refs(<splitBy>).p`).
+//
+// The reader understands the opcodes Python writes for plain data (protocols 0–5: None, bool, int, float, str,
+// bytes, bytearray, list, tuple, dict, set, frozenset, memo) and builds plain JS data. Anything that would make
+// Python call code (GLOBAL, STACK_GLOBAL, REDUCE, BUILD, INST, OBJ, NEWOBJ, PERSID, EXT, out-of-band buffers) is
+// refused with an error naming the opcode and its byte offset; nothing is ever executed or looked up.
+
+/** What a pickle becomes: dicts with only str keys are plain objects, other dicts `Map`s; tuples are arrays;
+ *  ints beyond ±2^53 are `bigint`; bytes and bytearray are `Uint8Array`; sets are `Set`s. */
+export type PickleValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | PickleValue[]
+  | Set<PickleValue>
+  | Map<PickleValue, PickleValue>
+  | { [key: string]: PickleValue };
+
+export interface ReadPickleOptions {
+  /** How protocol-0/1/2 byte strings (Python 2 `str`, opcodes S/T/U) are decoded: 'ascii' (Python 3's default,
+   *  non-ASCII is an error), 'latin1', 'utf8', or 'bytes' (kept as Uint8Array). */
+  stringEncoding?: 'ascii' | 'latin1' | 'utf8' | 'bytes';
+}
+
+export class PickleError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(`pickle: ${message} at byte ${offset}`);
+    this.name = 'PickleError';
+  }
+}
+
+// Opcodes that would run code or need out-of-band data: named in the error, never executed.
+const REFUSED: Record<number, string> = {
+  0x50: 'PERSID', 0x51: 'BINPERSID', 0x52: 'REDUCE', 0x62: 'BUILD', 0x63: 'GLOBAL', 0x69: 'INST', 0x6f: 'OBJ',
+  0x81: 'NEWOBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL',
+  0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
+};
+
+/** A dict while it is being built: its keys are known only once the pickle is complete. */
+class PendingDict {
+  readonly entries: Array<[unknown, unknown]> = [];
+}
+/** The MARK opcode's place on the stack. */
+const MARK = Symbol('mark');
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const latin1 = new TextDecoder('latin1');
+
+function opcodeName(op: number): string {
+  const ch = op >= 0x20 && op < 0x7f ? ` '${String.fromCharCode(op)}'` : '';
+  return `0x${op.toString(16).padStart(2, '0')}${ch}`;
+}
+
+function toSafeInt(v: bigint): number | bigint {
+  return v >= -BigInt(Number.MAX_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+/** Two's-complement little-endian integer (LONG1/LONG4). */
+function signedLE(bytes: Uint8Array): bigint {
+  if (bytes.length === 0) return 0n;
+  let v = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]);
+  if (bytes[bytes.length - 1] & 0x80) v -= 1n << BigInt(8 * bytes.length);
+  return v;
+}
+
+/** Python's `raw-unicode-escape` decoding (protocol-0 str): \uXXXX and \UXXXXXXXX, other bytes are Latin-1. */
+function rawUnicodeEscape(bytes: Uint8Array, offset: number): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x5c && i + 1 < bytes.length && (bytes[i + 1] === 0x75 || bytes[i + 1] === 0x55)) {
+      const n = bytes[i + 1] === 0x75 ? 4 : 8;
+      const hex = latin1.decode(bytes.subarray(i + 2, i + 2 + n));
+      if (hex.length !== n || !/^[0-9a-fA-F]+$/.test(hex)) throw new PickleError('bad \\u escape in UNICODE', offset);
+      out += String.fromCodePoint(parseInt(hex, 16));
+      i += 1 + n;
+    } else {
+      out += String.fromCharCode(b);
+    }
+  }
+  return out;
+}
+
+/** A protocol-0 STRING argument: a Python 2 repr, quoted, with backslash escapes. */
+function unquoteString(line: string, offset: number): Uint8Array {
+  const q = line[0];
+  if (line.length < 2 || (q !== "'" && q !== '"') || line[line.length - 1] !== q)
+    throw new PickleError('STRING argument is not quoted', offset);
+  const body = line.slice(1, -1);
+  const out: number[] = [];
+  const simple: Record<string, number> = { n: 10, t: 9, r: 13, a: 7, b: 8, f: 12, v: 11, '\\': 92, "'": 39, '"': 34 };
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (c !== '\\') {
+      out.push(body.charCodeAt(i) & 0xff);
+      continue;
+    }
+    const e = body[++i];
+    if (e in simple) out.push(simple[e]);
+    else if (e === 'x') {
+      out.push(parseInt(body.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (e >= '0' && e <= '7') {
+      let j = i;
+      while (j < i + 3 && body[j] >= '0' && body[j] <= '7') j++;
+      out.push(parseInt(body.slice(i, j), 8) & 0xff);
+      i = j - 1;
+    } else if (e === '\n') continue;
+    else out.push(92, body.charCodeAt(i) & 0xff);
+  }
+  return Uint8Array.from(out);
+}
+
+/** Reads a pickle into plain JS data; throws PickleError for anything it does not support. */
+export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): PickleValue {
+  const enc = options.stringEncoding ?? 'ascii';
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const stack: unknown[] = [];
+  const memo = new Map<number, unknown>();
+  let pos = 0;
+  let opStart = 0;
+
+  const fail = (msg: string): never => {
+    throw new PickleError(msg, opStart);
+  };
+  const need = (n: number) => {
+    if (pos + n > data.length) fail(`truncated data (needs ${n} more bytes)`);
+  };
+  const u8 = () => (need(1), data[pos++]);
+  const u16 = () => (need(2), (pos += 2), view.getUint16(pos - 2, true));
+  const u32 = () => (need(4), (pos += 4), view.getUint32(pos - 4, true));
+  const i32 = () => (need(4), (pos += 4), view.getInt32(pos - 4, true));
+  const u64 = () => {
+    need(8);
+    const v = view.getBigUint64(pos, true);
+    pos += 8;
+    if (v > BigInt(data.length)) fail('8-byte length exceeds the data');
+    return Number(v);
+  };
+  const bytes = (n: number) => {
+    if (n < 0) fail('negative length');
+    need(n);
+    pos += n;
+    return data.subarray(pos - n, pos);
+  };
+  const line = () => {
+    const end = data.indexOf(0x0a, pos);
+    if (end < 0) fail('unterminated text argument');
+    const s = latin1.decode(data.subarray(pos, end));
+    pos = end + 1;
+    return s;
+  };
+  const pop = () => (stack.length === 0 ? fail('stack underflow') : stack.pop());
+  const top = () => (stack.length === 0 ? fail('stack underflow') : stack[stack.length - 1]);
+  const popMark = (): unknown[] => {
+    for (let i = stack.length - 1; i >= 0; i--)
+      if (stack[i] === MARK) {
+        const items = stack.slice(i + 1);
+        stack.length = i;
+        return items;
+      }
+    return fail('no MARK on the stack');
+  };
+  const utf8Str = (b: Uint8Array) => {
+    try {
+      return utf8.decode(b);
+    } catch {
+      return fail('invalid UTF-8 in a str');
+    }
+  };
+  const byteString = (b: Uint8Array): unknown => {
+    if (enc === 'bytes') return Uint8Array.from(b);
+    if (enc === 'latin1') return latin1.decode(b);
+    if (enc === 'utf8') return utf8Str(b);
+    for (const c of b) if (c > 0x7f) fail("non-ASCII byte string (pass stringEncoding 'latin1', 'utf8' or 'bytes')");
+    return latin1.decode(b);
+  };
+  const decimalInt = (s: string): number | bigint => {
+    if (!/^[+-]?\d+$/.test(s)) fail(`bad integer '${s}'`);
+    return toSafeInt(BigInt(s));
+  };
+  const memoGet = (i: number) => (memo.has(i) ? memo.get(i) : fail(`memo key ${i} not defined`));
+  const addItems = (target: unknown, items: unknown[]) => {
+    if (target instanceof PendingDict) {
+      if (items.length % 2) fail('odd number of items for SETITEMS');
+      for (let i = 0; i < items.length; i += 2) target.entries.push([items[i], items[i + 1]]);
+    } else fail('SETITEM(S) target is not a dict');
+  };
+  const appendItems = (target: unknown, items: unknown[]) => {
+    if (!Array.isArray(target)) fail('APPEND(S) target is not a list');
+    for (const it of items) (target as unknown[]).push(it);
+  };
+
+  if (data.length === 0) throw new PickleError('empty input', 0);
+  for (;;) {
+    opStart = pos;
+    const op = u8();
+    switch (op) {
+      case 0x80: { // PROTO
+        const v = u8();
+        if (v > 5) fail(`unsupported protocol ${v}`);
+        break;
+      }
+      case 0x95: // FRAME: framing only groups reads; its contents are parsed in place.
+        if (u64() > data.length - pos) fail('FRAME longer than the data');
+        break;
+      case 0x2e: { // STOP
+        if (stack.length !== 1 || stack[0] === MARK) fail(`STOP with ${stack.length} items on the stack`);
+        return finish(stack[0]);
+      }
+      case 0x28: stack.push(MARK); break; // MARK
+      case 0x30: pop(); break; // POP
+      case 0x31: popMark(); break; // POP_MARK
+      case 0x32: stack.push(top()); break; // DUP
+      case 0x4e: stack.push(null); break; // NONE
+      case 0x88: stack.push(true); break; // NEWTRUE
+      case 0x89: stack.push(false); break; // NEWFALSE
+      case 0x49: { // INT (protocol 0; "01"/"00" are True/False)
+        const s = line();
+        stack.push(s === '01' ? true : s === '00' ? false : decimalInt(s));
+        break;
+      }
+      case 0x4c: stack.push(decimalInt(line().replace(/L$/, ''))); break; // LONG
+      case 0x4a: stack.push(i32()); break; // BININT
+      case 0x4b: stack.push(u8()); break; // BININT1
+      case 0x4d: stack.push(u16()); break; // BININT2
+      case 0x8a: stack.push(toSafeInt(signedLE(bytes(u8())))); break; // LONG1
+      case 0x8b: stack.push(toSafeInt(signedLE(bytes(i32())))); break; // LONG4
+      case 0x46: { // FLOAT
+        const s = line().trim();
+        const v = s === 'inf' ? Infinity : s === '-inf' ? -Infinity : s === 'nan' ? NaN : Number(s);
+        if (Number.isNaN(v) && s !== 'nan') fail(`bad float '${s}'`);
+        stack.push(v);
+        break;
+      }
+      case 0x47: need(8); stack.push(view.getFloat64(pos, false)); pos += 8; break; // BINFLOAT
+      case 0x53: stack.push(byteString(unquoteString(line(), opStart))); break; // STRING
+      case 0x54: stack.push(byteString(bytes(i32()))); break; // BINSTRING
+      case 0x55: stack.push(byteString(bytes(u8()))); break; // SHORT_BINSTRING
+      case 0x56: { // UNICODE
+        const start = pos;
+        line();
+        stack.push(rawUnicodeEscape(data.subarray(start, pos - 1), opStart));
+        break;
+      }
+      case 0x58: stack.push(utf8Str(bytes(u32()))); break; // BINUNICODE
+      case 0x8c: stack.push(utf8Str(bytes(u8()))); break; // SHORT_BINUNICODE
+      case 0x8d: stack.push(utf8Str(bytes(u64()))); break; // BINUNICODE8
+      case 0x42: stack.push(Uint8Array.from(bytes(u32()))); break; // BINBYTES
+      case 0x43: stack.push(Uint8Array.from(bytes(u8()))); break; // SHORT_BINBYTES
+      case 0x8e: stack.push(Uint8Array.from(bytes(u64()))); break; // BINBYTES8
+      case 0x96: stack.push(Uint8Array.from(bytes(u64()))); break; // BYTEARRAY8
+      case 0x5d: stack.push([]); break; // EMPTY_LIST
+      case 0x6c: stack.push(popMark()); break; // LIST
+      case 0x61: { // APPEND
+        const v = pop();
+        appendItems(top(), [v]);
+        break;
+      }
+      case 0x65: { // APPENDS
+        const items = popMark();
+        appendItems(top(), items);
+        break;
+      }
+      case 0x29: stack.push(Object.freeze([])); break; // EMPTY_TUPLE
+      case 0x74: stack.push(Object.freeze(popMark())); break; // TUPLE
+      case 0x85: stack.push(Object.freeze([pop()])); break; // TUPLE1
+      case 0x86: { // TUPLE2
+        const b = pop(), a = pop();
+        stack.push(Object.freeze([a, b]));
+        break;
+      }
+      case 0x87: { // TUPLE3
+        const c = pop(), b = pop(), a = pop();
+        stack.push(Object.freeze([a, b, c]));
+        break;
+      }
+      case 0x7d: stack.push(new PendingDict()); break; // EMPTY_DICT
+      case 0x64: { // DICT
+        const d = new PendingDict();
+        addItems(d, popMark());
+        stack.push(d);
+        break;
+      }
+      case 0x73: { // SETITEM
+        const v = pop(), k = pop();
+        addItems(top(), [k, v]);
+        break;
+      }
+      case 0x75: { // SETITEMS
+        const items = popMark();
+        addItems(top(), items);
+        break;
+      }
+      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
+      case 0x90: { // ADDITEMS
+        const items = popMark();
+        const s = top();
+        if (!(s instanceof Set)) fail('ADDITEMS target is not a set');
+        for (const it of items) (s as Set<unknown>).add(it);
+        break;
+      }
+      case 0x91: stack.push(new Set(popMark())); break; // FROZENSET
+      case 0x70: memo.set(Number(decimalInt(line())), top()); break; // PUT
+      case 0x71: memo.set(u8(), top()); break; // BINPUT
+      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
+      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
+      case 0x67: stack.push(memoGet(Number(decimalInt(line())))); break; // GET
+      case 0x68: stack.push(memoGet(u8())); break; // BINGET
+      case 0x6a: stack.push(memoGet(u32())); break; // LONG_BINGET
+      default:
+        if (op in REFUSED) fail(`refused opcode ${REFUSED[op]} (${opcodeName(op)}): it would call code`);
+        fail(`unknown opcode ${opcodeName(op)}`);
+    }
+  }
+}
+
+/** Turns the parse-time containers into the final shapes (dicts need all their keys known), keeping sharing. */
+function finish(root: unknown): PickleValue {
+  const done = new Map<object, PickleValue>();
+  const convert = (v: unknown): PickleValue => {
+    if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v as PickleValue;
+    const seen = done.get(v);
+    if (seen !== undefined) return seen;
+    if (Array.isArray(v)) {
+      // Lists are converted in place so that shared and self-referencing lists stay shared.
+      const arr = Object.isFrozen(v) ? [...v] : v;
+      done.set(v, arr as PickleValue[]);
+      for (let i = 0; i < arr.length; i++) arr[i] = convert(arr[i]);
+      return arr as PickleValue[];
+    }
+    if (v instanceof Set) {
+      const s = new Set<PickleValue>();
+      done.set(v, s);
+      for (const it of v) s.add(convert(it));
+      return s;
+    }
+    if (v instanceof PendingDict) {
+      if (v.entries.every(([k]) => typeof k === 'string')) {
+        const o: { [key: string]: PickleValue } = {};
+        done.set(v, o);
+        // defineProperty: a key such as "__proto__" becomes an ordinary own property.
+        for (const [k, val] of v.entries)
+          Object.defineProperty(o, k as string, { value: convert(val), enumerable: true, writable: true, configurable: true });
+        return o;
+      }
+      const m = new Map<PickleValue, PickleValue>();
+      done.set(v, m);
+      for (const [k, val] of v.entries) m.set(convert(k), convert(val));
+      return m;
+    }
+    throw new PickleError('internal: unexpected value on the stack', 0);
+  };
+  return convert(root);
+}
+
+/** Plain data the writer accepts (what a refs pickle holds). */
+export type PickleWritable = null | boolean | number | string | PickleWritable[] | { [key: string]: PickleWritable };
+
+/** Writes plain data as a protocol-2 pickle that Python's `pickle.load` reads back as the same data. Integers
+ *  become int, other numbers float; object keys keep their insertion order. Deterministic: same data, same bytes. */
+export function writePickle(value: PickleWritable): Uint8Array {
+  const out: number[] = [0x80, 2];
+  const u32 = (n: number) => out.push(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff);
+  const BATCH = 1000; // as Python batches APPENDS/SETITEMS
+  const write = (v: PickleWritable, depth: number): void => {
+    if (depth > 1000) throw new RangeError('writePickle: data nested too deeply');
+    if (v === null) out.push(0x4e);
+    else if (v === true) out.push(0x88);
+    else if (v === false) out.push(0x89);
+    else if (typeof v === 'number') {
+      if (Number.isInteger(v) && v >= 0 && v < 256) out.push(0x4b, v);
+      else if (Number.isInteger(v) && v >= 0 && v < 65536) out.push(0x4d, v & 0xff, v >> 8);
+      else if (Number.isInteger(v) && v >= -0x80000000 && v <= 0x7fffffff) out.push(0x4a), u32(v);
+      else if (Number.isSafeInteger(v)) {
+        let b = BigInt(v);
+        const bytes: number[] = [];
+        // Minimal two's complement, as Python's LONG1 encoder.
+        for (;;) {
+          bytes.push(Number(b & 0xffn));
+          b >>= 8n;
+          if ((b === 0n && !(bytes[bytes.length - 1] & 0x80)) || (b === -1n && bytes[bytes.length - 1] & 0x80)) break;
+        }
+        out.push(0x8a, bytes.length, ...bytes);
+      } else {
+        const b = new DataView(new ArrayBuffer(8));
+        b.setFloat64(0, v, false);
+        out.push(0x47);
+        for (let i = 0; i < 8; i++) out.push(b.getUint8(i));
+      }
+    } else if (typeof v === 'string') {
+      const b = new TextEncoder().encode(v);
+      out.push(0x58);
+      u32(b.length);
+      for (const x of b) out.push(x);
+    } else if (Array.isArray(v)) {
+      out.push(0x5d);
+      for (let i = 0; i < v.length; i += BATCH) {
+        out.push(0x28);
+        for (const it of v.slice(i, i + BATCH)) write(it, depth + 1);
+        out.push(0x65);
+      }
+    } else if (typeof v === 'object') {
+      const entries = Object.entries(v);
+      out.push(0x7d);
+      for (let i = 0; i < entries.length; i += BATCH) {
+        out.push(0x28);
+        for (const [k, val] of entries.slice(i, i + BATCH)) write(k, depth + 1), write(val, depth + 1);
+        out.push(0x75);
+      }
+    } else throw new TypeError(`writePickle: cannot write a value of type ${typeof v}`);
+  };
+  write(value, 0);
+  out.push(0x2e);
+  return Uint8Array.from(out);
+}

@@ -1,0 +1,270 @@
+// Spec §0: the eval run's results on disk — one JSON line per sentence, resume, shards by image, merge, summary.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { IoUAccumulator, stickyKInOrder, type IoUCounts, type MetricSummary } from './metrics.ts';
+
+/** One prediction of one sentence (the pure-hybrid or the guided one). */
+export interface PredictionRecord extends IoUCounts {
+  /** IoU = I/U (0 when U = 0). */
+  iou: number;
+  /** the chosen proposal's index, its score and mask (COCO RLE) where the caller records them. */
+  index?: number;
+  score?: number;
+  rle?: { size: [number, number]; counts: string };
+}
+
+/** One line of results.jsonl. Further fields (scores, timings, flags) are kept as they are. */
+export interface SentenceResult {
+  ref_id: number;
+  sent_id: number;
+  image_id: number;
+  sentence?: string;
+  hybrid: PredictionRecord;
+  /** the guided prediction with k1 = min(3, N), k2 = min(6, N) for this image alone. */
+  guided: PredictionRecord;
+  /** for QUIRK sticky-k: the ref's position in the split (reference order), the image's proposal count N, and the
+   *  guided prediction for every pair of stickyKVariants(N), keyed "k1,k2". */
+  order?: number;
+  proposals?: number;
+  guidedByK?: Record<string, PredictionRecord>;
+  [extra: string]: unknown;
+}
+
+export interface RunSummary {
+  sentences: number;
+  hybrid: MetricSummary;
+  guided: MetricSummary;
+  /** whether `guided` applies QUIRK sticky-k over the reference order (needs order, proposals and guidedByK on
+   *  every line); false: each line's own `guided`. */
+  stickyK: boolean;
+}
+
+/** A shard `i/n`: this process handles the images with shardOfImage(id, n) === i − 1 (i counts from 1). */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export const RESULTS_FILE = 'results.jsonl';
+export const SUMMARY_FILE = 'summary.json';
+export const RUN_FILE = 'run.json';
+
+/** Parses `i/n` (1 ≤ i ≤ n), e.g. `--shard 2/4`. */
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  const index = m ? Number(m[1]) : NaN, count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count)
+    throw new RangeError(`--shard must be i/n with 1 ≤ i ≤ n (got '${text}')`);
+  return { index, count };
+}
+
+/** The 0-based shard of an image: id mod n for integer ids, else an FNV-1a hash of the id's text mod n. */
+export function shardOfImage(imageId: number | string, count: number): number {
+  if (typeof imageId === 'number' && Number.isSafeInteger(imageId) && imageId >= 0) return imageId % count;
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(String(imageId))) h = Math.imul(h ^ b, 0x01000193) >>> 0;
+  return h % count;
+}
+
+export function inShard(imageId: number | string, shard: Shard | undefined): boolean {
+  return !shard || shardOfImage(imageId, shard.count) === shard.index - 1;
+}
+
+export const resultKey = (r: { ref_id: number; sent_id: number }) => `${r.ref_id}/${r.sent_id}`;
+
+function checkResult(r: unknown, where: string): SentenceResult {
+  const o = r as SentenceResult;
+  const isPred = (p: unknown) =>
+    typeof p === 'object' && p !== null &&
+    Number.isSafeInteger((p as IoUCounts).intersection) && Number.isSafeInteger((p as IoUCounts).union);
+  if (typeof o !== 'object' || o === null || !Number.isFinite(o.ref_id) || !Number.isFinite(o.sent_id) ||
+      !isPred(o.hybrid) || !isPred(o.guided))
+    throw new Error(`${where}: not a sentence result (needs ref_id, sent_id, hybrid and guided I/U counts)`);
+  return o;
+}
+
+/**
+ * Parses results.jsonl text. Text after the last newline is what a kill in the middle of a write leaves: it is
+ * reported as `truncated` and left out of `cleanText`; a bad line elsewhere, or a sentence twice, is an error.
+ */
+export function parseResults(text: string, file: string): { results: SentenceResult[]; truncated: boolean; cleanText: string } {
+  const end = text.lastIndexOf('\n') + 1;
+  const lines = end === 0 ? [] : text.slice(0, end - 1).split('\n');
+  const results: SentenceResult[] = [];
+  const seen = new Set<string>();
+  lines.forEach((line, i) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw new Error(`${file}: line ${i + 1} is not valid JSON`);
+    }
+    const r = checkResult(value, `${file}: line ${i + 1}`);
+    const key = resultKey(r);
+    if (seen.has(key)) throw new Error(`${file}: line ${i + 1} repeats ref ${r.ref_id} sentence ${r.sent_id}`);
+    seen.add(key);
+    results.push(r);
+  });
+  return { results, truncated: end < text.length, cleanText: text.slice(0, end) };
+}
+
+/** Sorted by (ref_id, sent_id), so that every way of producing the same sentences sums them in the same order. */
+function canonicalOrder(results: SentenceResult[]): SentenceResult[] {
+  return [...results].sort((a, b) => a.ref_id - b.ref_id || a.sent_id - b.sent_id);
+}
+
+/**
+ * The summary of a set of sentences; independent of the order they were run in. With `stickyK` (default true)
+ * and the sticky-k fields on every line, the guided result of each sentence is the one for the k the reference's
+ * sequential loop would have used (exact only over a whole split: merge shards first).
+ */
+export function summarizeResults(results: SentenceResult[], options: { stickyK?: boolean } = {}): RunSummary {
+  const ordered = canonicalOrder(results);
+  const sticky = (options.stickyK ?? true) && ordered.length > 0 &&
+    ordered.every((r) => Number.isInteger(r.order) && Number.isInteger(r.proposals) && r.guidedByK);
+  const ks = sticky ? stickyKInOrder(ordered as Array<SentenceResult & { order: number; proposals: number }>) : [];
+  const hybrid = new IoUAccumulator(), guided = new IoUAccumulator();
+  ordered.forEach((r, i) => {
+    hybrid.add(r.hybrid);
+    if (!sticky) return guided.add(r.guided);
+    const key = `${ks[i].k1},${ks[i].k2}`, g = r.guidedByK![key];
+    if (!g) throw new Error(`ref ${r.ref_id} sentence ${r.sent_id}: guidedByK has no entry for k = ${key}`);
+    guided.add(g);
+  });
+  return { sentences: results.length, hybrid: hybrid.summary(), guided: guided.summary(), stickyK: sticky };
+}
+
+export interface OpenRunOptions {
+  /** continue a run: keep its finished sentences (a cut last line is dropped and the file rewritten cleanly). */
+  resume?: boolean;
+  /** what the run is (dataset, split, models, shard, …): stored in run.json; a resumed run must match it. */
+  meta?: Record<string, unknown>;
+}
+
+/** A run directory being written: results.jsonl (appended and flushed one line per sentence), run.json. */
+export class ResultStore {
+  private readonly done = new Map<string, SentenceResult>();
+  readonly resultsPath: string;
+  /** how many sentences a resume found finished, and whether it dropped a cut last line. */
+  readonly resumed: { sentences: number; droppedTruncatedLine: boolean };
+
+  private constructor(readonly runDir: string, options: OpenRunOptions) {
+    this.resultsPath = join(runDir, RESULTS_FILE);
+    mkdirSync(runDir, { recursive: true });
+    const runFile = join(runDir, RUN_FILE);
+    const meta = options.meta ?? {};
+    let dropped = false;
+    if (existsSync(this.resultsPath) && readFileSync(this.resultsPath).length > 0) {
+      if (!options.resume)
+        throw new Error(`${this.resultsPath} already has results: pass --resume to continue, or use another --out`);
+      if (existsSync(runFile)) {
+        const before = JSON.stringify(JSON.parse(readFileSync(runFile, 'utf8')));
+        if (before !== JSON.stringify(meta))
+          throw new Error(`${runDir} holds a different run (${before}); cannot resume it as ${JSON.stringify(meta)}`);
+      }
+      const parsed = parseResults(readFileSync(this.resultsPath, 'utf8'), this.resultsPath);
+      for (const r of parsed.results) this.done.set(resultKey(r), r);
+      if (parsed.truncated) {
+        // Rewrite without the cut line (atomically), so that the next append starts on a fresh line.
+        const tmp = `${this.resultsPath}.tmp`;
+        writeFileSync(tmp, parsed.cleanText);
+        renameSync(tmp, this.resultsPath);
+        dropped = true;
+      }
+    } else {
+      writeFileSync(this.resultsPath, '');
+    }
+    writeFileSync(runFile, JSON.stringify(meta, null, 2) + '\n');
+    this.resumed = { sentences: this.done.size, droppedTruncatedLine: dropped };
+  }
+
+  static open(runDir: string, options: OpenRunOptions = {}): ResultStore {
+    return new ResultStore(runDir, options);
+  }
+
+  /** Whether this sentence is already finished (skip it on resume). */
+  has(refId: number, sentId: number): boolean {
+    return this.done.has(`${refId}/${sentId}`);
+  }
+
+  get size(): number {
+    return this.done.size;
+  }
+
+  /** Appends one sentence's result as one line and flushes it to the file before returning. */
+  append(result: SentenceResult): void {
+    checkResult(result, 'ResultStore.append');
+    const key = resultKey(result);
+    if (this.done.has(key)) throw new Error(`ResultStore.append: ref ${result.ref_id} sentence ${result.sent_id} is already stored`);
+    appendFileSync(this.resultsPath, JSON.stringify(result) + '\n');
+    this.done.set(key, result);
+  }
+
+  results(): SentenceResult[] {
+    return [...this.done.values()];
+  }
+
+  /** Writes summary.json from the stored lines and returns it. */
+  writeSummary(): RunSummary {
+    return writeSummary(this.runDir, this.results());
+  }
+}
+
+function writeSummary(runDir: string, results: SentenceResult[]): RunSummary {
+  const summary = summarizeResults(results);
+  writeFileSync(join(runDir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
+  return summary;
+}
+
+/** Reads a finished run directory's results (a cut last line is an error here: resume that run first). */
+export function readRun(runDir: string): { meta: Record<string, unknown>; results: SentenceResult[] } {
+  const file = join(runDir, RESULTS_FILE);
+  if (!existsSync(file)) throw new Error(`${runDir}: no ${RESULTS_FILE}`);
+  const parsed = parseResults(readFileSync(file, 'utf8'), file);
+  if (parsed.truncated) throw new Error(`${file}: the last line was cut (the run was killed); resume it first`);
+  const runFile = join(runDir, RUN_FILE);
+  const meta = existsSync(runFile) ? (JSON.parse(readFileSync(runFile, 'utf8')) as Record<string, unknown>) : {};
+  return { meta, results: parsed.results };
+}
+
+/**
+ * Joins shard run directories into outDir (results.jsonl in canonical order, run.json without the shard,
+ * summary.json). A sentence in two shards, shards of different runs, or a shard missing or given twice is an error.
+ */
+export function mergeRuns(shardDirs: string[], outDir: string): RunSummary {
+  if (shardDirs.length === 0) throw new Error('mergeRuns: no shard directories given');
+  const runs = shardDirs.map((d) => ({ dir: d, ...readRun(d) }));
+  const { shard: _first, ...common } = runs[0].meta;
+  const shards = new Map<number, string>();
+  let count: number | undefined;
+  for (const run of runs) {
+    const { shard, ...rest } = run.meta;
+    if (JSON.stringify(rest) !== JSON.stringify(common))
+      throw new Error(`mergeRuns: ${run.dir} is a different run (${JSON.stringify(rest)} vs ${JSON.stringify(common)})`);
+    if (shard !== undefined) {
+      const s = typeof shard === 'string' ? parseShard(shard) : (shard as Shard);
+      if (count !== undefined && s.count !== count) throw new Error(`mergeRuns: ${run.dir} is shard ${s.index}/${s.count} of a different split into ${count}`);
+      count = s.count;
+      if (shards.has(s.index)) throw new Error(`mergeRuns: shard ${s.index}/${s.count} given twice (${shards.get(s.index)}, ${run.dir})`);
+      shards.set(s.index, run.dir);
+    }
+  }
+  if (count !== undefined && shards.size !== count) {
+    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !shards.has(i));
+    throw new Error(`mergeRuns: shard(s) ${missing.map((i) => `${i}/${count}`).join(', ')} missing`);
+  }
+  const all = new Map<string, { result: SentenceResult; dir: string }>();
+  for (const run of runs)
+    for (const r of run.results) {
+      const key = resultKey(r);
+      const prev = all.get(key);
+      if (prev) throw new Error(`mergeRuns: ref ${r.ref_id} sentence ${r.sent_id} is in both ${prev.dir} and ${run.dir}`);
+      all.set(key, { result: r, dir: run.dir });
+    }
+  const merged = canonicalOrder([...all.values()].map((v) => v.result));
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, RESULTS_FILE), merged.map((r) => JSON.stringify(r) + '\n').join(''));
+  writeFileSync(join(outDir, RUN_FILE), JSON.stringify(common, null, 2) + '\n');
+  return writeSummary(outDir, merged);
+}

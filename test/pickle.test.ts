@@ -1,0 +1,93 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import { PickleError, readPickle, writePickle, type PickleValue } from '../src/data/pickle.ts';
+
+const DIR = join(import.meta.dirname, 'fixtures', 'pickle');
+const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Record<string, unknown>;
+const load = (name: string) => readPickle(readFileSync(join(DIR, `${name}.p`)));
+
+/** The fixture script's tagged JSON for what a reader result should be. */
+function tagged(v: PickleValue): unknown {
+  if (v === null || typeof v === 'boolean' || typeof v === 'string') return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : { $float: v > 0 ? 'inf' : '-inf' };
+  if (typeof v === 'bigint') return { $int: v.toString() };
+  if (v instanceof Uint8Array) return { $bytes: Buffer.from(v).toString('hex') };
+  if (v instanceof Set) return { $set: [...v].map(tagged).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) };
+  if (v instanceof Map) return { $map: [...v].map(([k, x]) => [tagged(k), tagged(x)]) };
+  if (Array.isArray(v)) return v.map(tagged);
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, tagged(x)]));
+}
+
+describe('readPickle', () => {
+  for (const name of ['refs', 'plain'])
+    for (const p of [0, 2, 4, 5])
+      it(`reads Python's protocol ${p} pickle of ${name} data`, () => {
+        expect(tagged(load(`${name}_p${p}`))).toEqual(expected[`${name}_p${p}`]);
+      });
+
+  it('keeps shared references shared and "__proto__" an own key', () => {
+    const v = load('plain_p4') as Record<string, PickleValue>;
+    const shared = v.shared as PickleValue[][];
+    expect(shared[0]).toBe(shared[1]);
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    expect(Object.hasOwn(v, '__proto__')).toBe(true);
+    expect(v['__proto__']).toBe('not a prototype');
+  });
+
+  it('refuses a pickle that would call os.system, naming the opcode and offset, without running it', () => {
+    expect(() => load('malicious_p0')).toThrow(/refused opcode GLOBAL \(0x63 'c'\).*at byte \d+/);
+    expect(() => load('malicious_p2')).toThrow(/refused opcode GLOBAL/);
+    expect(() => load('malicious_p4')).toThrow(/refused opcode STACK_GLOBAL \(0x93\).* at byte 33/);
+    // REDUCE reached directly: PROTO 2, NONE, EMPTY_TUPLE, REDUCE.
+    expect(() => readPickle(Uint8Array.from([0x80, 2, 0x4e, 0x29, 0x52, 0x2e]))).toThrow(/REDUCE .* at byte 4/);
+    for (const [op, name] of [[0x62, 'BUILD'], [0x81, 'NEWOBJ'], [0x69, 'INST'], [0x51, 'BINPERSID']] as const)
+      expect(() => readPickle(Uint8Array.from([0x80, 2, 0x4e, op, 0x2e]))).toThrow(new RegExp(`refused opcode ${name}`));
+  });
+
+  it('rejects unknown opcodes, truncation, bad memo keys and leftovers with PickleError', () => {
+    expect(() => readPickle(Uint8Array.from([0x80, 2, 0xff]))).toThrow(/unknown opcode 0xff at byte 2/);
+    expect(() => readPickle(Uint8Array.from([0x80, 2, 0x58, 9, 0, 0, 0, 0x61]))).toThrow(/truncated/);
+    expect(() => readPickle(Uint8Array.from([0x80, 2, 0x68, 3, 0x2e]))).toThrow(/memo key 3/);
+    expect(() => readPickle(Uint8Array.from([0x80, 2, 0x4e, 0x4e, 0x2e]))).toThrow(/STOP with 2 items/);
+    expect(() => readPickle(Uint8Array.from([0x80, 2, 0x4e]))).toThrow(PickleError);
+    expect(() => readPickle(new Uint8Array(0))).toThrow(/empty input/);
+  });
+
+  it('reads Python 2 byte strings (SHORT_BINSTRING, BINSTRING, STRING) as the chosen encoding', () => {
+    const short = Uint8Array.from([0x80, 2, 0x55, 2, 0x68, 0x69, 0x2e]);
+    expect(readPickle(short)).toBe('hi');
+    const nonAscii = Uint8Array.from([0x80, 2, 0x54, 1, 0, 0, 0, 0xe9, 0x2e]);
+    expect(() => readPickle(nonAscii)).toThrow(/non-ASCII/);
+    expect(readPickle(nonAscii, { stringEncoding: 'latin1' })).toBe('é');
+    expect(readPickle(nonAscii, { stringEncoding: 'bytes' })).toEqual(Uint8Array.from([0xe9]));
+    expect(readPickle(Buffer.from("S'a\\'b\\n\\x41\\101'\n.", 'latin1'))).toBe("a'b\nAA");
+  });
+});
+
+describe('writePickle', () => {
+  const data = {
+    refs: [{ ref_id: 1, sentences: [{ raw: 'red circle — left', sent_id: 7 }], split: 'val' }],
+    numbers: [0, 255, 256, 65536, -1, -2147483648, 2147483648, -(2 ** 40), 2 ** 53 - 1, 0.25, -1e-300],
+    flags: [true, false, null],
+    many: Array.from({ length: 2100 }, (_, i) => i),
+  };
+
+  it('round-trips through readPickle and is deterministic', () => {
+    const bytes = writePickle(data);
+    expect(readPickle(bytes)).toEqual(data);
+    expect(writePickle(data)).toEqual(bytes);
+  });
+
+  const python = '/usr/bin/python3';
+  it.skipIf(!existsSync(python))('is read back by Python as the same data', () => {
+    const r = spawnSync(python, ['-c', 'import sys,pickle,json; json.dump(pickle.load(sys.stdin.buffer), sys.stdout)'], {
+      input: writePickle(data),
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual(data);
+  });
+});
