@@ -62,5 +62,5 @@ export { createClipTokenizer, CLIP_CONTEXT_LENGTH } from './text/clipTokenizer.t
 export type { ClipTokenizer, ClipTokenizerOptions, TokenizedBatch } from './text/clipTokenizer.ts';
 export { parseExpression, RELATION_WORDS, NULL_KEYWORDS } from './text/parseExpression.ts';
 export type { ParsedExpression, ParsedToken, ParseOptions, Position, Relation } from './text/parseExpression.ts';
-export { createTextFeaturizer } from './text/textFeatures.ts';
-export type { EncodeText, ExpressionTextFeatures, TextFeaturizer, TextFeaturizerOptions } from './text/textFeatures.ts';
+export { createTextFeatureCache } from './text/textFeatures.ts';
+export type { EncodeText, TextFeatureCache, TextFeatureCacheOptions, TextFeatures } from './text/textFeatures.ts';
