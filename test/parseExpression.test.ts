@@ -77,6 +77,15 @@ describe('parseExpression fields', () => {
     expect(r.sentence).toBe("the man 's hat , on the left");
   });
 
+  it("splits as spaCy does: hyphens between words, clitics", () => {
+    expect(parseExpression('left-most person').sentence).toBe('left - most person');
+    expect(parseExpression('left-most person').headNoun).toBe('person');
+    expect(parseExpression('left-most person').position).toBe('left');
+    expect(parseExpression('man in t-shirt').otherNouns).toEqual(['shirt']);
+    expect(parseExpression("i'm the one who can't see").sentence).toBe("i 'm the one who ca n't see");
+    expect(parseExpression('number 1-2').sentence).toBe('number 1-2');
+  });
+
   it('takes the noun chunk holding the root as the noun phrase, other chunks as other nouns', () => {
     const r = parseExpression('a woman in a blue dress holding an umbrella next to a man');
     expect(r.nounPhrase).toBe('a woman');

@@ -96,6 +96,7 @@ const ING_NOUNS = new Set([
   'filling', 'stocking', 'bedding', 'something', 'nothing', 'anything', 'everything', 'lighting', 'parking',
   'sling', 'earring', 'ping', 'seating', 'dining', 'shopping', 'wiring', 'landing', 'opening', 'siding',
 ]);
+const HYPHENS = new Set(['-', '\u2013', '\u2014']);
 const BE_FORMS = new Set(['is', 'are', 'was', 'were', 'be', 'being', 'been']);
 const RELATIVE_PRONOUNS = new Set(['who', 'that', 'which']);
 /** Colours: alone after a preposition ("man in black") the tagger reads them as nouns. */
@@ -119,6 +120,14 @@ interface Tok {
   pos: string;
   head: number;
   dep: string;
+}
+
+/** Splits spaCy makes and wink-nlp does not: hyphens between a letter or digit and a letter ("left - most"), and
+ * the clitics 'm 're 've 'll 'd ("i 'm"). */
+function spacySplits(text: string): string {
+  return text
+    .replace(/(?<=[\p{L}\p{N}])([-\u2013\u2014])(?=\p{L})/gu, ' $1 ')
+    .replace(/(?<=\p{L})('m|'re|'ve|'ll|'d)(?![\p{L}\p{N}])/gu, ' $1');
 }
 
 /** Tokens and parts of speech, with corrections for the vocabulary of referring expressions. */
@@ -197,6 +206,7 @@ function findPhrases(toks: Tok[]): Phrase[] {
       const next = toks[end + 1];
       if (next && isPremodifier(next)) end++;
       else if (next?.pos === 'CCONJ' && toks[end].pos === 'ADJ' && toks[end + 2]?.pos === 'ADJ') end += 2; // "black and white cow"
+      else if (next && HYPHENS.has(next.text) && toks[end + 2] && isPremodifier(toks[end + 2])) end += 2; // "t - shirt"
       else break;
     }
     // The head is the last nominal of the run; words after it (numbers: "number 18") are not in the phrase.
@@ -405,6 +415,7 @@ function premodDep(t: Tok): string {
   if (t.pos === 'NUM') return 'nummod';
   if (t.text === "'s") return 'case';
   if (t.pos === 'CCONJ') return 'cc';
+  if (t.pos === 'PUNCT') return 'punct';
   if (POSSESSIVE_PRONOUNS.has(t.text)) return 'poss';
   if (t.pos === 'NOUN' || t.pos === 'PROPN') return 'compound';
   return 'amod';
@@ -478,7 +489,7 @@ export function parseExpression(text: string, options: ParseOptions = {}): Parse
   const rightNever = options.quirks?.rightNever ?? true;
   // The reference lowercases, tokenizes, drops whitespace tokens, joins with spaces and parses that again.
   const lower = text.toLowerCase();
-  const firstPass = tagTokens(lower);
+  const firstPass = tagTokens(spacySplits(lower));
   const tokens = firstPass.map((t) => t.text);
   const sentence = tokens.join(' ');
   // Already in joined form: the second parse would see the same text.
