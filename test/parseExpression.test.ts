@@ -50,7 +50,7 @@ describe('parseExpression on the labelled corpus', () => {
   it('meets the per-field accuracy thresholds', () => {
     const groups: Array<[string, Labelled[]]> = [
       ['all', corpus],
-      ...['handwritten', 'holdout', 'holdout2', 'shared-data'].map(
+      ...['handwritten', 'holdout', 'holdout2', 'holdout3', 'shared-data'].map(
         (s) => [s, corpus.filter((c) => c.source === s)] as [string, Labelled[]],
       ),
       ...['refcoco', 'refcoco+', 'refcocog'].map((s) => [s, corpus.filter((c) => c.style === s)] as [string, Labelled[]]),

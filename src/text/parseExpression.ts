@@ -16,6 +16,10 @@
 //     black") is that preposition's object noun.
 // - noun chunks: spaCy's rule (a NOUN/PROPN/PRON whose relation is subject, object, prepositional object,
 //   attribute, apposition, root, or a conjunct of one; the span from its leftmost descendant to itself).
+// Guesses about spaCy that the labels in test/fixtures/text/parse_corpus.json share (no spaCy model runs here):
+// a colour alone after a preposition is a noun, so "man in black" has the other noun "black"; a lone adjective
+// root ("red", "second from left") is in no chunk, so the noun phrase is the whole sentence; several prepositional
+// phrases attach low; "that" as a relative pronoun is a PRON chunk (and, unlike who/which, an other noun).
 // Then the reference's own functions are reproduced exactly: extract_noun_phrase, extract_nouns,
 // extract_dir_phrase and extract_rela_word (keyword sets, first-lowest-head precedence, QUIRK right-never).
 import winkNLP from 'wink-nlp';
