@@ -126,12 +126,27 @@ interface Tok {
   dep: string;
 }
 
-/** Splits spaCy makes and wink-nlp does not: hyphens between a letter or digit and a letter ("left - most"), and
- * the clitics 'm 're 've 'll 'd ("i 'm"). */
+// spaCy's English tokenizer on lowercase text, where it differs from wink-nlp's (checked against spacy.blank("en")).
+const SPACY_UNITS = 'km|m|dm|cm|mm|ha|nm|yd|in|ft|kg|g|mg|t|lb|oz|mph|kmh|hpa|pa|mbar|mb|kb|gb|tb';
+const NUMBER_UNIT = new RegExp(`(?<![\\p{L}\\p{N}.])(\\d+)(${SPACY_UNITS}|am|pm)(?![\\p{L}\\p{N}])`, 'gu');
+/** Abbreviations spaCy keeps whole; from other lowercase words it splits the final period ("mr .", "u.s ."). */
+const KEEP_PERIOD = new Set(['vs.', 'e.g.', 'i.e.', 'a.m.', 'p.m.']);
+const CONTRACTIONS: Record<string, string> = { gonna: 'gon na', gotta: 'got ta', "y'all": "y' all", "c'mon": "c'm on" };
+
+/** Splits spaCy makes and wink-nlp does not: hyphens between a letter or digit and a letter ("left - most"),
+ * operators between digits ("1 - 2"), the
+ * clitics 'm 're 've 'll 'd ("i 'm"), numbers from units and am/pm ("10 pm"), final periods of abbreviations, and a
+ * few contractions ("gon na"). */
 function spacySplits(text: string): string {
   return text
     .replace(/(?<=[\p{L}\p{N}])([-\u2013\u2014])(?=\p{L})/gu, ' $1 ')
-    .replace(/(?<=\p{L})('m|'re|'ve|'ll|'d)(?![\p{L}\p{N}])/gu, ' $1');
+    .replace(/(?<=[0-9])([-+*^])(?=[0-9-])/g, ' $1 ')
+    .replace(/(?<=\p{L})('m|'re|'ve|'ll|'d)(?![\p{L}\p{N}])/gu, ' $1')
+    .replace(NUMBER_UNIT, (whole, n: string, unit: string) =>
+      (unit === 'am' || unit === 'pm') && !(+n >= 1 && +n <= 12) ? whole : `${n} ${unit}`)
+    .replace(/(?<![\p{L}\p{N}.'])(\p{L}[\p{L}.]*\p{L})\.(?![\p{L}\p{N}.])/gu, (whole, word: string) =>
+      KEEP_PERIOD.has(whole) ? whole : `${word} .`)
+    .replace(/(?<![\p{L}'])(gonna|gotta|y'all|c'mon)(?![\p{L}'])/gu, (word: string) => CONTRACTIONS[word]);
 }
 
 /** Tokens and parts of speech, with corrections for the vocabulary of referring expressions. */
