@@ -2,7 +2,9 @@
 // expressions with wink-nlp's tokens and parts of speech plus a small dependency grammar of our own).
 //
 // What the reference reads from spaCy, and how it is approximated here:
-// - tokens: wink-nlp's tokenizer (like spaCy's, it splits clitics "man 's", "do n't" and hyphens "t - shirt").
+// - tokens: wink-nlp's tokenizer plus the splits where spaCy's English tokenizer differs, and spaCy's whitespace
+//   tokens (checked against spacy.blank("en") in test/fixtures/text/spacy_tokens.json). Chunk texts are joined
+//   with single spaces, so a chunk spanning a whitespace token differs from spaCy's in whitespace only.
 // - the syntactic head of each token. Referring expressions are mostly noun phrases with prepositional phrases,
 //   participles and relative clauses, parsed as spaCy's English models do:
 //   * inside a noun phrase every premodifier (determiner, adjective, compound noun, number, spatial word as in
@@ -24,6 +26,7 @@
 // extract_dir_phrase and extract_rela_word (keyword sets, first-lowest-head precedence, QUIRK right-never).
 import winkNLP from 'wink-nlp';
 import model from 'wink-eng-lite-web-model';
+import { WHITESPACE_CLASS } from './textCleanup.ts';
 
 export type Position = 'left' | 'right' | 'middle' | 'up' | 'down' | 'none';
 export type Relation = 'left' | 'right' | 'up' | 'down' | 'big' | 'small' | 'within' | 'none';
@@ -147,6 +150,43 @@ function spacySplits(text: string): string {
     .replace(/(?<![\p{L}\p{N}.'])(\p{L}[\p{L}.]*\p{L})\.(?![\p{L}\p{N}.])/gu, (whole, word: string) =>
       KEEP_PERIOD.has(whole) ? whole : `${word} .`)
     .replace(/(?<![\p{L}'])(gonna|gotta|y'all|c'mon)(?![\p{L}'])/gu, (word: string) => CONTRACTIONS[word]);
+}
+
+/** Python's str.isspace, which spaCy's tokenizer splits on. */
+const PY_WHITESPACE_RUNS = new RegExp(`[${WHITESPACE_CLASS}\\x1c-\\x1f]+`, 'g');
+
+/** spaCy's tokens of the lowercased text without the tokens that are exactly one space (the reference drops those),
+ * and the tagged words among them. spaCy lets the word before a whitespace run own its first space and makes the
+ * rest of the run one token ("a   b" → a, "  ", b); a leading run is a token whole. */
+function referenceTokens(lower: string): { tokens: string[]; tagged: Tok[] } {
+  const words: string[] = [];
+  const spaceTokens: string[] = []; // spaceTokens[k]: whitespace token before words[k] ('' for none)
+  let pos = 0;
+  for (const run of lower.matchAll(PY_WHITESPACE_RUNS)) {
+    const start = run.index ?? 0;
+    if (start > pos) words.push(lower.slice(pos, start));
+    const leading = words.length === 0;
+    spaceTokens[words.length] = leading || run[0][0] !== ' ' ? run[0] : run[0].slice(1);
+    pos = start + run[0].length;
+  }
+  if (pos < lower.length) words.push(lower.slice(pos));
+  const pieces = words.map(spacySplits);
+  const tagged = tagTokens(pieces.join(' '));
+  // Put the whitespace tokens back between the tokens of each whitespace-delimited word.
+  const tokens: string[] = [];
+  let t = 0;
+  pieces.forEach((piece, k) => {
+    if (spaceTokens[k] && spaceTokens[k] !== ' ') tokens.push(spaceTokens[k]);
+    const target = piece.replace(/ /g, '');
+    let covered = '';
+    while (t < tagged.length && covered !== target && target.startsWith(covered + tagged[t].text)) {
+      covered += tagged[t].text;
+      tokens.push(tagged[t++].text);
+    }
+  });
+  while (t < tagged.length) tokens.push(tagged[t++].text); // only if the tagger changed a word's characters
+  if (spaceTokens[words.length] && spaceTokens[words.length] !== ' ') tokens.push(spaceTokens[words.length]);
+  return { tokens, tagged };
 }
 
 /** Tokens and parts of speech, with corrections for the vocabulary of referring expressions. */
@@ -508,11 +548,10 @@ export function parseExpression(text: string, options: ParseOptions = {}): Parse
   const rightNever = options.quirks?.rightNever ?? true;
   // The reference lowercases, tokenizes, drops whitespace tokens, joins with spaces and parses that again.
   const lower = text.toLowerCase();
-  const firstPass = tagTokens(spacySplits(lower));
-  const tokens = firstPass.map((t) => t.text);
+  const { tokens, tagged } = referenceTokens(lower);
   const sentence = tokens.join(' ');
   // Already in joined form: the second parse would see the same text.
-  const toks = sentence === lower ? firstPass : tagTokens(sentence);
+  const toks = sentence === lower ? tagged : tagTokens(sentence);
   const root = toks.length > 0 ? parseTokens(toks) : -1;
 
   const chunks = nounChunks(toks);
