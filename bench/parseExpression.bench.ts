@@ -10,5 +10,8 @@ export default async function bench(): Promise<void> {
   const t = await timeIt(() => {
     for (const text of texts) parseExpression(text);
   });
-  printTable(['case', 'expressions', 'ms', 'expressions/s'], [['parseExpression', texts.length, t * 1e3, texts.length / t]]);
+  printTable(
+    ['case', 'expressions', 'ms', 'expressions/s'],
+    [['parseExpression', texts.length, t * 1e3, texts.length / t]],
+  );
 }

@@ -101,6 +101,7 @@ describe('clipCleanText', () => {
     expect(clipCleanText('cafe\u0301 \u2019s \ufb01sh \uff21\uff11')).toBe('caf\u00e9 \'s fish A1');
   });
   it('unescapes HTML like Python html.unescape', () => {
-    expect(pythonHtmlUnescape('&amp; &lt; &#39; &#x27; &notit; &#150; &#1;x &bogus;')).toBe("& < ' ' ¬it; \u2013 x &bogus;");
+    expect(pythonHtmlUnescape('&amp; &lt; &#39; &#x27; &notit; &#150; &#1;x &bogus;'))
+      .toBe("& < ' ' ¬it; \u2013 x &bogus;");
   });
 });

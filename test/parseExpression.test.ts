@@ -53,7 +53,9 @@ describe('parseExpression on the labelled corpus', () => {
       ...['handwritten', 'holdout', 'holdout2', 'holdout3', 'shared-data'].map(
         (s) => [s, corpus.filter((c) => c.source === s)] as [string, Labelled[]],
       ),
-      ...['refcoco', 'refcoco+', 'refcocog'].map((s) => [s, corpus.filter((c) => c.style === s)] as [string, Labelled[]]),
+      ...['refcoco', 'refcoco+', 'refcocog'].map(
+        (s) => [s, corpus.filter((c) => c.style === s)] as [string, Labelled[]],
+      ),
     ];
     for (const [name, items] of groups) {
       const acc = accuracy(items);

@@ -39,7 +39,8 @@ function featureOf(text: string, tok = tokenizer): Float32Array {
 /** Every distinct string an expression needs: sentence, noun phrase, other-noun prompts, GEM prompt. */
 function stringsOf(expression: string): string[] {
   const p = parseExpression(expression);
-  return [p.sentence, p.nounPhrase, ...p.otherNounPhrases.map((x) => 'a photo of ' + x), `a photo of a ${p.nounPhrase}.`];
+  const others = p.otherNounPhrases.map((x) => 'a photo of ' + x);
+  return [p.sentence, p.nounPhrase, ...others, `a photo of a ${p.nounPhrase}.`];
 }
 
 const EXPRESSIONS = [

@@ -30,7 +30,8 @@ export interface ClipTokenizerOptions {
 export interface ClipTokenizer {
   /** Ids with the start and end tokens, no padding, no truncation. */
   encode(text: string): number[];
-  /** [n × contextLength] zero-padded ids; over-long inputs keep their first contextLength−1 ids then the end token. */
+  /** [n × contextLength] zero-padded ids; over-long inputs keep their first contextLength−1 ids, then the end
+   * token. */
   tokenize(texts: string | readonly string[], contextLength?: number): TokenizedBatch;
   readonly startToken: number;
   readonly endToken: number;
@@ -65,7 +66,9 @@ function preTokenPattern(specials: readonly string[]): RegExp {
 /** Reads the gzipped merges file and builds the tokenizer. Throws naming the path if it is missing or malformed. */
 export function createClipTokenizer(vocabPath: string, options: ClipTokenizerOptions = {}): ClipTokenizer {
   const flavour = options.flavour ?? 'openai';
-  if (!(flavour in SPECIAL_TOKENS)) throw new RangeError(`options.flavour must be 'openai' or 'open_clip', got ${flavour}`);
+  if (!(flavour in SPECIAL_TOKENS)) {
+    throw new RangeError(`options.flavour must be 'openai' or 'open_clip', got ${flavour}`);
+  }
   const [START_TOKEN, END_TOKEN] = SPECIAL_TOKENS[flavour];
   const preToken = preTokenPattern(SPECIAL_TOKENS[flavour]);
   if (typeof vocabPath !== 'string' || vocabPath === '') {

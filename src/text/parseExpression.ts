@@ -263,9 +263,11 @@ function findPhrases(toks: Tok[]): Phrase[] {
     let end = i;
     for (;;) {
       const next = toks[end + 1];
+      const after = toks[end + 2];
       if (next && isPremodifier(next)) end++;
-      else if (next?.pos === 'CCONJ' && toks[end].pos === 'ADJ' && toks[end + 2]?.pos === 'ADJ') end += 2; // "black and white cow"
-      else if (next && HYPHENS.has(next.text) && toks[end + 2] && isPremodifier(toks[end + 2])) end += 2; // "t - shirt"
+      // "black and white cow", "t - shirt": coordinated adjectives and hyphenated words stay in the phrase
+      else if (next?.pos === 'CCONJ' && toks[end].pos === 'ADJ' && after?.pos === 'ADJ') end += 2;
+      else if (next && HYPHENS.has(next.text) && after && isPremodifier(after)) end += 2;
       else break;
     }
     // The head is the last nominal of the run; words after it (numbers: "number 18") are not in the phrase.
@@ -278,7 +280,7 @@ function findPhrases(toks: Tok[]): Phrase[] {
     }
     const afterPreposition = i > 0 && toks[i - 1].pos === 'ADP';
     if (head < 0 && afterPreposition && toks[end].pos === 'ADJ' && COLOURS.has(toks[end].text)) {
-      toks[end].pos = 'NOUN'; // "man in black": an adjective alone as a prepositional object is a noun
+      toks[end].pos = 'NOUN'; // "man in black": a colour alone as a prepositional object is a noun
       head = end;
     }
     if (head >= 0) {
@@ -319,7 +321,8 @@ function parseTokens(toks: Tok[]): number {
   let root = -1;
   for (let start = 0; start < toks.length; ) {
     let end = start;
-    while (end < toks.length && !(/^[.!?]$/.test(toks[end].text) && toks[end + 1] && toks[end + 1].pos !== 'PUNCT')) end++;
+    const endsSentence = (k: number) => /^[.!?]$/.test(toks[k].text) && toks[k + 1] && toks[k + 1].pos !== 'PUNCT';
+    while (end < toks.length && !endsSentence(end)) end++;
     end = Math.min(end + 1, toks.length);
     const sentence = toks.slice(start, end); // the same token objects: heads are set relative, then shifted
     root = parseSentence(sentence) + start;
