@@ -75,6 +75,8 @@ export interface ExpressionResult {
   hybrid: { proposal: number; score: number };
   parse: Omit<ParsedExpression, 'parse'>;
   candidates: Candidate[];
+  /** The guided choice for each requested k variant, keyed "k1,k2". */
+  guidedByK?: Record<string, { proposal: number; score: number }>;
   timings: Record<string, number>;
 }
 
@@ -102,6 +104,9 @@ export interface PreparedImage {
 export interface SegmentOptions {
   /** Override k1/k2 (the eval loop's QUIRK sticky-k lowers them across a run). */
   k?: { k1: number; k2: number };
+  /** Also choose with each of these (k1, k2): ExpressionResult.guidedByK, keyed "k1,k2" (cheap: only the relation
+   *  term and the final argmax are redone). */
+  kVariants?: Array<{ k1: number; k2: number }>;
 }
 
 export interface Segmenter {
@@ -207,18 +212,21 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
       });
       let chosen = pure, score = scores[pure];
       const candidates = candidateIdx.map(candidate);
+      let guidedByK: ExpressionResult['guidedByK'];
       if (guidance) {
-        const k1 = segOptions.k?.k1 ?? Math.min(3, n), k2 = segOptions.k?.k2 ?? Math.min(6, n);
         const hasOtherNouns = parse.otherNouns.length > 0;
         const p = softmax(scores);
         const q = hasOtherNouns ? softmax(clipScores(features, n, tf.otherNouns, models.logitScale)) : new Float64Array(n).fill(NaN);
-        const rel = await timed(timings, 'relation', () =>
-          relationGuidance({ p, q, boxesXYWH: proposals.boxesXYWH, hasOtherNouns, relation: parse.relation, k1, k2 }));
         const coh = await timed(timings, 'coherence', async () => {
           const heat = gemHeatmap(prepared.gemPatches, tf.gemPrompt);
           return coherenceScores(heat, proposals.masks, n, image.height, image.width, parse.position, parse.relation);
         });
-        const sel = selectGuided({ top: rel.top, t: rel.t, coherence: coh.coherence, alpha: options.alpha });
+        const choose = (k1: number, k2: number) => {
+          const rel = relationGuidance({ p, q, boxesXYWH: proposals.boxesXYWH, hasOtherNouns, relation: parse.relation, k1, k2 });
+          return { rel, sel: selectGuided({ top: rel.top, t: rel.t, coherence: coh.coherence, alpha: options.alpha }) };
+        };
+        const { rel, sel } = await timed(timings, 'relation', () =>
+          choose(segOptions.k?.k1 ?? Math.min(3, n), segOptions.k?.k2 ?? Math.min(6, n)));
         chosen = sel.index;
         score = sel.scores[rel.top.indexOf(chosen)];
         for (const c of candidates) {
@@ -229,12 +237,19 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
             c.final = sel.scores[at];
           }
         }
+        if (segOptions.kVariants) {
+          guidedByK = {};
+          for (const { k1, k2 } of segOptions.kVariants) {
+            const v = choose(k1, k2);
+            guidedByK[`${k1},${k2}`] = { proposal: v.sel.index, score: v.sel.scores[v.rel.top.indexOf(v.sel.index)] };
+          }
+        }
       }
       const chosenCandidate = candidates.find((c) => c.proposal === chosen) ?? candidate(chosen);
       const { parse: _tree, ...parseFields } = parse;
       results.push({
         expression: text, mask: chosenCandidate.mask, bbox: chosenCandidate.bbox, score, proposal: chosen,
-        hybrid: { proposal: pure, score: scores[pure] }, parse: parseFields, candidates, timings,
+        hybrid: { proposal: pure, score: scores[pure] }, parse: parseFields, candidates, ...(guidedByK ? { guidedByK } : {}), timings,
       });
     }
     return results;
