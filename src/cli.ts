@@ -32,6 +32,10 @@ commands:
       Joins the results of shards into one run with the same totals as an unsharded run.
   eval report RUNDIR… [--html report.html] [--md report.md] [--data DIR --dataset D]
       Writes the markdown and self-contained HTML report of one or more runs.
+  bench <image>… --models DIR [--iterations 5] [--warmup 1] [--expression "…"]… [--json bench.json]
+      Times every stage per image and per expression (p50/p90/p99) and the throughput.
+  bench --kernels [filter…]
+      The native kernel micro-benchmarks (npm run bench).
   synth-refer DIR
       Writes a small deterministic synthetic dataset in the REFER layout (refcoco, splitBy unc) under DIR.
   info    the native backend (CPU or CUDA) and versions
@@ -158,6 +162,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'eval': {
       const { runEvalCommand } = await import('./eval/command.ts');
       return runEvalCommand(rest, log);
+    }
+    case 'bench': {
+      const { runBenchCommand } = await import('./eval/bench.ts');
+      return runBenchCommand(rest, log);
     }
     case 'synth-refer': {
       if (rest.length !== 1) throw new UsageError('synth-refer needs exactly one argument: the output directory');
