@@ -6,3 +6,23 @@ export type { MaskIoUResult, MaskBoxes } from '../bindings/maskOps.ts';
 // Image preparation (Pillow-exact resize, normalisation)
 export { normalizeImage, resizeImage, resizeImageAsync } from '../bindings/imagePrep.ts';
 export type { NormalizeOptions, ResizeFilter, ResizeOptions } from '../bindings/imagePrep.ts';
+// COCO RLE (pycocotools 2.0.8).
+export {
+  rleArea,
+  rleAreaBatch,
+  rleDecode,
+  rleDecodeBatch,
+  rleDecodeBatchAsync,
+  rleEncode,
+  rleEncodeBatch,
+  rleEncodeBatchAsync,
+  rleFromBoxes,
+  rleFromPolygons,
+  rleFromPolygonsAsync,
+  rleIoU,
+  rleIoUAsync,
+  rleMerge,
+  rleToBbox,
+  rleToBboxBatch,
+} from '../bindings/rle.ts';
+export type { Rle } from '../bindings/rle.ts';

@@ -9,6 +9,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerBackend(env, exports);
   registerMaskOps(env, exports);
   registerImagePrep(env, exports);
+  registerRle(env, exports);
   return exports;
 }
 

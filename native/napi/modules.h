@@ -8,5 +8,6 @@ namespace hybridgl::napi {
 void registerBackend(Napi::Env env, Napi::Object exports);
 void registerMaskOps(Napi::Env env, Napi::Object exports);
 void registerImagePrep(Napi::Env env, Napi::Object exports);
+void registerRle(Napi::Env env, Napi::Object exports);
 
 }  // namespace hybridgl::napi

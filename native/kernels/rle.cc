@@ -1,0 +1,380 @@
+#include "rle.h"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstring>
+
+#include "parallel.h"
+#include "rle_core.h"
+
+namespace hybridgl::rle {
+namespace {
+
+// Each byte of v becomes 1 if it was non-zero, else 0.
+inline uint64_t normalizeBytes(uint64_t v) {
+  v |= (v >> 4) & 0x0F0F0F0F0F0F0F0FULL;
+  v |= (v >> 2) & 0x0303030303030303ULL;
+  v |= (v >> 1) & 0x0101010101010101ULL;
+  return v & 0x0101010101010101ULL;
+}
+
+inline uint64_t load8(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return v;
+}
+
+// Scratch reused across the masks one thread encodes.
+struct EncodeScratch {
+  std::vector<uint8_t> wrapRow;     // what precedes row 0 of each column: the last pixel of the column before
+  std::vector<uint32_t> columnOf;   // transitions in row-major discovery order: column, row
+  std::vector<uint32_t> rowOf;
+  std::vector<uint32_t> perColumn;  // counting sort by column
+  std::vector<uint32_t> positions;
+};
+
+// Runs change wherever a pixel differs from the one before it in column-major order. Within a column that is the
+// pixel above, so rows are compared with the previous row eight bytes at a time (reading memory in order); row 0
+// is compared with the last row shifted by one column. A counting sort by column then gives column-major order.
+void encodeOne(const uint8_t* mask, uint32_t h, uint32_t w, EncodeScratch& s, Rle& out) {
+  out.h = h, out.w = w;
+  out.counts.clear();
+  const uint64_t pixels = uint64_t{h} * w;
+  if (pixels == 0) {
+    out.counts.push_back(0);
+    return;
+  }
+  s.wrapRow.assign(w, 0);
+  for (uint32_t x = 1; x < w; ++x) s.wrapRow[x] = mask[uint64_t{h - 1} * w + x - 1] != 0;
+  s.columnOf.clear();
+  s.rowOf.clear();
+  for (uint32_t y = 0; y < h; ++y) {
+    const uint8_t* cur = mask + uint64_t{y} * w;
+    const uint8_t* prev = y == 0 ? s.wrapRow.data() : cur - w;
+    uint32_t x = 0;
+    for (; x + 8 <= w; x += 8) {
+      uint64_t diff = normalizeBytes(load8(cur + x)) ^ normalizeBytes(load8(prev + x));
+      while (diff) {
+        s.columnOf.push_back(x + (__builtin_ctzll(diff) >> 3));
+        s.rowOf.push_back(y);
+        diff &= diff - 1;
+      }
+    }
+    for (; x < w; ++x)
+      if ((cur[x] != 0) != (prev[x] != 0)) {
+        s.columnOf.push_back(x);
+        s.rowOf.push_back(y);
+      }
+  }
+  const size_t t = s.columnOf.size();
+  s.perColumn.assign(size_t{w} + 1, 0);
+  for (size_t i = 0; i < t; ++i) ++s.perColumn[s.columnOf[i] + 1];
+  for (uint32_t x = 0; x < w; ++x) s.perColumn[x + 1] += s.perColumn[x];
+  s.positions.resize(t);
+  for (size_t i = 0; i < t; ++i) s.positions[s.perColumn[s.columnOf[i]]++] = s.columnOf[i] * h + s.rowOf[i];
+  out.counts.reserve(t + 1);
+  uint32_t last = 0;
+  for (size_t i = 0; i < t; ++i) {
+    out.counts.push_back(s.positions[i] - last);
+    last = s.positions[i];
+  }
+  out.counts.push_back(static_cast<uint32_t>(pixels) - last);
+}
+
+// Writes each column's first value into row 0 and a 1 wherever a column changes value into rows 1.., then turns
+// the change marks into values by XOR-ing every row into the next (sequential, eight bytes at a time).
+void decodeOne(const Rle& r, uint8_t* out) {
+  const uint32_t h = r.h, w = r.w;
+  const uint64_t pixels = uint64_t{h} * w;
+  if (pixels == 0) return;
+  std::memset(out, 0, pixels);
+  uint64_t pos = 0;
+  bool value = false;
+  for (size_t j = 0; j < r.counts.size(); ++j) {
+    const uint64_t end = pos + r.counts[j];
+    if (value) {
+      // Columns whose first pixel this run covers start set.
+      for (uint64_t x = (pos + h - 1) / h; x * h < end; ++x) out[x] = 1;
+    }
+    if (end < pixels && j + 1 < r.counts.size()) {
+      const uint32_t x = static_cast<uint32_t>(end / h), y = static_cast<uint32_t>(end % h);
+      if (y > 0) out[uint64_t{y} * w + x] ^= 1;
+    }
+    pos = end;
+    value = !value;
+  }
+  for (uint32_t y = 1; y < h; ++y) {
+    uint8_t* cur = out + uint64_t{y} * w;
+    const uint8_t* prev = cur - w;
+    uint32_t x = 0;
+    for (; x + 8 <= w; x += 8) {
+      const uint64_t v = load8(cur + x) ^ load8(prev + x);
+      std::memcpy(cur + x, &v, 8);
+    }
+    for (; x < w; ++x) cur[x] ^= prev[x];
+  }
+}
+
+// (int)d as x86-64's cvttsd2si computes it, NaN included (pycocotools' rleFrPoly converts 0/0 for a repeated
+// vertex; that value is never used, but the conversion must not be undefined here).
+inline int truncToInt(double d) {
+  if (!(d > -2147483649.0 && d < 2147483648.0)) return INT_MIN;
+  return static_cast<int>(d);
+}
+
+// rleFrPoly. The boundary is upsampled ×5 and walked one point at a time (without storing it); wherever the
+// walk changes x, a point may mark where a column's run of set pixels begins or ends.
+Rle fromPolygon(const double* xy, uint32_t k, uint32_t h, uint32_t w) {
+  const double scale = 5;
+  std::vector<int> px(size_t{k} + 1), py(size_t{k} + 1);
+  for (uint32_t j = 0; j < k; ++j) px[j] = truncToInt(scale * xy[2 * j] + .5);
+  for (uint32_t j = 0; j < k; ++j) py[j] = truncToInt(scale * xy[2 * j + 1] + .5);
+  if (k > 0) px[k] = px[0], py[k] = py[0];
+  std::vector<uint32_t> marks;
+  const double lastColumn = static_cast<double>(static_cast<uint64_t>(w) - 1);
+  const double height = static_cast<double>(h);
+  bool havePrev = false;
+  int pu = 0, pv = 0;
+  auto visit = [&](int u, int v) {
+    if (havePrev && u != pu) {
+      double xd = static_cast<double>(u < pu ? u : u - 1);
+      xd = (xd + .5) / scale - .5;
+      if (std::floor(xd) == xd && xd >= 0 && !(xd > lastColumn)) {
+        double yd = static_cast<double>(v < pv ? v : pv);
+        yd = (yd + .5) / scale - .5;
+        if (yd < 0) yd = 0;
+        else if (yd > height) yd = height;
+        yd = std::ceil(yd);
+        marks.push_back(static_cast<uint32_t>(static_cast<int>(xd) * static_cast<int>(h) + static_cast<int>(yd)));
+      }
+    }
+    havePrev = true, pu = u, pv = v;
+  };
+  for (uint32_t j = 0; j < k; ++j) {
+    int xs = px[j], xe = px[j + 1], ys = py[j], ye = py[j + 1];
+    const int dx = std::abs(xe - xs), dy = std::abs(ys - ye);
+    const bool flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
+    if (flip) std::swap(xs, xe), std::swap(ys, ye);
+    const double slope = dx >= dy ? static_cast<double>(ye - ys) / dx : static_cast<double>(xe - xs) / dy;
+    if (dx >= dy) {
+      for (int d = 0; d <= dx; ++d) {
+        const int t = flip ? dx - d : d;
+        const double along = slope * t;
+        visit(t + xs, truncToInt(ys + along + .5));
+      }
+    } else {
+      for (int d = 0; d <= dy; ++d) {
+        const int t = flip ? dy - d : d;
+        const double along = slope * t;
+        visit(truncToInt(xs + along + .5), t + ys);
+      }
+    }
+  }
+  marks.push_back(static_cast<uint32_t>(uint64_t{h} * w));
+  std::sort(marks.begin(), marks.end());
+  // Differences of the sorted marks are the runs; a zero difference (two marks at one place cancel) joins the run
+  // after it onto the one before.
+  Rle r;
+  r.h = h, r.w = w;
+  uint32_t prev = 0;
+  for (size_t j = 0; j < marks.size(); ++j) {
+    const uint32_t run = marks[j] - prev;
+    prev = marks[j];
+    if (j == 0 || run > 0) {
+      r.counts.push_back(run);
+    } else if (++j < marks.size()) {
+      r.counts.back() += marks[j] - prev;
+      prev = marks[j];
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+core::Prepared core::prepare(const Rle& r, std::vector<uint32_t>& counts, std::vector<uint32_t>& ones) {
+  core::Prepared p{};
+  p.countsOffset = counts.size();
+  p.onesOffset = ones.size() / 2;
+  p.m = static_cast<uint32_t>(r.counts.size());
+  p.h = r.h, p.w = r.w;
+  p.area = area(r);
+  toBbox(r, p.bb);
+  counts.insert(counts.end(), r.counts.begin(), r.counts.end());
+  uint32_t pos = 0;
+  for (size_t j = 0; j < r.counts.size(); ++j) {
+    if (j > 0 && r.counts[j] == 0) p.interiorZero = 1;
+    if (j % 2 == 1 && r.counts[j] > 0) ones.push_back(pos), ones.push_back(pos + r.counts[j]);
+    pos += r.counts[j];
+  }
+  p.nOnes = static_cast<uint32_t>(ones.size() / 2 - p.onesOffset);
+  return p;
+}
+
+std::string toString(const Rle& r) {
+  std::string s;
+  s.reserve(r.counts.size() * 3);
+  for (size_t i = 0; i < r.counts.size(); ++i) {
+    int64_t x = r.counts[i];
+    if (i > 2) x -= r.counts[i - 2];
+    for (bool more = true; more;) {
+      char c = static_cast<char>(x & 0x1f);
+      x >>= 5;  // arithmetic: the sign carries down
+      more = (c & 0x10) ? x != -1 : x != 0;
+      if (more) c |= 0x20;
+      s.push_back(static_cast<char>(c + 48));
+    }
+  }
+  return s;
+}
+
+Rle fromString(std::string_view s, uint32_t h, uint32_t w, const std::string& what) {
+  const uint64_t pixels = uint64_t{h} * w;
+  if (pixels > kMaxPixels) throw InvalidInput(what + ": size " + std::to_string(h) + "×" + std::to_string(w) + " is too large");
+  Rle r;
+  r.h = h, r.w = w;
+  uint64_t total = 0;
+  size_t p = 0;
+  while (p < s.size()) {
+    int64_t x = 0;
+    int shift = 0;
+    for (bool more = true; more; shift += 5) {
+      if (p >= s.size()) throw InvalidInput(what + " is corrupt: it ends inside a value");
+      const int c = static_cast<unsigned char>(s[p++]) - 48;
+      if (c < 0 || c > 63) throw InvalidInput(what + " is corrupt: character " + std::to_string(p - 1) + " is not in '0'..'o'");
+      if (shift > 35) throw InvalidInput(what + " is corrupt: a value is too long");
+      x |= static_cast<int64_t>(c & 0x1f) << shift;
+      more = c & 0x20;
+      if (!more && (c & 0x10)) x |= -(int64_t{1} << (shift + 5));  // sign-extend
+    }
+    if (r.counts.size() > 2) x += r.counts[r.counts.size() - 2];
+    if (x < 0 || x > UINT32_MAX)
+      throw InvalidInput(what + " is corrupt: run " + std::to_string(r.counts.size()) + " is " + std::to_string(x));
+    total += static_cast<uint64_t>(x);
+    if (total > pixels)
+      throw InvalidInput(what + " is corrupt: its runs cover more than height×width = " + std::to_string(pixels) + " pixels");
+    r.counts.push_back(static_cast<uint32_t>(x));
+  }
+  if (total != pixels)
+    throw InvalidInput(what + " is corrupt: its runs cover " + std::to_string(total) + " pixels, not height×width = " +
+                       std::to_string(pixels));
+  return r;
+}
+
+void encodeCpu(const uint8_t* masks, int64_t n, uint32_t h, uint32_t w, Rle* out) {
+  const uint64_t pixels = uint64_t{h} * w;
+  parallelFor(n, 1, [&](int64_t begin, int64_t end) {
+    EncodeScratch scratch;
+    for (int64_t i = begin; i < end; ++i) encodeOne(masks + i * pixels, h, w, scratch, out[i]);
+  });
+}
+
+void decodeCpu(const Rle* rles, int64_t n, uint8_t* out) {
+  if (n == 0) return;
+  const uint64_t pixels = uint64_t{rles[0].h} * rles[0].w;
+  parallelFor(n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) decodeOne(rles[i], out + i * pixels);
+  });
+}
+
+uint32_t area(const Rle& r) {
+  uint32_t a = 0;
+  for (size_t j = 1; j < r.counts.size(); j += 2) a += r.counts[j];
+  return a;
+}
+
+// 2.0.8's rleToBbox, in its 32-bit unsigned arithmetic (a run of ones that crosses a column spans all rows).
+void toBbox(const Rle& r, double* bb) {
+  const uint32_t h = r.h, w = r.w;
+  const size_t m = r.counts.size() / 2 * 2;
+  if (m == 0) {
+    bb[0] = bb[1] = bb[2] = bb[3] = 0;
+    return;
+  }
+  uint32_t xs = w, ys = h, xe = 0, ye = 0, cc = 0;
+  for (size_t j = 0; j < m; ++j) {
+    const uint32_t start = cc;
+    cc += r.counts[j];
+    if (j % 2 == 0 || r.counts[j] == 0) continue;
+    const uint32_t yStart = start % h, xStart = (start - yStart) / h;
+    const uint32_t yEnd = (cc - 1) % h, xEnd = (cc - 1 - yEnd) / h;
+    xs = std::min(xs, xStart);
+    xe = std::max(xe, xEnd);
+    if (xStart < xEnd) {
+      ys = 0, ye = h - 1;
+    } else {
+      ys = std::min(ys, yStart);
+      ye = std::max(ye, yEnd);
+    }
+  }
+  bb[0] = xs, bb[2] = static_cast<uint32_t>(xe - xs + 1);
+  bb[1] = ys, bb[3] = static_cast<uint32_t>(ye - ys + 1);
+}
+
+// rleMerge's fold: each step walks the accumulated runs against the next RLE's and starts a new run wherever
+// the combined value changes (or at the very end).
+Rle merge(const Rle* rles, int64_t n, bool intersect) {
+  Rle acc = rles[0];
+  std::vector<uint32_t> next;
+  for (int64_t i = 1; i < n; ++i) {
+    const std::vector<uint32_t>& A = acc.counts;
+    const std::vector<uint32_t>& B = rles[i].counts;
+    next.clear();
+    if (A.empty() || B.empty()) {  // only an empty mask (h*w == 0) can have no runs
+      acc.counts.clear();
+      continue;
+    }
+    uint32_t ca = A[0], cb = B[0], cc = 0, ct = 1;
+    size_t a = 1, b = 1;
+    bool va = false, vb = false, v = false;
+    while (ct > 0) {
+      const uint32_t c = std::min(ca, cb);
+      cc += c;
+      ca -= c;
+      if (!ca && a < A.size()) ca = A[a++], va = !va;
+      cb -= c;
+      if (!cb && b < B.size()) cb = B[b++], vb = !vb;
+      ct = ca + cb;
+      const bool vp = v;
+      v = intersect ? (va && vb) : (va || vb);
+      if (v != vp || ct == 0) {
+        next.push_back(cc);
+        cc = 0;
+      }
+    }
+    acc.counts.swap(next);
+  }
+  return acc;
+}
+
+void iouCpu(const Rle* dt, int64_t m, const Rle* gt, int64_t n, const uint8_t* iscrowd, double* out) {
+  std::vector<uint32_t> counts, ones;
+  std::vector<core::Prepared> pd(m), pg(n);
+  for (int64_t d = 0; d < m; ++d) pd[d] = core::prepare(dt[d], counts, ones);
+  for (int64_t g = 0; g < n; ++g) pg[g] = core::prepare(gt[g], counts, ones);
+  parallelFor(m * n, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t d = p / n, g = p % n;
+      out[p] = core::pairIou(pd[d], pg[g], counts.data(), ones.data(), iscrowd && iscrowd[g]);
+    }
+  });
+}
+
+void fromPolygonsCpu(const double* xy, const uint32_t* offsets, int64_t n, uint32_t h, uint32_t w, Rle* out) {
+  parallelFor(n, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      out[i] = fromPolygon(xy + offsets[i], (offsets[i + 1] - offsets[i]) / 2, h, w);
+  });
+}
+
+void fromBoxesCpu(const double* boxes, int64_t n, uint32_t h, uint32_t w, Rle* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double* b = boxes + 4 * i;
+    const double xs = b[0], xe = xs + b[2], ys = b[1], ye = ys + b[3];
+    const double corners[8] = {xs, ys, xs, ye, xe, ye, xe, ys};
+    out[i] = fromPolygon(corners, 4, h, w);
+  }
+}
+
+}  // namespace hybridgl::rle

@@ -1,0 +1,193 @@
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "args.h"
+#include "async.h"
+#include "modules.h"
+#include "rle.h"
+
+namespace hybridgl::napi {
+namespace {
+
+using RleList = std::shared_ptr<std::vector<rle::Rle>>;
+
+// counts: string[] and sizes: Uint32Array [h0, w0, h1, w1, …] → parsed RLEs; a bad one throws naming name[i].
+RleList readRles(const Napi::Value& countsValue, const Napi::Value& sizesValue, const std::string& name) {
+  Napi::Env env = countsValue.Env();
+  if (!countsValue.IsArray()) throwType(env, name, "an array of RLEs");
+  auto counts = countsValue.As<Napi::Array>();
+  const uint32_t n = counts.Length();
+  auto sizes = typedArray<uint32_t>(sizesValue, name + " sizes", int64_t{2} * n);
+  auto out = std::make_shared<std::vector<rle::Rle>>(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const std::string item = name + "[" + std::to_string(i) + "].counts";
+    const Napi::Value v = counts.Get(i);
+    if (!v.IsString()) throwType(env, item, "a string");
+    try {
+      (*out)[i] = rle::fromString(v.As<Napi::String>().Utf8Value(), sizes[2 * i], sizes[2 * i + 1], item);
+    } catch (const rle::InvalidInput& e) {
+      throwRange(env, e.what());
+    }
+  }
+  return out;
+}
+
+Napi::Array toStrings(Napi::Env env, const std::vector<rle::Rle>& rles) {
+  auto out = Napi::Array::New(env, rles.size());
+  for (size_t i = 0; i < rles.size(); ++i) out.Set(static_cast<uint32_t>(i), rle::toString(rles[i]));
+  return out;
+}
+
+// Runs work now and returns finish's value, or runs it off the JS thread and returns a Promise of it.
+Napi::Value runMaybeAsync(Napi::Env env, bool async, const std::vector<Napi::Value>& keepAlive,
+                          PromiseWorker::Work work, PromiseWorker::Finish finish) {
+  if (async) return PromiseWorker::Run(env, keepAlive, std::move(work), std::move(finish));
+  return guard(env, [&] {
+    work();
+    return finish(env);
+  });
+}
+
+// rleEncode(masks: Uint8Array, n, height, width, async) → counts strings.
+Napi::Value encode(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 5, "rleEncode");
+  const int64_t n = integer(cb[1], "n"), h = integer(cb[2], "height"), w = integer(cb[3], "width");
+  if (static_cast<uint64_t>(h * w) > rle::kMaxPixels) throwRange(env, "height×width is too large");
+  auto masks = typedArray<uint8_t>(cb[0], "masks", n * h * w);
+  const bool async = boolean(cb[4], "async");
+  auto out = std::make_shared<std::vector<rle::Rle>>(n);
+  const Backend be = guard(env, [] { return activeBackend(); });
+  auto work = [=, pm = masks.Data()] {
+    rle::encode(be, pm, n, static_cast<uint32_t>(h), static_cast<uint32_t>(w), out->data());
+  };
+  return runMaybeAsync(env, async, {masks}, work, [=](Napi::Env e) -> Napi::Value { return toStrings(e, *out); });
+}
+
+// rleDecode(counts: string[], sizes: Uint32Array, name, async) → Uint8Array of n row-major masks (one size).
+Napi::Value decode(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 4, "rleDecode");
+  const std::string name = string(cb[2], "name");
+  RleList rles = readRles(cb[0], cb[1], name);
+  const bool async = boolean(cb[3], "async");
+  const int64_t n = static_cast<int64_t>(rles->size());
+  const uint64_t pixels = n ? uint64_t{(*rles)[0].h} * (*rles)[0].w : 0;
+  for (int64_t i = 1; i < n; ++i)
+    if ((*rles)[i].h != (*rles)[0].h || (*rles)[i].w != (*rles)[0].w)
+      throwRange(env, name + "[" + std::to_string(i) + "] has another size than " + name + "[0]");
+  auto out = Napi::Uint8Array::New(env, n * pixels);
+  auto outRef = std::make_shared<Napi::Reference<Napi::Uint8Array>>(Napi::Persistent(out));
+  const Backend be = guard(env, [] { return activeBackend(); });
+  auto work = [=, po = out.Data()] { rle::decode(be, rles->data(), n, po); };
+  return runMaybeAsync(env, async, {}, work, [=](Napi::Env) -> Napi::Value { return outRef->Value(); });
+}
+
+// rleArea(counts, sizes, name) → Float64Array of areas.
+Napi::Value area(const Napi::CallbackInfo& cb) {
+  requireArgs(cb, 3, "rleArea");
+  RleList rles = readRles(cb[0], cb[1], string(cb[2], "name"));
+  std::vector<double> out(rles->size());
+  for (size_t i = 0; i < out.size(); ++i) out[i] = rle::area((*rles)[i]);
+  return toTypedArray<double>(cb.Env(), out);
+}
+
+// rleToBbox(counts, sizes, name) → Float64Array n×4 of [x, y, w, h].
+Napi::Value toBbox(const Napi::CallbackInfo& cb) {
+  requireArgs(cb, 3, "rleToBbox");
+  RleList rles = readRles(cb[0], cb[1], string(cb[2], "name"));
+  std::vector<double> out(4 * rles->size());
+  for (size_t i = 0; i < rles->size(); ++i) rle::toBbox((*rles)[i], out.data() + 4 * i);
+  return toTypedArray<double>(cb.Env(), out);
+}
+
+// rleMerge(counts, sizes, name, intersect) → counts string of the union (intersection); sizes must agree.
+Napi::Value merge(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 4, "rleMerge");
+  const std::string name = string(cb[2], "name");
+  RleList rles = readRles(cb[0], cb[1], name);
+  const bool intersect = boolean(cb[3], "intersect");
+  if (rles->empty()) throwRange(env, name + " is empty");
+  for (size_t i = 1; i < rles->size(); ++i)
+    if ((*rles)[i].h != (*rles)[0].h || (*rles)[i].w != (*rles)[0].w)
+      throwRange(env, name + "[" + std::to_string(i) + "] has another size than " + name + "[0]");
+  return Napi::String::New(env, rle::toString(rle::merge(rles->data(), rles->size(), intersect)));
+}
+
+// rleIoU(dtCounts, dtSizes, gtCounts, gtSizes, iscrowd: Uint8Array, async) → Float64Array dt×gt, row-major.
+Napi::Value iou(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 6, "rleIoU");
+  RleList dt = readRles(cb[0], cb[1], "dt");
+  RleList gt = readRles(cb[2], cb[3], "gt");
+  auto crowdArr = typedArray<uint8_t>(cb[4], "iscrowd", static_cast<int64_t>(gt->size()));
+  auto crowd = std::make_shared<std::vector<uint8_t>>(crowdArr.Data(), crowdArr.Data() + crowdArr.ElementLength());
+  const bool async = boolean(cb[5], "async");
+  const int64_t m = static_cast<int64_t>(dt->size()), n = static_cast<int64_t>(gt->size());
+  auto out = std::make_shared<std::vector<double>>(m * n);
+  const Backend be = guard(env, [] { return activeBackend(); });
+  auto work = [=] { rle::iou(be, dt->data(), m, gt->data(), n, crowd->data(), out->data()); };
+  return runMaybeAsync(env, async, {}, work,
+                       [=](Napi::Env e) -> Napi::Value { return toTypedArray<double>(e, *out); });
+}
+
+// rleFromPolygons(coords: Float64Array, offsets: Uint32Array (n+1), height, width, async) → counts strings.
+Napi::Value fromPolygons(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 5, "rleFromPolygons");
+  auto coords = typedArray<double>(cb[0], "polygons");
+  auto offsets = typedArray<uint32_t>(cb[1], "polygon offsets");
+  const int64_t h = integer(cb[2], "height"), w = integer(cb[3], "width");
+  if (static_cast<uint64_t>(h * w) > rle::kMaxPixels) throwRange(env, "height×width is too large");
+  const bool async = boolean(cb[4], "async");
+  const int64_t n = static_cast<int64_t>(offsets.ElementLength()) - 1;
+  const uint32_t* po = offsets.Data();
+  const double* pc = coords.Data();
+  if (n < 0 || po[0] != 0 || po[n] != coords.ElementLength())
+    throwRange(env, "polygon offsets do not span the coordinates");
+  for (int64_t i = 0; i < n; ++i)
+    if (po[i + 1] < po[i]) throwRange(env, "polygon offsets must not decrease");
+  for (size_t j = 0; j < coords.ElementLength(); ++j)
+    if (!(std::abs(pc[j]) <= rle::kMaxPolygonCoordinate))
+      throwRange(env, "polygon coordinate " + std::to_string(pc[j]) + " is not finite or beyond ±2^22");
+  auto out = std::make_shared<std::vector<rle::Rle>>(n);
+  auto work = [=] {
+    rle::fromPolygonsCpu(pc, po, n, static_cast<uint32_t>(h), static_cast<uint32_t>(w), out->data());
+  };
+  return runMaybeAsync(env, async, {coords, offsets}, work,
+                       [=](Napi::Env e) -> Napi::Value { return toStrings(e, *out); });
+}
+
+// rleFromBoxes(boxes: Float64Array n×4 XYWH, height, width) → counts strings.
+Napi::Value fromBoxes(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 3, "rleFromBoxes");
+  auto boxes = typedArray<double>(cb[0], "boxes");
+  const int64_t h = integer(cb[1], "height"), w = integer(cb[2], "width");
+  if (static_cast<uint64_t>(h * w) > rle::kMaxPixels) throwRange(env, "height×width is too large");
+  if (boxes.ElementLength() % 4) throwRange(env, "boxes must hold 4 numbers per box");
+  const double* pb = boxes.Data();
+  for (size_t j = 0; j < boxes.ElementLength(); ++j)
+    if (!(std::abs(pb[j]) <= rle::kMaxPolygonCoordinate / 2))
+      throwRange(env, "box value " + std::to_string(pb[j]) + " is not finite or beyond ±2^21");
+  std::vector<rle::Rle> out(boxes.ElementLength() / 4);
+  rle::fromBoxesCpu(pb, out.size(), static_cast<uint32_t>(h), static_cast<uint32_t>(w), out.data());
+  return toStrings(env, out);
+}
+
+}  // namespace
+
+void registerRle(Napi::Env env, Napi::Object exports) {
+  exports.Set("rleEncode", Napi::Function::New(env, encode, "rleEncode"));
+  exports.Set("rleDecode", Napi::Function::New(env, decode, "rleDecode"));
+  exports.Set("rleArea", Napi::Function::New(env, area, "rleArea"));
+  exports.Set("rleToBbox", Napi::Function::New(env, toBbox, "rleToBbox"));
+  exports.Set("rleMerge", Napi::Function::New(env, merge, "rleMerge"));
+  exports.Set("rleIoU", Napi::Function::New(env, iou, "rleIoU"));
+  exports.Set("rleFromPolygons", Napi::Function::New(env, fromPolygons, "rleFromPolygons"));
+  exports.Set("rleFromBoxes", Napi::Function::New(env, fromBoxes, "rleFromBoxes"));
+}
+
+}  // namespace hybridgl::napi
