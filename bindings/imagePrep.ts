@@ -4,7 +4,7 @@ import { checkFloat32, checkInt, checkUint8 } from './validate.ts';
 
 export type ResizeFilter = 'bilinear' | 'bicubic';
 
-export interface ResizeOptions {
+export interface ImageResizeOptions {
   /** Pillow's filter; both widen their support when shrinking (antialiased), as Image.resize does. */
   filter?: ResizeFilter;
   /** Interleaved channels per pixel (1–4); 3 for RGB. */
@@ -12,7 +12,7 @@ export interface ResizeOptions {
 }
 
 function resizeArgs(image: Uint8Array, height: number, width: number, outHeight: number, outWidth: number,
-  options: ResizeOptions) {
+  options: ImageResizeOptions) {
   const channels = checkInt(options.channels ?? 3, 'channels', 1, 4);
   checkInt(height, 'height', 1);
   checkInt(width, 'width', 1);
@@ -28,13 +28,13 @@ function resizeArgs(image: Uint8Array, height: number, width: number, outHeight:
 
 /** Resizes an HWC uint8 image exactly as Pillow's `Image.resize((outWidth, outHeight), filter)`. */
 export function resizeImage(image: Uint8Array, height: number, width: number, outHeight: number, outWidth: number,
-  options: ResizeOptions = {}): Uint8Array {
+  options: ImageResizeOptions = {}): Uint8Array {
   return native.resizeImage(...resizeArgs(image, height, width, outHeight, outWidth, options), false);
 }
 
 /** resizeImage off the JS thread. */
 export function resizeImageAsync(image: Uint8Array, height: number, width: number, outHeight: number,
-  outWidth: number, options: ResizeOptions = {}): Promise<Uint8Array> {
+  outWidth: number, options: ImageResizeOptions = {}): Promise<Uint8Array> {
   return native.resizeImage(...resizeArgs(image, height, width, outHeight, outWidth, options), true);
 }
 

@@ -1,9 +1,153 @@
 // The `hybridgl` command line: one sub-command per verb.
-import { backendInfo } from './index.ts';
+import { writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 
-const USAGE = `usage: hybridgl <command>
+import { backendInfo } from '../bindings/backend.ts';
+import type { Fusion } from './models/loadModels.ts';
+import { renderContactSheet, renderOverlay } from './render/overlay.ts';
+import { createSegmenter, SegmentError, type Segmenter, type SegmentResult } from './segmenter.ts';
+
+const FUSIONS: readonly Fusion[] = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
+
+/** Exit codes: what a script can branch on. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, badInput: 3, models: 4, noProposal: 5 } as const;
+
+const USAGE = `usage: hybridgl <command> [options]
 
 commands:
+  segment <image> "<expression>" ["<expression>" …] --models DIR [--out overlay.png] [--json result.json]
+          [--sheet candidates.png] [--fusion G2L|L2G|G2L&L2G|crop|token_masking|attn_masking]
+          [--device auto|cpu|cuda] [--precision fp32|fp16] [--no-guidance]
+      Segments the object each expression refers to; prints the result JSON unless --json is given.
+  segment --jsonl --models DIR [options]
+      Streams: reads {"image": PATH, "expressions": [...]} lines on stdin, writes one result line per input line
+      (models loaded once). A failed line gives {"line": n, "error": "..."} and the stream goes on.
+  info    the native backend (CPU or CUDA) and versions
+  help    this text
+
+exit codes: 0 ok, 1 failure, 2 usage, 3 unreadable image or empty expression, 4 missing or mismatched models,
+5 no proposal survived for the image.`;
+
+class UsageError extends Error {}
+
+function log(msg: string): void {
+  process.stderr.write(`hybridgl: ${msg}\n`);
+}
+
+async function openSegmenter(values: Record<string, string | boolean | undefined>): Promise<Segmenter> {
+  if (typeof values.models !== 'string') throw new UsageError('--models DIR is required');
+  const fusion = (values.fusion ?? 'G2L') as Fusion;
+  if (!FUSIONS.includes(fusion)) throw new UsageError(`--fusion must be one of ${FUSIONS.join(', ')}`);
+  const device = (values.device ?? 'auto') as 'auto' | 'cpu' | 'cuda';
+  if (!['auto', 'cpu', 'cuda'].includes(device)) throw new UsageError('--device must be auto, cpu or cuda');
+  const precision = (values.precision ?? 'fp32') as 'fp32' | 'fp16';
+  if (!['fp32', 'fp16'].includes(precision)) throw new UsageError('--precision must be fp32 or fp16');
+  const t0 = performance.now();
+  log(`loading models from ${values.models} (${device}, ${precision})`);
+  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, guidance: !values['no-guidance'] });
+  log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  return segmenter;
+}
+
+function timingLine(r: SegmentResult): string {
+  return Object.entries(r.timings)
+    .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
+    .join(', ');
+}
+
+async function segmentOnce(positionals: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
+  const [image, ...expressions] = positionals;
+  if (!image) throw new UsageError('segment needs an image path');
+  if (expressions.length === 0) throw new UsageError('segment needs at least one expression');
+  const segmenter = await openSegmenter(values);
+  try {
+    const result = await segmenter.segment(image, expressions);
+    log(`${result.proposals} proposals; ${timingLine(result)}`);
+    const json = JSON.stringify(result.results, null, 2);
+    if (typeof values.json === 'string') writeFileSync(values.json, json + '\n');
+    else process.stdout.write(json + '\n');
+    if (typeof values.out === 'string' || typeof values.sheet === 'string') {
+      const img = result.imageData;
+      for (const [i, r] of result.results.entries()) {
+        const suffix = result.results.length > 1 ? `.${i}` : '';
+        if (typeof values.out === 'string') {
+          const png = await renderOverlay(img, segmenter.decodeMask(r.mask), { bbox: r.bbox, caption: r.expression });
+          const path = withSuffix(values.out, suffix);
+          writeFileSync(path, png);
+          log(`wrote ${path}`);
+        }
+        if (typeof values.sheet === 'string') {
+          const entries = r.candidates.map((c) => ({
+            mask: segmenter.decodeMask(c.mask),
+            bbox: c.bbox,
+            label: `#${c.proposal} clip ${c.clip.toFixed(2)}${c.final !== undefined ? ` final ${c.final.toFixed(3)}` : ''}`,
+          }));
+          const path = withSuffix(values.sheet, suffix);
+          writeFileSync(path, await renderContactSheet(img, entries));
+          log(`wrote ${path}`);
+        }
+      }
+    }
+    return EXIT.ok;
+  } finally {
+    await segmenter.dispose();
+  }
+}
+
+function withSuffix(path: string, suffix: string): string {
+  if (!suffix) return path;
+  const dot = path.lastIndexOf('.');
+  return dot > 0 ? `${path.slice(0, dot)}${suffix}${path.slice(dot)}` : `${path}${suffix}`;
+}
+
+async function segmentStream(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const segmenter = await openSegmenter(values);
+  let lineNo = 0, failed = 0;
+  try {
+    const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+    for await (const line of lines) {
+      lineNo++;
+      if (!line.trim()) continue;
+      try {
+        const req = JSON.parse(line);
+        if (typeof req?.image !== 'string') throw new SegmentError('badInput', `"image" must be a path string`);
+        if (!Array.isArray(req.expressions)) throw new SegmentError('badInput', `"expressions" must be an array of strings`);
+        const result = await segmenter.segment(req.image, req.expressions);
+        process.stdout.write(JSON.stringify({ line: lineNo, image: req.image, results: result.results }) + '\n');
+        log(`line ${lineNo}: ${req.image}: ${result.proposals} proposals; ${timingLine(result)}`);
+      } catch (err) {
+        failed++;
+        const message = err instanceof SyntaxError ? `not JSON: ${err.message}` : err instanceof Error ? err.message : String(err);
+        process.stdout.write(JSON.stringify({ line: lineNo, error: message }) + '\n');
+        log(`line ${lineNo}: ${message}`);
+      }
+    }
+  } finally {
+    await segmenter.dispose();
+  }
+  log(`${lineNo} lines, ${failed} failed`);
+  return failed ? EXIT.failure : EXIT.ok;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'segment': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          models: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, sheet: { type: 'string' },
+          fusion: { type: 'string' }, device: { type: 'string' }, precision: { type: 'string' },
+          'no-guidance': { type: 'boolean' }, jsonl: { type: 'boolean' },
+        },
+      });
+      return values.jsonl ? segmentStream(values) : segmentOnce(positionals, values);
+    }
+    case 'info':
+      console.log(JSON.stringify({ node: process.version, backend: backendInfo() }, null, 2));
+      return EXIT.ok;
   info      the native backend (CPU or CUDA) and versions
   synth-refer DIR   write a small synthetic dataset in the REFER layout (refcoco, unc) under DIR
   help      this text`;
@@ -27,11 +171,28 @@ async function main(argv: string[]): Promise<number> {
     case '--help':
     case '-h':
       console.log(USAGE);
-      return 0;
+      return EXIT.ok;
     default:
-      console.error(`hybridgl: unknown command '${cmd}'\n\n${USAGE}`);
-      return 2;
+      throw new UsageError(`unknown command '${cmd}'`);
   }
 }
 
+// Run only as the program, not when imported by tests.
+if (process.argv[1] && /(?:cli\.ts|hybridgl(?:\.js)?)$/.test(process.argv[1])) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (err) => {
+      if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+        log(`${(err as Error).message}\n\n${USAGE}`);
+        process.exitCode = EXIT.usage;
+      } else if (err instanceof SegmentError) {
+        log(err.message);
+        process.exitCode = EXIT[err.kind];
+      } else {
+        log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+        process.exitCode = EXIT.failure;
+      }
+    },
+  );
+}
 process.exitCode = await main(process.argv.slice(2));

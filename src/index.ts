@@ -5,7 +5,7 @@ export { maskIoU, maskIoUAsync, masksToBoxes, masksToBoxesAsync } from '../bindi
 export type { MaskIoUResult, MaskBoxes } from '../bindings/maskOps.ts';
 // Image preparation (Pillow-exact resize, normalisation)
 export { normalizeImage, resizeImage, resizeImageAsync } from '../bindings/imagePrep.ts';
-export type { NormalizeOptions, ResizeFilter, ResizeOptions } from '../bindings/imagePrep.ts';
+export type { ImageResizeOptions, NormalizeOptions, ResizeFilter } from '../bindings/imagePrep.ts';
 // COCO RLE (pycocotools 2.0.8).
 export {
   rleArea,
@@ -26,3 +26,39 @@ export {
   rleToBboxBatch,
 } from '../bindings/rle.ts';
 export type { Rle } from '../bindings/rle.ts';
+// Per-pixel kernels: blur, CLIP inputs, mask grid, heatmap scores (spec §3, §4, §7–§8).
+export { gaussianBlur, gaussianBlurAsync } from '../bindings/gaussianBlur.ts';
+export { buildClipInputs, buildClipInputsAsync } from '../bindings/clipInputs.ts';
+export type { ClipInputs, ClipInputsOptions } from '../bindings/clipInputs.ts';
+export { poolMasksToGrid, poolMasksToGridAsync } from '../bindings/maskGrid.ts';
+export type { PoolOptions } from '../bindings/maskGrid.ts';
+export {
+  applyPriorAndMean,
+  coherenceMap,
+  coherenceWeight,
+  heatmapMaskScores,
+  heatmapMaskScoresAsync,
+  minMaxNormalize,
+  positionPrior,
+  resizeMap,
+  resizeMapAsync,
+} from '../bindings/heatmap.ts';
+export type { HeatmapScoreOptions, HeatmapScores, PositionFlag, ResizeOptions } from '../bindings/heatmap.ts';
+// SAM automatic-mask-generator post-processing (spec §2).
+export {
+  postprocessSamMasks,
+  postprocessSamMasksAsync,
+  samPointGrid,
+  samResizeShape,
+  samTransformCoords,
+  samUpscaleLogits,
+  samNms,
+  samRemoveSmallRegions,
+} from '../bindings/samPost.ts';
+export type { SamPostInput, SamPostOptions, SamPostResult } from '../bindings/samPost.ts';
+
+// Text: CLIP tokenizer, expression parser, text features (spec §5–§6).
+export { createClipTokenizer, CLIP_CONTEXT_LENGTH } from './text/clipTokenizer.ts';
+export type { ClipTokenizer, TokenizedBatch } from './text/clipTokenizer.ts';
+export { parseExpression, RELATION_WORDS, NULL_KEYWORDS } from './text/parseExpression.ts';
+export type { ParsedExpression, ParsedToken, ParseOptions, Position, Relation } from './text/parseExpression.ts';

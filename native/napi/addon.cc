@@ -10,6 +10,11 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerMaskOps(env, exports);
   registerImagePrep(env, exports);
   registerRle(env, exports);
+  registerGaussianBlur(env, exports);
+  registerClipInputs(env, exports);
+  registerMaskGrid(env, exports);
+  registerHeatmap(env, exports);
+  registerSamPost(env, exports);
   return exports;
 }
 

@@ -6,6 +6,7 @@
 
 #include <exception>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,12 @@ class PromiseWorker : public Napi::AsyncWorker {
   Finish finish_;
   std::vector<Napi::ObjectReference> refs_;
 };
+
+// A Finish that resolves with `value`, an object created before the work (held by a persistent reference).
+inline PromiseWorker::Finish resolveWith(Napi::Value value) {
+  auto ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(value.As<Napi::Object>()));
+  return [ref](Napi::Env) -> Napi::Value { return ref->Value(); };
+}
 
 // Runs `fn` and converts C++ exceptions into JS errors.
 template <typename Fn>

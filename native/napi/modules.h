@@ -9,5 +9,10 @@ void registerBackend(Napi::Env env, Napi::Object exports);
 void registerMaskOps(Napi::Env env, Napi::Object exports);
 void registerImagePrep(Napi::Env env, Napi::Object exports);
 void registerRle(Napi::Env env, Napi::Object exports);
+void registerGaussianBlur(Napi::Env env, Napi::Object exports);
+void registerClipInputs(Napi::Env env, Napi::Object exports);
+void registerMaskGrid(Napi::Env env, Napi::Object exports);
+void registerHeatmap(Napi::Env env, Napi::Object exports);
+void registerSamPost(Napi::Env env, Napi::Object exports);
 
 }  // namespace hybridgl::napi

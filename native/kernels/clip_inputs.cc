@@ -1,0 +1,44 @@
+#include <vector>
+
+#include "clip_inputs_pixel.h"
+#include "parallel.h"
+
+namespace hybridgl::clip_inputs {
+
+Constants constants() {
+  Constants k;
+  const float mean[3] = {0.485f, 0.456f, 0.406f}, stdev[3] = {0.229f, 0.224f, 0.225f};
+  const float fill[3] = {0.48145466f, 0.4578275f, 0.40821073f};
+  for (int c = 0; c < 3; ++c) k.imagenetMean[c] = mean[c], k.imagenetStd[c] = stdev[c], k.fill[c] = fill[c];
+  for (int v = 0; v < 256; ++v) {
+    k.toUnit[v] = static_cast<float>(v) / 255.f;
+    for (int c = 0; c < 3; ++c) k.normalised[c][v] = (k.toUnit[v] - mean[c]) / stdev[c];
+  }
+  return k;
+}
+
+template <typename Out>
+void buildCpu(const uint8_t* rgb, const uint8_t* blurred, const uint8_t* masks, int64_t n, const Shape& s,
+              Out* global, Out* local) {
+  const Constants k = constants();
+  std::vector<resample::Tap> ty(s.outHeight), tx(s.outWidth);
+  for (int i = 0; i < s.outHeight; ++i) ty[i] = resample::bilinearTap(i, s.height, s.outHeight);
+  for (int i = 0; i < s.outWidth; ++i) tx[i] = resample::bilinearTap(i, s.width, s.outWidth);
+  const int64_t pixels = static_cast<int64_t>(s.height) * s.width;
+  const int64_t plane = static_cast<int64_t>(s.outHeight) * s.outWidth;
+  parallelFor(n * s.outHeight, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t m = r / s.outHeight;
+      const int oy = static_cast<int>(r % s.outHeight);
+      const int64_t base = m * 3 * plane + static_cast<int64_t>(oy) * s.outWidth;
+      for (int ox = 0; ox < s.outWidth; ++ox)
+        pixel(rgb, blurred, masks + m * pixels, s.width, ty[oy], tx[ox], k, base + ox, plane, global, local);
+    }
+  });
+}
+
+template void buildCpu<float>(const uint8_t*, const uint8_t*, const uint8_t*, int64_t, const Shape&, float*, float*);
+template void buildCpu<uint16_t>(const uint8_t*, const uint8_t*, const uint8_t*, int64_t, const Shape&, uint16_t*,
+                                 uint16_t*);
+
+}  // namespace hybridgl::clip_inputs

@@ -1,0 +1,77 @@
+#include <cmath>
+#include <vector>
+
+#include "gaussian_blur.h"
+#include "parallel.h"
+
+namespace hybridgl::gaussian_blur {
+
+std::array<uint16_t, kTaps> fixedKernel() {
+  // OpenCV (ksize 15, sigma 0): sigma = 15·0.15 + 0.35; half-kernel exp(-x²/(2σ²)), normalised with the centre
+  // weight 1, converted to 1/256 units left to right carrying the rounding error; the centre takes the rest.
+  const double sigma = kTaps * 0.15 + 0.35;
+  const double scale2 = -0.5 * 0.25 / (sigma * sigma);
+  double values[kRadius], sum = 0;
+  for (int i = 0, x = 1 - kTaps; i < kRadius; ++i, x += 2) {
+    values[i] = std::exp(static_cast<double>(x * x) * scale2);
+    sum += values[i];
+  }
+  sum = sum * 2 + 1;
+  const double mul = 1.0 / sum;
+  std::array<uint16_t, kTaps> k{};
+  double err = 0;
+  int total = 0;
+  for (int i = 0; i < kRadius; ++i) {
+    const double adjusted = values[i] * mul * 256 + err;
+    const int64_t v = std::llrint(adjusted);
+    err = adjusted - static_cast<double>(v);
+    k[i] = k[kTaps - 1 - i] = static_cast<uint16_t>(v);
+    total += 2 * static_cast<int>(v);
+  }
+  k[kRadius] = static_cast<uint16_t>(256 - total);
+  return k;
+}
+
+void blurCpu(const uint8_t* src, int height, int width, int channels, uint8_t* dst) {
+  const auto k = fixedKernel();
+  const int64_t rowLen = static_cast<int64_t>(width) * channels;
+  // Horizontal pass: a REFLECT_101-padded copy of each row, then 15 contiguous multiply-adds (vectorisable);
+  // sums stay below 255·256 so uint16 is exact.
+  std::vector<uint16_t> horizontal(static_cast<size_t>(height) * rowLen);
+  parallelFor(height, 16, [&](int64_t y0, int64_t y1) {
+    std::vector<uint16_t> padded(static_cast<size_t>(width + 2 * kRadius) * channels);
+    for (int64_t y = y0; y < y1; ++y) {
+      const uint8_t* row = src + y * rowLen;
+      for (int x = -kRadius; x < width + kRadius; ++x) {
+        const int sx = reflect101(x, width);
+        for (int c = 0; c < channels; ++c) padded[(x + kRadius) * channels + c] = row[sx * channels + c];
+      }
+      uint16_t* out = horizontal.data() + y * rowLen;
+      for (int64_t j = 0; j < rowLen; ++j) out[j] = 0;
+      for (int t = 0; t < kTaps; ++t) {
+        const uint16_t w = k[t];
+        const uint16_t* in = padded.data() + t * channels;
+        for (int64_t j = 0; j < rowLen; ++j) out[j] = static_cast<uint16_t>(out[j] + w * in[j]);
+      }
+    }
+  });
+  // Vertical pass at 16 fractional bits, then round half up to uint8.
+  parallelFor(height, 16, [&](int64_t y0, int64_t y1) {
+    std::vector<uint32_t> acc(rowLen);
+    for (int64_t y = y0; y < y1; ++y) {
+      for (int64_t j = 0; j < rowLen; ++j) acc[j] = 0;
+      for (int t = 0; t < kTaps; ++t) {
+        const uint32_t w = k[t];
+        const uint16_t* in = horizontal.data() + reflect101(static_cast<int>(y) + t - kRadius, height) * rowLen;
+        for (int64_t j = 0; j < rowLen; ++j) acc[j] += w * in[j];
+      }
+      uint8_t* out = dst + y * rowLen;
+      for (int64_t j = 0; j < rowLen; ++j) {
+        const uint32_t v = (acc[j] + (1u << 15)) >> 16;
+        out[j] = static_cast<uint8_t>(v > 255 ? 255 : v);
+      }
+    }
+  });
+}
+
+}  // namespace hybridgl::gaussian_blur

@@ -1,0 +1,37 @@
+// Heatmap kernels of the spatial-coherence score (spec §7–§8): bilinear map resizes (PyTorch float32 arithmetic,
+// align_corners=False, with or without antialias) and, for n masks over one H×W map, the sums inside each mask.
+#pragma once
+
+#include <cstdint>
+
+#include "backend.h"
+
+namespace hybridgl::heatmap {
+
+// channels planes of inH×inW → outH×outW, row-major planes back to back.
+void resizeCpu(const float* src, int channels, int inH, int inW, int outH, int outW, bool antialias, float* dst);
+void resizeCuda(const float* src, int channels, int inH, int inW, int outH, int outW, bool antialias, float* dst);
+
+// sumInside[m] = Σ map over mask m (double), countInside[m] = |m|; total = Σ map.
+void maskSumsCpu(const float* map, const uint8_t* masks, int64_t n, int64_t pixels, double* sumInside,
+                 int64_t* countInside, double* total);
+void maskSumsCuda(const float* map, const uint8_t* masks, int64_t n, int64_t pixels, double* sumInside,
+                  int64_t* countInside, double* total);
+
+inline void resize(Backend be, const float* src, int channels, int inH, int inW, int outH, int outW, bool antialias,
+                   float* dst) {
+#ifdef HYBRIDGL_WITH_CUDA
+  if (be == Backend::Cuda) return resizeCuda(src, channels, inH, inW, outH, outW, antialias, dst);
+#endif
+  resizeCpu(src, channels, inH, inW, outH, outW, antialias, dst);
+}
+
+inline void maskSums(Backend be, const float* map, const uint8_t* masks, int64_t n, int64_t pixels,
+                     double* sumInside, int64_t* countInside, double* total) {
+#ifdef HYBRIDGL_WITH_CUDA
+  if (be == Backend::Cuda) return maskSumsCuda(map, masks, n, pixels, sumInside, countInside, total);
+#endif
+  maskSumsCpu(map, masks, n, pixels, sumInside, countInside, total);
+}
+
+}  // namespace hybridgl::heatmap

@@ -1,0 +1,53 @@
+#include "args.h"
+#include "async.h"
+#include "clip_inputs.h"
+#include "modules.h"
+
+namespace hybridgl::napi {
+namespace {
+
+// buildClipInputs(rgb, blurred, masks, n, height, width, outSize, half, async) → { global, local }, each
+// n×3×outSize×outSize as Float32Array, or Uint16Array of half bits when `half`.
+Napi::Value buildClipInputs(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 9, "buildClipInputs");
+  const int64_t n = integer(cb[3], "n"), h = integer(cb[4], "height", 1), w = integer(cb[5], "width", 1);
+  const int64_t size = integer(cb[6], "size", 1, 4096);
+  auto rgb = typedArray<uint8_t>(cb[0], "rgb", h * w * 3);
+  auto blurred = typedArray<uint8_t>(cb[1], "blurred", h * w * 3);
+  auto masks = typedArray<uint8_t>(cb[2], "masks", n * h * w);
+  const bool half = boolean(cb[7], "half"), async = boolean(cb[8], "async");
+  const clip_inputs::Shape shape{static_cast<int>(h), static_cast<int>(w), static_cast<int>(size),
+                                 static_cast<int>(size)};
+  const size_t count = static_cast<size_t>(n * 3 * size * size);
+  Napi::TypedArray global, local;
+  void *gp, *lp;
+  if (half) {
+    auto g = Napi::Uint16Array::New(env, count), l = Napi::Uint16Array::New(env, count);
+    global = g, local = l, gp = g.Data(), lp = l.Data();
+  } else {
+    auto g = Napi::Float32Array::New(env, count), l = Napi::Float32Array::New(env, count);
+    global = g, local = l, gp = g.Data(), lp = l.Data();
+  }
+  const Backend be = guard(env, [] { return activeBackend(); });
+  auto work = [=, pr = rgb.Data(), pb = blurred.Data(), pm = masks.Data()] {
+    if (half)
+      clip_inputs::build(be, pr, pb, pm, n, shape, static_cast<uint16_t*>(gp), static_cast<uint16_t*>(lp));
+    else
+      clip_inputs::build(be, pr, pb, pm, n, shape, static_cast<float*>(gp), static_cast<float*>(lp));
+  };
+  auto result = Napi::Object::New(env);
+  result.Set("global", global);
+  result.Set("local", local);
+  if (async) return PromiseWorker::Run(env, {rgb, blurred, masks}, work, resolveWith(result));
+  guard(env, [&] { work(); });
+  return result;
+}
+
+}  // namespace
+
+void registerClipInputs(Napi::Env env, Napi::Object exports) {
+  exports.Set("buildClipInputs", Napi::Function::New(env, buildClipInputs, "buildClipInputs"));
+}
+
+}  // namespace hybridgl::napi

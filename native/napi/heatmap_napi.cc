@@ -1,0 +1,68 @@
+#include <memory>
+#include <vector>
+
+#include "args.h"
+#include "async.h"
+#include "heatmap.h"
+#include "modules.h"
+
+namespace hybridgl::napi {
+namespace {
+
+// resizeMap(map: Float32Array, channels, inH, inW, outH, outW, antialias, async) → Float32Array.
+Napi::Value resizeMap(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 8, "resizeMap");
+  const int64_t c = integer(cb[1], "channels", 1), ih = integer(cb[2], "height", 1), iw = integer(cb[3], "width", 1);
+  const int64_t oh = integer(cb[4], "outHeight", 1), ow = integer(cb[5], "outWidth", 1);
+  auto map = typedArray<float>(cb[0], "map", c * ih * iw);
+  const bool antialias = boolean(cb[6], "antialias"), async = boolean(cb[7], "async");
+  auto out = Napi::Float32Array::New(env, c * oh * ow);
+  const Backend be = guard(env, [] { return activeBackend(); });
+  auto work = [=, src = map.Data(), dst = out.Data()] {
+    heatmap::resize(be, src, static_cast<int>(c), static_cast<int>(ih), static_cast<int>(iw), static_cast<int>(oh),
+                    static_cast<int>(ow), antialias, dst);
+  };
+  if (async) return PromiseWorker::Run(env, {map, out}, work, resolveWith(out));
+  guard(env, [&] { work(); });
+  return out;
+}
+
+// maskMapSums(map: Float32Array, masks, n, height, width, async) → { sumInside: Float64Array,
+// countInside: Float64Array, total: number }.
+Napi::Value maskMapSums(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 6, "maskMapSums");
+  const int64_t n = integer(cb[2], "n"), h = integer(cb[3], "height", 1), w = integer(cb[4], "width", 1);
+  auto map = typedArray<float>(cb[0], "map", h * w);
+  auto masks = typedArray<uint8_t>(cb[1], "masks", n * h * w);
+  const bool async = boolean(cb[5], "async");
+  auto sums = std::make_shared<std::vector<double>>(n);
+  auto counts = std::make_shared<std::vector<int64_t>>(n);
+  auto total = std::make_shared<double>(0);
+  const Backend be = guard(env, [] { return activeBackend(); });
+  auto work = [=, pmap = map.Data(), pm = masks.Data()] {
+    heatmap::maskSums(be, pmap, pm, n, h * w, sums->data(), counts->data(), total.get());
+  };
+  auto finish = [=](Napi::Env e) -> Napi::Value {
+    auto out = Napi::Object::New(e);
+    out.Set("sumInside", toTypedArray<double>(e, *sums));
+    out.Set("countInside", toTypedArray<double>(e, *counts));
+    out.Set("total", Napi::Number::New(e, *total));
+    return out;
+  };
+  if (async) return PromiseWorker::Run(env, {map, masks}, work, finish);
+  return guard(env, [&] {
+    work();
+    return finish(env);
+  });
+}
+
+}  // namespace
+
+void registerHeatmap(Napi::Env env, Napi::Object exports) {
+  exports.Set("resizeMap", Napi::Function::New(env, resizeMap, "resizeMap"));
+  exports.Set("maskMapSums", Napi::Function::New(env, maskMapSums, "maskMapSums"));
+}
+
+}  // namespace hybridgl::napi

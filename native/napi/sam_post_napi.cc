@@ -1,0 +1,132 @@
+#include <cmath>
+#include <memory>
+#include <tuple>
+
+#include "args.h"
+#include "async.h"
+#include "modules.h"
+#include "sam_post.h"
+
+namespace hybridgl::napi {
+namespace {
+
+double finiteNumber(const Napi::Value& v, const std::string& name) {
+  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue())) throwType(v.Env(), name, "a finite number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+// samPostprocess(lowRes: Float32Array, iou: Float32Array, proposals, lowSize, padded, height, width,
+//   predIouThresh, stabilityThresh, stabilityOffset, boxNmsThresh, minRegionArea, maskThreshold, async)
+// → { count, masks: Uint8Array, boxes: Int32Array XYXY, predictedIoU, stability: Float32Array, proposal: Int32Array }
+Napi::Value samPostprocess(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 14, "samPostprocess");
+  const int64_t proposals = integer(cb[2], "proposals");
+  const int64_t lowSize = integer(cb[3], "lowResSize", 1, 4096);
+  sam_post::Geometry g;
+  g.lowH = g.lowW = static_cast<int>(lowSize);
+  g.padded = static_cast<int>(integer(cb[4], "imageSize", 1, 16384));
+  g.height = static_cast<int>(integer(cb[5], "height", 1, 32767));
+  g.width = static_cast<int>(integer(cb[6], "width", 1, 32767));
+  std::tie(g.resizedH, g.resizedW) = sam_post::resizeShape(g.height, g.width, g.padded);
+  auto low = typedArray<float>(cb[0], "lowResLogits", proposals * lowSize * lowSize);
+  auto iou = typedArray<float>(cb[1], "iouPredictions", proposals);
+  sam_post::Options opt;
+  opt.predIouThresh = finiteNumber(cb[7], "predIouThresh");
+  opt.stabilityScoreThresh = finiteNumber(cb[8], "stabilityScoreThresh");
+  opt.stabilityScoreOffset = finiteNumber(cb[9], "stabilityScoreOffset");
+  opt.boxNmsThresh = finiteNumber(cb[10], "boxNmsThresh");
+  opt.minMaskRegionArea = integer(cb[11], "minMaskRegionArea");
+  opt.maskThreshold = finiteNumber(cb[12], "maskThreshold");
+  const bool async = boolean(cb[13], "async");
+  auto result = std::make_shared<sam_post::Result>();
+  const Backend be = guard(env, [] { return activeBackend(); });
+  auto work = [=, pl = low.Data(), pi = iou.Data()] { *result = sam_post::postprocess(be, pl, pi, proposals, g, opt); };
+  auto finish = [=](Napi::Env e) -> Napi::Value {
+    auto out = Napi::Object::New(e);
+    out.Set("count", Napi::Number::New(e, static_cast<double>(result->count)));
+    auto masks = Napi::Uint8Array::New(e, result->masks.size());
+    std::copy(result->masks.begin(), result->masks.end(), masks.Data());
+    out.Set("masks", masks);
+    out.Set("boxes", toTypedArray<int32_t>(e, result->boxes));
+    out.Set("predictedIoU", toTypedArray<float>(e, result->predictedIoU));
+    out.Set("stability", toTypedArray<float>(e, result->stability));
+    out.Set("proposal", toTypedArray<int32_t>(e, result->proposal));
+    return out;
+  };
+  if (async) return PromiseWorker::Run(env, {low, iou}, work, finish);
+  return guard(env, [&] {
+    work();
+    return finish(env);
+  });
+}
+
+// samUpscaleLogits(lowRes: Float32Array, count, lowSize, imageSize, height, width) → Float32Array count×H×W.
+Napi::Value samUpscaleLogits(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 6, "samUpscaleLogits");
+  const int64_t count = integer(cb[1], "count");
+  sam_post::Geometry g;
+  g.lowH = g.lowW = static_cast<int>(integer(cb[2], "lowResSize", 1, 4096));
+  g.padded = static_cast<int>(integer(cb[3], "imageSize", 1, 16384));
+  g.height = static_cast<int>(integer(cb[4], "height", 1, 32767));
+  g.width = static_cast<int>(integer(cb[5], "width", 1, 32767));
+  std::tie(g.resizedH, g.resizedW) = sam_post::resizeShape(g.height, g.width, g.padded);
+  auto low = typedArray<float>(cb[0], "lowResLogits", count * g.lowH * g.lowW);
+  auto out = Napi::Float32Array::New(env, count * g.height * g.width);
+  guard(env, [&] { sam_post::upscaleLogitsCpu(low.Data(), count, g, out.Data()); });
+  return out;
+}
+
+// samResizeShape(height, width, longSide) → [h', w'].
+Napi::Value samResizeShape(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 3, "samResizeShape");
+  const auto [h, w] = sam_post::resizeShape(static_cast<int>(integer(cb[0], "height", 1)),
+                                            static_cast<int>(integer(cb[1], "width", 1)),
+                                            static_cast<int>(integer(cb[2], "longSide", 1)));
+  auto out = Napi::Array::New(env, 2);
+  out.Set(0u, Napi::Number::New(env, h));
+  out.Set(1u, Napi::Number::New(env, w));
+  return out;
+}
+
+// samNms(boxes: Float32Array n×4 XYXY, scores: Float32Array n, iouThreshold) → Int32Array of kept indices.
+Napi::Value samNms(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 3, "samNms");
+  auto scores = typedArray<float>(cb[1], "scores");
+  const int64_t n = scores.ElementLength();
+  auto boxes = typedArray<float>(cb[0], "boxes", 4 * n);
+  const double thr = finiteNumber(cb[2], "iouThreshold");
+  return toTypedArray<int32_t>(env, sam_post::nms(boxes.Data(), scores.Data(), n, thr));
+}
+
+// samRemoveSmallRegions(mask: Uint8Array h×w, height, width, minArea, holes) → { mask, changed }.
+Napi::Value samRemoveSmallRegions(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 5, "samRemoveSmallRegions");
+  const int64_t h = integer(cb[1], "height", 1), w = integer(cb[2], "width", 1);
+  auto mask = typedArray<uint8_t>(cb[0], "mask", h * w);
+  const int64_t minArea = integer(cb[3], "minArea");
+  const bool holes = boolean(cb[4], "holes");
+  auto copy = Napi::Uint8Array::New(env, h * w);
+  for (int64_t i = 0; i < h * w; ++i) copy.Data()[i] = mask.Data()[i] != 0;
+  const bool changed = sam_post::removeSmallRegions(copy.Data(), static_cast<int>(h), static_cast<int>(w), minArea, holes);
+  auto out = Napi::Object::New(env);
+  out.Set("mask", copy);
+  out.Set("changed", Napi::Boolean::New(env, changed));
+  return out;
+}
+
+}  // namespace
+
+void registerSamPost(Napi::Env env, Napi::Object exports) {
+  exports.Set("samPostprocess", Napi::Function::New(env, samPostprocess, "samPostprocess"));
+  exports.Set("samUpscaleLogits", Napi::Function::New(env, samUpscaleLogits, "samUpscaleLogits"));
+  exports.Set("samResizeShape", Napi::Function::New(env, samResizeShape, "samResizeShape"));
+  exports.Set("samNms", Napi::Function::New(env, samNms, "samNms"));
+  exports.Set("samRemoveSmallRegions", Napi::Function::New(env, samRemoveSmallRegions, "samRemoveSmallRegions"));
+}
+
+}  // namespace hybridgl::napi

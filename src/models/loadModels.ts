@@ -1,0 +1,302 @@
+// Spec §2, §4, §5, §8: load the ONNX backbones written by models/export.py into onnxruntime-node sessions.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+export type Fusion = 'G2L' | 'L2G' | 'G2L&L2G' | 'token_masking' | 'attn_masking' | 'crop';
+export type Precision = 'fp32' | 'fp16';
+export type ModelName =
+  | 'sam_encoder' | 'sam_decoder' | 'clip_trunk' | 'clip_text' | 'gem_visual'
+  | 'clip_head_g2l' | 'clip_head_l2g' | 'clip_head_g2l_l2g' | 'clip_head_token_masking'
+  | 'clip_head_attn_masking' | 'clip_head_crop';
+
+/** A dense row-major tensor. */
+export interface FloatTensor { data: Float32Array; dims: readonly number[] }
+export interface IdTensor { data: Int32Array | BigInt64Array; dims: readonly number[] }
+
+export interface TensorSpec { name: string; dtype: 'float32' | 'int64'; shape: Array<number | string> }
+export interface ManifestFile {
+  name: string; model: ModelName; precision: Precision; sha256: string; bytes: number;
+  inputs: TensorSpec[]; outputs: TensorSpec[]; fusion?: Fusion;
+}
+export interface Manifest {
+  format: 'hybridgl-models'; formatVersion: 1;
+  exporter: { name: string; version: string; torch: string; opset: number; command: string };
+  sources: Record<'sam' | 'clip', { checkpoint: string | null; sha256: string }>;
+  config: { sam: Record<string, unknown>; clip: Record<string, unknown> };
+  logitScale: number;
+  vocab: { file: string; present: boolean; sha256?: string };
+  files: ManifestFile[];
+}
+
+export interface LoadModelsOptions {
+  /** 'auto' (default): CUDA when onnxruntime's CUDA provider is installed and works, else CPU with a notice. */
+  device?: 'auto' | 'cpu' | 'cuda';
+  precision?: Precision;
+  /** The CLIP BPE vocabulary, when the model directory has none (e.g. the test fixtures). */
+  vocabPath?: string;
+  /** Load only these models (default: every model of the precision in the manifest). */
+  models?: ModelName[];
+  /** Run each session once on small inputs so the first real call is not the slow one (default true). */
+  warmup?: boolean;
+}
+
+export interface Models {
+  manifest: Manifest;
+  device: 'cpu' | 'cuda';
+  precision: Precision;
+  /** CLIP's logit scale (exp of the checkpoint's logit_scale; 100 for the released weights). */
+  logitScale: number;
+  /** The tokenizer vocabulary file, or null when neither the directory nor options.vocabPath has one. */
+  vocabPath: string | null;
+  /** Normalised, zero-padded pixels [B,3,1024,1024] → image embeddings [B,C,64,64]. */
+  samEncoder(pixels: FloatTensor): Promise<FloatTensor>;
+  /** Embeddings [1,C,64,64], points [B,P,2] in the 1024 frame, labels [B,P] (1 fg, 0 bg, −1 none) →
+   *  multimask low-res logits [B,3,256,256] and predicted IoUs [B,3]. */
+  samDecoder(embeddings: FloatTensor, points: FloatTensor, labels: FloatTensor):
+    Promise<{ lowResLogits: FloatTensor; iouPredictions: FloatTensor }>;
+  /** Images [B,3,224,224] → tokens after the trunk blocks [B,197,D] (run local and global images together). */
+  clipTrunk(images: FloatTensor): Promise<FloatTensor>;
+  /** Hybrid features [N,E]. G2L, L2G, G2L&L2G need local, global [N,197,D] and the mask grid [N,14,14];
+   *  token_masking and attn_masking use local (batch N or 1) and the grid; crop uses local only. */
+  clipHead(local: FloatTensor, global: FloatTensor | null, maskGrid: FloatTensor | null, fusion: Fusion):
+    Promise<FloatTensor>;
+  /** Token ids [B,77] → projected text features [B,E]. */
+  clipText(ids: IdTensor): Promise<FloatTensor>;
+  /** CLIP-normalised images [B,3,448,448] → L2-normalised GEM patch features [B,784,E]. */
+  gemVisual(images: FloatTensor): Promise<FloatTensor>;
+  dispose(): Promise<void>;
+}
+
+export const HEAD_MODELS: Record<Fusion, ModelName> = {
+  G2L: 'clip_head_g2l', L2G: 'clip_head_l2g', 'G2L&L2G': 'clip_head_g2l_l2g',
+  token_masking: 'clip_head_token_masking', attn_masking: 'clip_head_attn_masking', crop: 'clip_head_crop',
+};
+
+/** Every problem found with a model directory, in one error that says how to fix it. */
+export class ModelLoadError extends Error {
+  constructor(readonly dir: string, readonly problems: string[], fix: string) {
+    super(`models in ${dir} are not usable:\n  - ${problems.join('\n  - ')}\n${fix}`);
+    this.name = 'ModelLoadError';
+  }
+}
+
+const GENERIC_FIX = 'Re-export them: python3 models/export.py --sam-checkpoint … --clip-checkpoint … --out <dir> ' +
+  '(see models/README.md).';
+
+function fixHint(manifest: Partial<Manifest> | null): string {
+  const command = manifest?.exporter?.command;
+  return command ? `Re-export them: ${command} (see models/README.md).` : GENERIC_FIX;
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function readManifest(dir: string): Manifest {
+  const path = join(dir, 'manifest.json');
+  let parsed: Partial<Manifest>;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    const why = existsSync(path) ? `manifest.json is not valid JSON (${(e as Error).message})` : 'manifest.json is missing';
+    throw new ModelLoadError(dir, [why], GENERIC_FIX);
+  }
+  const problems: string[] = [];
+  if (parsed.format !== 'hybridgl-models' || parsed.formatVersion !== 1)
+    problems.push(`manifest.json: format ${JSON.stringify(parsed.format)} v${parsed.formatVersion}, expected hybridgl-models v1`);
+  if (!Array.isArray(parsed.files) || parsed.files.length === 0) problems.push('manifest.json lists no model files');
+  else
+    for (const [i, f] of parsed.files.entries())
+      if (typeof f?.name !== 'string' || typeof f.sha256 !== 'string' || !Array.isArray(f.inputs) ||
+        !Array.isArray(f.outputs) || typeof f.model !== 'string' || (f.precision !== 'fp32' && f.precision !== 'fp16'))
+        problems.push(`manifest.json: files[${i}] lacks name/model/precision/sha256/inputs/outputs`);
+  if (typeof parsed.logitScale !== 'number') problems.push('manifest.json: logitScale missing');
+  if (typeof parsed.vocab?.file !== 'string') problems.push('manifest.json: vocab entry missing');
+  if (problems.length) throw new ModelLoadError(dir, problems, fixHint(parsed));
+  return parsed as Manifest;
+}
+
+function describe(shape: ReadonlyArray<number | string>): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** Names, element types and static sizes the session reports must be the manifest's. */
+function metadataProblems(file: ManifestFile, session: ort.InferenceSession): string[] {
+  const problems: string[] = [];
+  const check = (kind: 'inputs' | 'outputs', specs: TensorSpec[], names: readonly string[],
+    metadata: readonly ort.InferenceSession.ValueMetadata[]) => {
+    const want = specs.map((s) => s.name);
+    if (want.join() !== names.join()) {
+      problems.push(`${file.name}: ${kind} are [${names.join(', ')}], the manifest says [${want.join(', ')}]`);
+      return;
+    }
+    for (const [i, spec] of specs.entries()) {
+      const meta = metadata[i];
+      if (!meta?.isTensor) continue;
+      const shape = meta.shape;
+      const sizesDiffer = shape.length !== spec.shape.length ||
+        shape.some((d, j) => typeof d === 'number' && d > 0 && typeof spec.shape[j] === 'number' && d !== spec.shape[j]);
+      if (meta.type !== spec.dtype || sizesDiffer)
+        problems.push(`${file.name}: ${kind.slice(0, -1)} ${spec.name} is ${meta.type} ${describe(shape)}, ` +
+          `the manifest says ${spec.dtype} ${describe(spec.shape)}`);
+    }
+  };
+  check('inputs', file.inputs, session.inputNames, session.inputMetadata);
+  check('outputs', file.outputs, session.outputNames, session.outputMetadata);
+  return problems;
+}
+
+function cudaProviderInstalled(): boolean {
+  try {
+    const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+    return existsSync(join(pkg, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
+}
+
+function sessionOptions(device: 'cpu' | 'cuda'): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [device],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: availableParallelism(),
+  };
+}
+
+function toOrt(value: FloatTensor | IdTensor, spec: TensorSpec, model: string): ort.Tensor {
+  const rankOk = value.dims.length === spec.shape.length;
+  const sizesOk = rankOk && spec.shape.every((s, i) => typeof s === 'string' || s === value.dims[i]);
+  if (!sizesOk)
+    throw new RangeError(`${model}: ${spec.name} has dims ${describe(value.dims)}, expected ${describe(spec.shape)}`);
+  const count = value.dims.reduce((a, b) => a * b, 1);
+  if (value.data.length !== count)
+    throw new RangeError(`${model}: ${spec.name} has ${value.data.length} values for dims ${describe(value.dims)}`);
+  if (spec.dtype === 'int64') {
+    const data = value.data instanceof BigInt64Array ? value.data : BigInt64Array.from(value.data as Int32Array, BigInt);
+    return new ort.Tensor('int64', data, value.dims);
+  }
+  if (!(value.data instanceof Float32Array)) throw new TypeError(`${model}: ${spec.name} must be a Float32Array`);
+  return new ort.Tensor('float32', value.data, value.dims);
+}
+
+/** Small inputs of the declared shapes (symbolic sizes 1), for the warm-up run. */
+function warmupFeeds(file: ManifestFile): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const spec of file.inputs) {
+    const dims = spec.shape.map((s) => (typeof s === 'string' ? 1 : s));
+    const count = dims.reduce((a, b) => a * b, 1);
+    feeds[spec.name] = spec.dtype === 'int64'
+      ? new ort.Tensor('int64', new BigInt64Array(count), dims)
+      : new ort.Tensor('float32', new Float32Array(count), dims);
+  }
+  return feeds;
+}
+
+export async function loadModels(dir: string, options: LoadModelsOptions = {}): Promise<Models> {
+  const precision = options.precision ?? 'fp32';
+  const requested = options.device ?? 'auto';
+  if (!['auto', 'cpu', 'cuda'].includes(requested)) throw new TypeError(`device must be auto, cpu or cuda, got ${requested}`);
+  if (precision !== 'fp32' && precision !== 'fp16') throw new TypeError(`precision must be fp32 or fp16, got ${precision}`);
+  const manifest = readManifest(dir);
+  const fix = fixHint(manifest);
+  const problems: string[] = [];
+
+  const byModel = new Map<ModelName, ManifestFile>();
+  for (const f of manifest.files) if (f.precision === precision) byModel.set(f.model, f);
+  const wanted = options.models ?? [...byModel.keys()];
+  for (const name of wanted) if (!byModel.has(name)) problems.push(`no ${precision} file for ${name} in manifest.json`);
+  for (const name of wanted) {
+    const file = byModel.get(name);
+    if (!file) continue;
+    const path = join(dir, file.name);
+    if (!existsSync(path)) problems.push(`${file.name} is missing`);
+    else if ((await sha256(path)) !== file.sha256) problems.push(`${file.name} has the wrong sha256 (changed or truncated)`);
+  }
+
+  let vocabPath: string | null = null;
+  const vocabCandidate = options.vocabPath ?? (manifest.vocab.present ? join(dir, manifest.vocab.file) : null);
+  if (vocabCandidate) {
+    if (!existsSync(vocabCandidate)) problems.push(`vocabulary ${vocabCandidate} is missing`);
+    else if (manifest.vocab.sha256 && (await sha256(vocabCandidate)) !== manifest.vocab.sha256)
+      problems.push(`vocabulary ${vocabCandidate} has the wrong sha256 (not CLIP's bpe_simple_vocab_16e6)`);
+    else vocabPath = vocabCandidate;
+  }
+  if (problems.length) throw new ModelLoadError(dir, problems, fix);
+
+  let device: 'cpu' | 'cuda' = requested === 'cuda' || (requested === 'auto' && cudaProviderInstalled()) ? 'cuda' : 'cpu';
+  if (requested === 'auto' && device === 'cpu')
+    process.stderr.write('hybridgl: onnxruntime CUDA provider not installed; running the models on CPU\n');
+
+  const sessions = new Map<ModelName, ort.InferenceSession>();
+  const files = new Map<ModelName, ManifestFile>();
+  const closeAll = () => Promise.all([...sessions.values()].map((s) => s.release()));
+  try {
+    for (const name of wanted) {
+      const file = byModel.get(name)!;
+      let session: ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(join(dir, file.name), sessionOptions(device));
+      } catch (e) {
+        if (device !== 'cuda' || requested === 'cuda') throw e;
+        process.stderr.write(`hybridgl: onnxruntime CUDA provider failed (${(e as Error).message.split('\n')[0]}); running the models on CPU\n`);
+        device = 'cpu';
+        await closeAll();
+        sessions.clear();
+        return loadModels(dir, { ...options, device: 'cpu' });
+      }
+      sessions.set(name, session);
+      files.set(name, file);
+      problems.push(...metadataProblems(file, session));
+    }
+    if (problems.length) throw new ModelLoadError(dir, problems, fix);
+    if (options.warmup ?? true)
+      for (const [name, session] of sessions) await session.run(warmupFeeds(files.get(name)!));
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+
+  const run = async (name: ModelName, args: Array<FloatTensor | IdTensor>): Promise<FloatTensor[]> => {
+    const session = sessions.get(name);
+    const file = files.get(name);
+    if (!session || !file) throw new Error(`${name} was not loaded (see LoadModelsOptions.models)`);
+    const feeds: Record<string, ort.Tensor> = {};
+    file.inputs.forEach((spec, i) => (feeds[spec.name] = toOrt(args[i], spec, name)));
+    const out = await session.run(feeds);
+    return file.outputs.map((spec) => {
+      const t = out[spec.name];
+      return { data: t.data as Float32Array, dims: [...t.dims] };
+    });
+  };
+
+  return {
+    manifest, device, precision, logitScale: manifest.logitScale, vocabPath,
+    samEncoder: async (pixels) => (await run('sam_encoder', [pixels]))[0],
+    samDecoder: async (embeddings, points, labels) => {
+      const [lowResLogits, iouPredictions] = await run('sam_decoder', [embeddings, points, labels]);
+      return { lowResLogits, iouPredictions };
+    },
+    clipTrunk: async (images) => (await run('clip_trunk', [images]))[0],
+    clipHead: async (local, global, maskGrid, fusion) => {
+      const name = HEAD_MODELS[fusion];
+      if (!name) throw new TypeError(`fusion must be one of ${Object.keys(HEAD_MODELS).join(', ')}, got ${fusion}`);
+      const needsGlobal = fusion === 'G2L' || fusion === 'L2G' || fusion === 'G2L&L2G';
+      if (needsGlobal && !global) throw new TypeError(`clipHead: fusion ${fusion} needs the global tokens`);
+      if (fusion !== 'crop' && !maskGrid) throw new TypeError(`clipHead: fusion ${fusion} needs the mask grid`);
+      const args = fusion === 'crop' ? [local] : needsGlobal ? [local, global!, maskGrid!] : [local, maskGrid!];
+      return (await run(name, args))[0];
+    },
+    clipText: async (ids) => (await run('clip_text', [ids]))[0],
+    gemVisual: async (images) => (await run('gem_visual', [images]))[0],
+    dispose: async () => {
+      await closeAll();
+      sessions.clear();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+// Spec §2: SAM automatic mask generation with the reference parameters (8×8 points, one batch, multimask).
+import {
+  postprocessSamMasksAsync, samPointGrid, samTransformCoords, type SamPostOptions, type SamPostResult,
+} from '../../bindings/samPost.ts';
+import type { Models } from '../models/loadModels.ts';
+import { prepareSamInput, SAM_IMAGE_SIZE, type RgbImage } from './preprocess.ts';
+
+export interface ProposalOptions {
+  /** Points per side of the prompt grid (the reference: 8). */
+  pointsPerSide?: number;
+  /** Thresholds of the post-processing; the defaults are the reference's. */
+  post?: SamPostOptions;
+}
+
+export type Proposals = SamPostResult & { height: number; width: number };
+
+/** Runs SAM's encoder once, the decoder on the whole point grid in one batch, then the post-processing. */
+export async function generateProposals(image: RgbImage, models: Models, options: ProposalOptions = {}): Promise<Proposals> {
+  const { height, width } = image;
+  const perSide = options.pointsPerSide ?? 8;
+  const sam = prepareSamInput(image);
+  const embeddings = await models.samEncoder({ data: sam.pixels, dims: [1, 3, SAM_IMAGE_SIZE, SAM_IMAGE_SIZE] });
+  const grid = samPointGrid(height, width, perSide);
+  const points = perSide * perSide;
+  const inFrame = samTransformCoords(grid, height, width, SAM_IMAGE_SIZE);
+  const decoded = await models.samDecoder(
+    embeddings,
+    { data: Float32Array.from(inFrame), dims: [points, 1, 2] },
+    { data: new Float32Array(points).fill(1), dims: [points, 1] },
+  );
+  const post = await postprocessSamMasksAsync({
+    lowResLogits: decoded.lowResLogits.data,
+    iouPredictions: decoded.iouPredictions.data,
+    points,
+    height,
+    width,
+    pointCoords: grid,
+    options: options.post,
+  });
+  return { ...post, height, width };
+}

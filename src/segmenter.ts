@@ -1,0 +1,261 @@
+// The whole method (spec §0–§8): one image and one or many expressions in, the referred mask out. Image-level
+// work (proposals, hybrid features, GEM features) runs once per image and serves every expression.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { rleDecode, rleEncode, type Rle } from '../bindings/rle.ts';
+import { loadModels, type Fusion, type Models } from './models/loadModels.ts';
+import { argmax, clipScores, softmax } from './pipeline/clipScores.ts';
+import { coherenceScores, gemHeatmap } from './pipeline/coherenceGuidance.ts';
+import { computeHybridFeatures } from './pipeline/hybridFeatures.ts';
+import { loadImage, type ImageInput } from './pipeline/image.ts';
+import { prepareGemInput, GEM_IMAGE_SIZE, type RgbImage } from './pipeline/preprocess.ts';
+import { generateProposals, type ProposalOptions, type Proposals } from './pipeline/proposals.ts';
+import { relationGuidance } from './pipeline/relationGuidance.ts';
+import { selectGuided } from './pipeline/selection.ts';
+import { createClipTokenizer, type ClipTokenizer } from './text/clipTokenizer.ts';
+import { parseExpression, type ParsedExpression, type ParseOptions } from './text/parseExpression.ts';
+import { createTextFeatureCache, type TextFeatures } from './text/textFeatures.ts';
+
+/** Why a segmentation could not be made; `kind` maps to the CLI's exit codes. */
+export class SegmentError extends Error {
+  constructor(readonly kind: 'badInput' | 'models' | 'noProposal', message: string) {
+    super(message);
+    this.name = 'SegmentError';
+  }
+}
+
+export interface SegmenterOptions {
+  /** A directory written by models/export.py, or models already loaded with loadModels. */
+  models: string | Models;
+  device?: 'auto' | 'cpu' | 'cuda';
+  precision?: 'fp32' | 'fp16';
+  /** The CLIP vocabulary when the model directory has none. */
+  vocabPath?: string;
+  /** Hybrid fusion of the global and local streams (the reference's default: G2L). */
+  fusion?: Fusion;
+  /** Re-rank with spatial guidance (§7); false gives the pure-HybridGL choice. */
+  guidance?: boolean;
+  /** Candidates reported per expression (best CLIP scores first). Default 5. */
+  topK?: number;
+  /** Parser quirks (QUIRK right-never is on by default). */
+  parse?: ParseOptions;
+  /** SAM automatic mask generation settings; the defaults are the reference's. */
+  proposals?: ProposalOptions;
+  /** Weight of coherence against the relation term in the final score (the reference's alpha). */
+  alpha?: number;
+}
+
+/** An expression, optionally with a parse that replaces the parser's (e.g. to compare with another parser). */
+export type ExpressionInput = string | { text: string; parse?: ParsedExpression };
+
+export interface Candidate {
+  proposal: number;
+  mask: Rle;
+  bbox: [number, number, number, number];
+  /** logitScale · cos(visual, text). */
+  clip: number;
+  /** Relation term t (softmaxed over the top-k1), when guidance ran and the proposal is in the top-k1. */
+  relation?: number;
+  /** Coherence score c, when guidance ran. */
+  coherence?: number;
+  /** 0.4·t + 0.6·c, when guidance ran and the proposal is in the top-k1. */
+  final?: number;
+}
+
+export interface ExpressionResult {
+  expression: string;
+  mask: Rle;
+  bbox: [number, number, number, number];
+  /** The chosen proposal's final score (guided) or CLIP score (pure). */
+  score: number;
+  /** Index of the chosen proposal. */
+  proposal: number;
+  /** The pure-HybridGL choice (argmax of the CLIP score). */
+  hybrid: { proposal: number; score: number };
+  parse: Omit<ParsedExpression, 'parse'>;
+  candidates: Candidate[];
+  timings: Record<string, number>;
+}
+
+export interface SegmentResult {
+  /** The decoded image (for rendering); not serialised by the CLI. */
+  imageData: RgbImage;
+  height: number;
+  width: number;
+  proposals: number;
+  results: ExpressionResult[];
+  /** Image-level stage times in milliseconds. */
+  timings: Record<string, number>;
+}
+
+/** Image-level work, reusable across calls for the same image. */
+export interface PreparedImage {
+  image: RgbImage;
+  proposals: Proposals;
+  features: Float32Array;
+  dim: number;
+  gemPatches: Float32Array;
+  timings: Record<string, number>;
+}
+
+export interface SegmentOptions {
+  /** Override k1/k2 (the eval loop's QUIRK sticky-k lowers them across a run). */
+  k?: { k1: number; k2: number };
+}
+
+export interface Segmenter {
+  readonly models: Models;
+  segment(image: ImageInput, expressions: ExpressionInput[], options?: SegmentOptions): Promise<SegmentResult>;
+  prepare(image: ImageInput): Promise<PreparedImage>;
+  segmentPrepared(prepared: PreparedImage, expressions: ExpressionInput[], options?: SegmentOptions): Promise<ExpressionResult[]>;
+  decodeMask(rle: Rle): Uint8Array;
+  dispose(): Promise<void>;
+}
+
+async function timed<T>(timings: Record<string, number>, name: string, fn: () => Promise<T> | T): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await fn();
+  } finally {
+    timings[name] = (timings[name] ?? 0) + performance.now() - t0;
+  }
+}
+
+function findVocab(models: Models, override?: string): string {
+  const path = override ?? models.vocabPath;
+  if (!path || !existsSync(path)) {
+    throw new SegmentError('models', `the CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) was not found${path ? ` at ${path}` : ''}: ` +
+      're-export the models (models/export.py writes it beside them) or pass vocabPath');
+  }
+  return path;
+}
+
+function bboxOf(p: Proposals, i: number): [number, number, number, number] {
+  const b = p.boxesXYWH;
+  return [b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]];
+}
+
+export async function createSegmenter(options: SegmenterOptions): Promise<Segmenter> {
+  const fusion = options.fusion ?? 'G2L';
+  const guidance = options.guidance ?? true;
+  const topK = options.topK ?? 5;
+  let models: Models;
+  if (typeof options.models === 'string') {
+    if (!existsSync(join(options.models, 'manifest.json'))) {
+      throw new SegmentError('models', `no models at ${options.models} (manifest.json missing): export them with models/export.py (see models/README.md)`);
+    }
+    try {
+      models = await loadModels(options.models, { device: options.device, precision: options.precision, vocabPath: options.vocabPath });
+    } catch (err) {
+      throw new SegmentError('models', err instanceof Error ? err.message : String(err));
+    }
+  } else {
+    models = options.models;
+  }
+  const tokenizer: ClipTokenizer = createClipTokenizer(findVocab(models, options.vocabPath));
+  const textCache = createTextFeatureCache(tokenizer, async (ids, n) => (await models.clipText({ data: ids, dims: [n, 77] })).data);
+
+  function decodeMask(rle: Rle): Uint8Array {
+    return rleDecode(rle);
+  }
+
+  async function prepare(input: ImageInput): Promise<PreparedImage> {
+    const timings: Record<string, number> = {};
+    let image: RgbImage;
+    try {
+      image = await timed(timings, 'decode', () => loadImage(input));
+    } catch (err) {
+      throw new SegmentError('badInput', err instanceof Error ? err.message : String(err));
+    }
+    const proposals = await timed(timings, 'proposals', () => generateProposals(image, models, options.proposals));
+    if (proposals.count === 0) {
+      throw new SegmentError('noProposal', `no SAM proposal survived the filters for this ${image.height}×${image.width} image`);
+    }
+    const hybrid = await timed(timings, 'hybridFeatures', () =>
+      computeHybridFeatures(image, proposals.masks, proposals.count, models, { fusion }));
+    const gemPatches = guidance
+      ? await timed(timings, 'gemVisual', async () =>
+        (await models.gemVisual({ data: prepareGemInput(image), dims: [1, 3, GEM_IMAGE_SIZE, GEM_IMAGE_SIZE] })).data)
+      : new Float32Array(0);
+    return { image, proposals, features: hybrid.features, dim: hybrid.dim, gemPatches, timings };
+  }
+
+  async function segmentPrepared(prepared: PreparedImage, expressions: ExpressionInput[], segOptions: SegmentOptions = {}): Promise<ExpressionResult[]> {
+    const { image, proposals, features } = prepared;
+    const n = proposals.count;
+    const parses = expressions.map((e, i) => {
+      const text = typeof e === 'string' ? e : e?.text;
+      if (typeof text !== 'string' || text.trim() === '') {
+        throw new SegmentError('badInput', `expression ${i} is empty: give the object to find, e.g. "the dog on the left"`);
+      }
+      const parse = typeof e === 'string' || !e.parse ? parseExpression(text, options.parse) : e.parse;
+      return { text, parse };
+    });
+    const textTimings: Record<string, number> = {};
+    const texts: TextFeatures[] = await timed(textTimings, 'text', () => textCache.features(parses.map((p) => p.parse)));
+    const results: ExpressionResult[] = [];
+    for (const [e, { text, parse }] of parses.entries()) {
+      const timings: Record<string, number> = { text: textTimings.text / parses.length };
+      const tf = texts[e];
+      const scores = await timed(timings, 'clipScores', () => clipScores(features, n, tf.ensemble, models.logitScale));
+      const pure = argmax(scores);
+      const candidateIdx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, topK);
+      const candidate = (i: number): Candidate => ({
+        proposal: i, mask: rleEncode(proposals.masks.subarray(i * image.height * image.width, (i + 1) * image.height * image.width), image.height, image.width),
+        bbox: bboxOf(proposals, i), clip: scores[i],
+      });
+      let chosen = pure, score = scores[pure];
+      const candidates = candidateIdx.map(candidate);
+      if (guidance) {
+        const k1 = segOptions.k?.k1 ?? Math.min(3, n), k2 = segOptions.k?.k2 ?? Math.min(6, n);
+        const hasOtherNouns = parse.otherNouns.length > 0;
+        const p = softmax(scores);
+        const q = hasOtherNouns ? softmax(clipScores(features, n, tf.otherNouns, models.logitScale)) : new Float64Array(n).fill(NaN);
+        const rel = await timed(timings, 'relation', () =>
+          relationGuidance({ p, q, boxesXYWH: proposals.boxesXYWH, hasOtherNouns, relation: parse.relation, k1, k2 }));
+        const coh = await timed(timings, 'coherence', async () => {
+          const heat = gemHeatmap(prepared.gemPatches, tf.gemPrompt);
+          return coherenceScores(heat, proposals.masks, n, image.height, image.width, parse.position, parse.relation);
+        });
+        const sel = selectGuided({ top: rel.top, t: rel.t, coherence: coh.coherence, alpha: options.alpha });
+        chosen = sel.index;
+        score = sel.scores[rel.top.indexOf(chosen)];
+        for (const c of candidates) {
+          c.coherence = coh.coherence[c.proposal];
+          const at = rel.top.indexOf(c.proposal);
+          if (at >= 0) {
+            c.relation = rel.t[at];
+            c.final = sel.scores[at];
+          }
+        }
+      }
+      const chosenCandidate = candidates.find((c) => c.proposal === chosen) ?? candidate(chosen);
+      const { parse: _tree, ...parseFields } = parse;
+      results.push({
+        expression: text, mask: chosenCandidate.mask, bbox: chosenCandidate.bbox, score, proposal: chosen,
+        hybrid: { proposal: pure, score: scores[pure] }, parse: parseFields, candidates, timings,
+      });
+    }
+    return results;
+  }
+
+  return {
+    models,
+    prepare,
+    segmentPrepared,
+    decodeMask,
+    async segment(input, expressions, segOptions) {
+      if (!Array.isArray(expressions) || expressions.length === 0) {
+        throw new SegmentError('badInput', 'expressions must be a non-empty array of strings');
+      }
+      const prepared = await prepare(input);
+      const results = await segmentPrepared(prepared, expressions, segOptions);
+      const { image, proposals, timings } = prepared;
+      return { imageData: image, height: image.height, width: image.width, proposals: proposals.count, results, timings };
+    },
+    async dispose() {
+      if (typeof options.models === 'string') await models.dispose();
+    },
+  };
+}

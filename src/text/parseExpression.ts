@@ -1,0 +1,527 @@
+// Spec §6: expression parsing (the reference uses spaCy en_core_web_lg; this approximates its parse of referring
+// expressions with wink-nlp's tokens and parts of speech plus a small dependency grammar of our own).
+//
+// What the reference reads from spaCy, and how it is approximated here:
+// - tokens: wink-nlp's tokenizer (like spaCy's, it splits clitics "man 's", "do n't" and hyphens "t - shirt").
+// - the syntactic head of each token. Referring expressions are mostly noun phrases with prepositional phrases,
+//   participles and relative clauses, parsed as spaCy's English models do:
+//   * inside a noun phrase every premodifier (determiner, adjective, compound noun, number, spatial word as in
+//     "left guy" / "bottom left corner") depends on the phrase's last noun;
+//   * a preposition depends on the nearest preceding noun or verb (low attachment); its object noun on it;
+//   * a participle after a noun ("woman holding umbrella") depends on that noun (acl); its object on it;
+//   * a finite verb or copula after the first noun phrase is the root, that phrase its subject;
+//   * "who/that/which" + verb: the verb depends on the noun before the pronoun, the pronoun on the verb;
+//   * bare spatial words after a noun phrase ("white shirt right", "chair top left") depend on the last of them,
+//     which depends on the phrase's noun; a bare spatial word or colour after a preposition ("on left", "in
+//     black") is that preposition's object noun.
+// - noun chunks: spaCy's rule (a NOUN/PROPN/PRON whose relation is subject, object, prepositional object,
+//   attribute, apposition, root, or a conjunct of one; the span from its leftmost descendant to itself).
+// Then the reference's own functions are reproduced exactly: extract_noun_phrase, extract_nouns,
+// extract_dir_phrase and extract_rela_word (keyword sets, first-lowest-head precedence, QUIRK right-never).
+import winkNLP from 'wink-nlp';
+import model from 'wink-eng-lite-web-model';
+
+export type Position = 'left' | 'right' | 'middle' | 'up' | 'down' | 'none';
+export type Relation = 'left' | 'right' | 'up' | 'down' | 'big' | 'small' | 'within' | 'none';
+
+export interface ParseOptions {
+  quirks?: {
+    /** QUIRK right-never (default true): the reference compares a token to the RIGHT set with `==`, so the
+     * relation 'right' never fires. false: treat right/east like the other keyword sets. */
+    rightNever?: boolean;
+  };
+}
+
+export interface ParsedToken {
+  text: string;
+  /** Universal part of speech after the domain corrections below. */
+  pos: string;
+  /** Index of the syntactic head (itself for the root). */
+  head: number;
+  /** Approximate spaCy dependency label. */
+  dep: string;
+}
+
+export interface ParsedExpression {
+  tokens: string[];
+  /** The reference's sentence: lowercase tokens joined by single spaces. */
+  sentence: string;
+  nounPhrase: string;
+  headNoun: string;
+  otherNounPhrases: string[];
+  otherNouns: string[];
+  position: Position;
+  relation: Relation;
+  /** The approximate dependency parse the fields were read from. */
+  parse: ParsedToken[];
+}
+
+export const RELATION_WORDS: ReadonlySet<string> = new Set([
+  'left', 'west', 'right', 'east', 'above', 'north', 'top', 'back', 'behind', 'below', 'south', 'under', 'front',
+  'bigger', 'larger', 'closer', 'smaller', 'tinier', 'further', 'inside', 'within', 'contained', 'who', 'what',
+  'which', 'middle',
+]);
+export const NULL_KEYWORDS: ReadonlySet<string> = new Set([
+  'part', 'image', 'side', 'picture', 'half', 'region', 'section', 'photo',
+]);
+
+/** Position keyword sets of extract_dir_phrase, in the reference's test order. */
+const POSITION_KEYWORDS: ReadonlyArray<[Position, ReadonlySet<string>]> = [
+  ['left', new Set(['left'])],
+  ['right', new Set(['right'])],
+  ['middle', new Set(['middle', 'between'])],
+  ['up', new Set(['up', 'top', 'above'])],
+  ['down', new Set(['down', 'under', 'bottom', 'low'])],
+];
+/** Relation keyword sets of extract_rela_word, in the reference's test order. */
+const RELATION_KEYWORDS: ReadonlyArray<[Relation, ReadonlySet<string>]> = [
+  ['left', new Set(['left', 'west'])],
+  ['right', new Set(['right', 'east'])],
+  ['up', new Set(['above', 'north', 'top', 'back', 'behind'])],
+  ['down', new Set(['below', 'south', 'under', 'front'])],
+  ['big', new Set(['bigger', 'larger', 'closer'])],
+  ['small', new Set(['smaller', 'tinier', 'further', 'smallest'])],
+  ['within', new Set(['inside', 'within', 'contained'])],
+];
+
+/** Words naming a place in the picture: a premodifier before a noun, a noun after a preposition or alone. */
+const SPATIAL = new Set([
+  'left', 'right', 'top', 'bottom', 'middle', 'center', 'centre', 'front', 'back', 'corner', 'upper', 'lower',
+  'far', 'leftmost', 'rightmost', 'most',
+]);
+/** Nouns ending in -ing that must not be read as participles. */
+const ING_NOUNS = new Set([
+  'building', 'clothing', 'ceiling', 'painting', 'icing', 'frosting', 'topping', 'railing', 'awning', 'ring', 'king',
+  'wing', 'thing', 'string', 'spring', 'swing', 'evening', 'morning', 'wedding', 'pudding', 'sibling', 'stuffing',
+  'filling', 'stocking', 'bedding', 'something', 'nothing', 'anything', 'everything', 'lighting', 'parking',
+  'sling', 'earring', 'ping', 'seating', 'dining', 'shopping', 'wiring', 'landing', 'opening', 'siding',
+]);
+const BE_FORMS = new Set(['is', 'are', 'was', 'were', 'be', 'being', 'been']);
+const RELATIVE_PRONOUNS = new Set(['who', 'that', 'which']);
+/** Colours: alone after a preposition ("man in black") the tagger reads them as nouns. */
+const COLOURS = new Set([
+  'red', 'blue', 'green', 'black', 'white', 'yellow', 'pink', 'purple', 'orange', 'brown', 'gray', 'grey', 'tan',
+  'beige', 'silver', 'gold', 'golden', 'maroon', 'navy', 'teal',
+]);
+const POSSESSIVE_PRONOUNS = new Set(['his', 'her', 'its', 'their', 'my', 'your', 'our']);
+const NOMINAL_POS = new Set(['NOUN', 'PROPN', 'PRON']);
+const NP_DEPS = new Set(['nsubj', 'dobj', 'nsubjpass', 'pcomp', 'pobj', 'dative', 'appos', 'attr', 'ROOT', 'oprd']);
+
+let nlp: ReturnType<typeof winkNLP> | null = null;
+
+function tagger(): ReturnType<typeof winkNLP> {
+  nlp ??= winkNLP(model);
+  return nlp;
+}
+
+interface Tok {
+  text: string;
+  pos: string;
+  head: number;
+  dep: string;
+}
+
+/** Tokens and parts of speech, with corrections for the vocabulary of referring expressions. */
+function tagTokens(text: string): Tok[] {
+  const engine = tagger();
+  const doc = engine.readDoc(text);
+  const words = doc.tokens().out() as string[];
+  const tags = doc.tokens().out(engine.its.pos) as string[];
+  const toks: Tok[] = [];
+  words.forEach((w, i) => {
+    if (w.trim() === '') return;
+    toks.push({ text: w, pos: tags[i], head: -1, dep: '' });
+  });
+  toks.forEach((t, i) => {
+    const prev = toks[i - 1];
+    const next = toks[i + 1];
+    const nextNominal = next !== undefined && (next.pos === 'NOUN' || next.pos === 'PROPN');
+    if (SPATIAL.has(t.text) && t.text !== 'most' && t.text !== 'far') {
+      // "left guy", "on the left", "bottom left": a noun; "left blue": a modifier of the adjective.
+      t.pos = next?.pos === 'ADJ' && !SPATIAL.has(next.text) ? 'ADJ' : 'NOUN';
+    } else if (t.pos === 'ADV' && /er$/.test(t.text) && next && ['NOUN', 'NUM', 'PROPN'].includes(next.pos)) {
+      t.pos = 'ADJ'; // "the closer one"
+    } else if (t.pos === 'NOUN' && /ing$/.test(t.text) && !ING_NOUNS.has(t.text) && prev &&
+      (['NOUN', 'PROPN', 'PRON', 'AUX'].includes(prev.pos) || COLOURS.has(prev.text))) {
+      t.pos = 'VERB'; // "woman standing behind ...", "is standing": a participle, not a noun
+    } else if (t.pos === 'VERB' && prev && (['DET', 'ADJ', 'NUM'].includes(prev.pos) ||
+      (SPATIAL.has(prev.text) && (nextNominal || !/ing$/.test(t.text))))) {
+      // "the standing man" / "back guy" / "back row left": a verb form inside a noun phrase.
+      t.pos = nextNominal ? 'ADJ' : 'NOUN';
+    } else if (t.pos === 'NOUN' && /(ed|en)$/.test(t.text) && prev && BE_FORMS.has(prev.text)) {
+      t.pos = 'VERB'; // "being ridden": a passive participle
+    } else if (t.text === 'to' && t.pos === 'PART' && prev?.pos === 'ADJ' && next?.pos === 'VERB') {
+      t.pos = 'ADP'; // "closest to shore", "next to"
+      next.pos = 'NOUN';
+    } else if (t.pos === 'VERB' && /(ed|en)$/.test(t.text) && nextNominal) {
+      t.pos = 'ADJ'; // "half eaten sandwich", "parked car": a participle used as an adjective
+    } else if (t.pos === 'VERB' && prev?.pos === 'VERB' && /ing$/.test(prev.text) && !/ing$/.test(t.text)) {
+      t.pos = 'NOUN'; // "eating leaves": the object of a participle
+    } else if (t.pos === 'NUM' && prev && ['DET', 'ADJ', 'ADV'].includes(prev.pos) && !nextNominal && /^[a-z]+$/.test(t.text)) {
+      t.pos = 'NOUN'; // "the one"
+    } else if (t.text === "'s" && prev && NOMINAL_POS.has(prev.pos) && nextNominalAfter(toks, i)) {
+      t.pos = 'PART';
+    }
+  });
+  return toks;
+}
+
+function nextNominalAfter(toks: Tok[], i: number): boolean {
+  for (let k = i + 1; k < toks.length; k++) {
+    if (toks[k].pos === 'NOUN' || toks[k].pos === 'PROPN') return true;
+    if (!['ADJ', 'NUM', 'ADV'].includes(toks[k].pos)) return false;
+  }
+  return false;
+}
+
+const PREMODIFIER_POS = new Set(['DET', 'ADJ', 'NUM', 'NOUN', 'PROPN']);
+
+function isPremodifier(t: Tok): boolean {
+  return t.text !== 'whose' && (PREMODIFIER_POS.has(t.pos) || POSSESSIVE_PRONOUNS.has(t.text) || t.text === "'s" ||
+    (t.pos === 'ADV' && (t.text === 'most' || t.text === 'far' || t.text === 'very')));
+}
+
+function isParticiple(t: Tok): boolean {
+  return t.pos === 'VERB' && (/(ing|ed)$/.test(t.text) || ['worn', 'seen', 'left', 'held', 'shown'].includes(t.text));
+}
+
+/** A noun phrase found in the token list: [start, end] inclusive, its head (last noun) or -1 when it has none. */
+interface Phrase {
+  start: number;
+  end: number;
+  head: number;
+}
+
+/** Groups premodifiers and nouns into phrases; splits trailing bare spatial words off ("white shirt right"). */
+function findPhrases(toks: Tok[]): Phrase[] {
+  const phrases: Phrase[] = [];
+  for (let i = 0; i < toks.length; ) {
+    const startsPhrase = isPremodifier(toks[i]) || toks[i].text === 'whose';
+    if (!startsPhrase || (toks[i].pos === 'PRON' && !POSSESSIVE_PRONOUNS.has(toks[i].text))) {
+      i++;
+      continue;
+    }
+    let end = i;
+    for (;;) {
+      const next = toks[end + 1];
+      if (next && isPremodifier(next)) end++;
+      else if (next?.pos === 'CCONJ' && toks[end].pos === 'ADJ' && toks[end + 2]?.pos === 'ADJ') end += 2; // "black and white cow"
+      else break;
+    }
+    // The head is the last nominal of the run; words after it (numbers: "number 18") are not in the phrase.
+    let head = -1;
+    for (let k = end; k >= i; k--) {
+      if (toks[k].pos === 'NOUN' || toks[k].pos === 'PROPN') {
+        head = k;
+        break;
+      }
+    }
+    const afterPreposition = i > 0 && toks[i - 1].pos === 'ADP';
+    if (head < 0 && afterPreposition && toks[end].pos === 'ADJ' && COLOURS.has(toks[end].text)) {
+      toks[end].pos = 'NOUN'; // "man in black": an adjective alone as a prepositional object is a noun
+      head = end;
+    }
+    if (head >= 0) {
+      // Trailing spatial words after a non-spatial noun are modifiers of the phrase, not its head.
+      let lastPlain = -1;
+      for (let k = head; k >= i; k--) {
+        if ((toks[k].pos === 'NOUN' || toks[k].pos === 'PROPN') && !SPATIAL.has(toks[k].text)) {
+          lastPlain = k;
+          break;
+        }
+      }
+      const trailingOnlySpatial = lastPlain >= 0 && lastPlain < head &&
+        toks.slice(lastPlain + 1, head + 1).every((t) => SPATIAL.has(t.text) || t.pos === 'ADJ');
+      if (trailingOnlySpatial) {
+        phrases.push({ start: i, end: lastPlain, head: lastPlain });
+        for (let k = lastPlain + 1; k < head; k++) attach(toks, k, head, 'amod');
+        attach(toks, head, lastPlain, 'npadvmod');
+      } else {
+        phrases.push({ start: i, end: head, head });
+      }
+      end = Math.max(head, end);
+    } else {
+      phrases.push({ start: i, end, head: -1 });
+    }
+    i = end + 1;
+  }
+  return phrases;
+}
+
+function attach(toks: Tok[], i: number, head: number, dep: string): void {
+  toks[i].head = head;
+  toks[i].dep = dep;
+}
+
+/** Assigns a head and a relation to every token (see the file comment for the grammar). */
+function parseTokens(toks: Tok[]): number {
+  const phrases = findPhrases(toks);
+  const phraseAt = new Map<number, Phrase>();
+  for (const p of phrases) {
+    for (let k = p.start; k <= p.end; k++) phraseAt.set(k, p);
+    const head = p.head >= 0 ? p.head : p.end;
+    for (let k = p.start; k <= p.end; k++) {
+      if (k !== head) attach(toks, k, head, premodDep(toks[k]));
+    }
+  }
+  const phraseHead = (p: Phrase) => (p.head >= 0 ? p.head : p.end);
+
+  let root = -1;
+  let subject = -1; // head of the first phrase, subject if a clause follows
+  let lastAnchor = -1; // nearest preceding noun or verb, where a preposition attaches
+  let lastNoun = -1;
+  let pendingRelative = -1; // a relative pronoun waiting for its verb
+  let relativeAntecedent = -1;
+  let pendingAux: number[] = [];
+  let lastVerb = -1;
+  for (let i = 0; i < toks.length; ) {
+    const t = toks[i];
+    const phrase = phraseAt.get(i);
+    if (phrase) {
+      const h = phraseHead(phrase);
+      const prev = toks[phrase.start - 1];
+      if (toks[phrase.start].text === 'whose' && lastNoun >= 0) {
+        // "giraffe whose head is bent": the phrase is the subject of a relative clause
+        pendingRelative = h;
+        relativeAntecedent = lastNoun;
+        lastAnchor = h;
+        i = phrase.end + 1;
+        continue;
+      }
+      if (prev && prev.pos === 'ADP') attach(toks, h, phrase.start - 1, 'pobj');
+      else if (prev && (prev.pos === 'VERB') && phrase.start - 1 === lastVerb) attach(toks, h, lastVerb, 'dobj');
+      else if (prev && prev.pos === 'AUX' && root >= 0 && toks[root].pos === 'AUX') attach(toks, h, root, 'attr');
+      else if (prev && prev.pos === 'CCONJ' && lastNoun >= 0) {
+        attach(toks, h, lastNoun, 'conj');
+        attach(toks, phrase.start - 1, lastNoun, 'cc');
+      } else if (root < 0) {
+        root = h;
+        subject = h;
+        attach(toks, h, h, 'ROOT');
+      } else attach(toks, h, root, toks[h].pos === 'NOUN' ? 'appos' : 'dep');
+      if (toks[h].pos === 'NOUN' || toks[h].pos === 'PROPN' || toks[h].pos === 'ADJ') lastNoun = h;
+      lastAnchor = h;
+      i = phrase.end + 1;
+      continue;
+    }
+    if (t.head >= 0) {
+      i++;
+      continue; // already attached (a trailing spatial word)
+    }
+    if (t.pos === 'ADP' || t.pos === 'PART' && t.text === 'to') {
+      if (lastAnchor >= 0) attach(toks, i, lastAnchor, 'prep');
+      else if (root < 0) {
+        root = i;
+        attach(toks, i, i, 'ROOT');
+      } else attach(toks, i, root, 'prep');
+    } else if (t.pos === 'PRON') {
+      if (RELATIVE_PRONOUNS.has(t.text) && lastNoun >= 0) {
+        pendingRelative = i;
+        relativeAntecedent = lastNoun;
+      } else if (root < 0) {
+        root = i;
+        subject = i;
+        attach(toks, i, i, 'ROOT');
+      } else {
+        attach(toks, i, lastVerb >= 0 ? lastVerb : root, lastVerb >= 0 ? 'dobj' : 'appos');
+      }
+      if (t.head < 0 && pendingRelative !== i) attach(toks, i, i, 'ROOT');
+      lastAnchor = i;
+      if (pendingRelative !== i) lastNoun = i;
+    } else if (t.pos === 'AUX') {
+      pendingAux.push(i);
+      if (pendingRelative < 0 && root >= 0 && root === subject && !nextIsVerb(toks, i)) {
+        // copula: "the man is tall" — the verb is the root, the first phrase its subject
+        attach(toks, i, i, 'ROOT');
+        makeSubject(toks, subject, i);
+        root = i;
+        pendingAux = [];
+      } else if (pendingRelative >= 0 && !nextIsVerb(toks, i)) {
+        attach(toks, i, relativeAntecedent, 'relcl');
+        attach(toks, pendingRelative, i, 'nsubj');
+        pendingRelative = -1;
+        pendingAux = [];
+        lastVerb = i;
+      }
+      lastAnchor = i;
+    } else if (t.pos === 'VERB') {
+      if (pendingRelative >= 0) {
+        attach(toks, i, relativeAntecedent, 'relcl');
+        attach(toks, pendingRelative, i, 'nsubj');
+        pendingRelative = -1;
+      } else if (root < 0) {
+        root = i;
+        attach(toks, i, i, 'ROOT');
+      } else if (root === subject && (pendingAux.length > 0 || !isParticiple(t)) && toks[root].pos !== 'ADP') {
+        attach(toks, i, i, 'ROOT');
+        makeSubject(toks, subject, i);
+        root = i;
+      } else if (lastNoun >= 0) {
+        attach(toks, i, lastNoun, 'acl');
+      } else attach(toks, i, root, 'advcl');
+      for (const a of pendingAux) attach(toks, a, i, 'aux');
+      pendingAux = [];
+      lastVerb = i;
+      lastAnchor = i;
+    } else if (t.pos === 'ADV' || t.pos === 'PART') {
+      const next = toks[i + 1];
+      if (next && (next.pos === 'ADJ' || next.pos === 'ADV')) attach(toks, i, i + 1, 'advmod');
+      else if (lastVerb >= 0 && lastVerb === i - 1) attach(toks, i, lastVerb, 'prt');
+      else if (lastAnchor >= 0) attach(toks, i, lastAnchor, 'advmod');
+      else if (next) attach(toks, i, i + 1, 'advmod');
+      else attach(toks, i, i, 'ROOT');
+    } else if (t.pos === 'ADJ' && root >= 0) {
+      attach(toks, i, lastAnchor >= 0 ? lastAnchor : root, 'amod');
+    } else if (root < 0 && t.pos !== 'PUNCT' && t.pos !== 'CCONJ' && t.pos !== 'DET') {
+      root = i;
+      attach(toks, i, i, 'ROOT');
+      lastAnchor = i;
+    } else {
+      const target = lastAnchor >= 0 ? lastAnchor : i + 1 < toks.length ? i + 1 : i;
+      attach(toks, i, target, t.pos === 'PUNCT' ? 'punct' : t.pos === 'CCONJ' ? 'cc' : 'dep');
+    }
+    i++;
+  }
+  // Anything left unattached (a relative pronoun with no verb, a dangling auxiliary) hangs from the root.
+  if (root < 0) {
+    root = 0;
+    if (toks.length > 0) attach(toks, 0, 0, 'ROOT');
+  }
+  toks.forEach((t, k) => {
+    if (t.head < 0) attach(toks, k, root, 'dep');
+  });
+  return root;
+}
+
+function premodDep(t: Tok): string {
+  if (t.pos === 'DET') return 'det';
+  if (t.pos === 'NUM') return 'nummod';
+  if (t.text === "'s") return 'case';
+  if (t.pos === 'CCONJ') return 'cc';
+  if (POSSESSIVE_PRONOUNS.has(t.text)) return 'poss';
+  if (t.pos === 'NOUN' || t.pos === 'PROPN') return 'compound';
+  return 'amod';
+}
+
+function nextIsVerb(toks: Tok[], i: number): boolean {
+  for (let k = i + 1; k < toks.length; k++) {
+    if (toks[k].pos === 'VERB') return true;
+    if (toks[k].pos !== 'ADV' && toks[k].pos !== 'PART' && toks[k].pos !== 'AUX') return false;
+  }
+  return false;
+}
+
+function makeSubject(toks: Tok[], subject: number, verb: number): void {
+  attach(toks, subject, verb, toks[subject].text === 'there' ? 'expl' : 'nsubj');
+}
+
+/** spaCy's English noun_chunks over the approximate parse: [start, end) spans with their root. */
+function nounChunks(toks: Tok[]): Array<{ start: number; end: number; root: number }> {
+  const leftEdge = toks.map((_, i) => i);
+  // A token's leftmost descendant: propagate each index up its chain of heads.
+  toks.forEach((_, i) => {
+    let k = i;
+    for (let guard = 0; guard < toks.length && toks[k].head !== k; guard++) {
+      k = toks[k].head;
+      if (i < leftEdge[k]) leftEdge[k] = i;
+    }
+  });
+  const chunks: Array<{ start: number; end: number; root: number }> = [];
+  let prevEnd = -1;
+  toks.forEach((t, i) => {
+    if (!NOMINAL_POS.has(t.pos) || leftEdge[i] <= prevEnd) return;
+    let isChunk = NP_DEPS.has(t.dep);
+    if (!isChunk && t.dep === 'conj') {
+      let head = toks[t.head];
+      while (head.dep === 'conj' && toks[head.head] !== head && head.head < toks.indexOf(head)) head = toks[head.head];
+      isChunk = NP_DEPS.has(head.dep);
+    }
+    if (isChunk) {
+      prevEnd = i;
+      chunks.push({ start: leftEdge[i], end: i + 1, root: i });
+    }
+  });
+  return chunks;
+}
+
+/** The reference's keyword scan: the first token whose head index is lowest among keyword tokens wins. */
+function scanKeywords<T extends string>(
+  toks: Tok[],
+  sets: ReadonlyArray<[T, ReadonlySet<string>]>,
+  skip: ReadonlySet<T>,
+): T | 'none' {
+  let flag: T | 'none' = 'none';
+  let best = 999;
+  for (const t of toks) {
+    for (const [name, words] of sets) {
+      if (skip.has(name) || !words.has(t.text)) continue;
+      if (t.head < best) {
+        flag = name;
+        best = t.head;
+        break;
+      }
+    }
+  }
+  return flag;
+}
+
+/** Parses a referring expression into the fields the HybridGL pipeline reads (spec §6). */
+export function parseExpression(text: string, options: ParseOptions = {}): ParsedExpression {
+  if (typeof text !== 'string') throw new TypeError(`text must be a string, got ${typeof text}`);
+  const rightNever = options.quirks?.rightNever ?? true;
+  // The reference lowercases, tokenizes, drops whitespace tokens, joins with spaces and parses that again.
+  const tokens = tagTokens(text.toLowerCase()).map((t) => t.text);
+  const sentence = tokens.join(' ');
+  const toks = tagTokens(sentence);
+  const root = toks.length > 0 ? parseTokens(toks) : -1;
+
+  const chunks = nounChunks(toks);
+  const chunkText = (c: { start: number; end: number }) => toks.slice(c.start, c.end).map((t) => t.text).join(' ');
+  const chunkOf = (i: number) => chunks.find((c) => i >= c.start && i < c.end);
+
+  // extract_noun_phrase: the chunk holding the root, else the chunk of the root's first child, else everything.
+  let nounPhrase = sentence;
+  let headNoun = sentence;
+  if (root >= 0) {
+    let head = root;
+    let chunk = chunkOf(head);
+    if (!chunk) {
+      const firstChild = toks.findIndex((t, k) => k !== root && t.head === root);
+      if (firstChild >= 0 && chunkOf(firstChild)) {
+        head = firstChild;
+        chunk = chunkOf(firstChild);
+      }
+    }
+    if (chunk) {
+      nounPhrase = chunkText(chunk);
+      headNoun = toks[head].text;
+    }
+  }
+
+  // extract_nouns: every other chunk whose text differs from the noun phrase and whose root is no relation word.
+  const otherNounPhrases: string[] = [];
+  const otherNouns: string[] = [];
+  for (const c of chunks) {
+    const textOfChunk = chunkText(c);
+    if (textOfChunk === nounPhrase || RELATION_WORDS.has(toks[c.root].text)) continue;
+    otherNounPhrases.push(textOfChunk);
+    otherNouns.push(toks[c.root].text);
+  }
+
+  const position = scanKeywords(toks, POSITION_KEYWORDS, new Set());
+  const relation = otherNouns.some((n) => NULL_KEYWORDS.has(n))
+    ? 'none'
+    : scanKeywords(toks, RELATION_KEYWORDS, new Set<Relation>(rightNever ? ['right'] : []));
+
+  return {
+    tokens,
+    sentence,
+    nounPhrase,
+    headNoun,
+    otherNounPhrases,
+    otherNouns,
+    position,
+    relation,
+    parse: toks.map((t) => ({ text: t.text, pos: t.pos, head: t.head, dep: t.dep })),
+  };
+}
