@@ -23,6 +23,8 @@ commands:
   segment --jsonl --models DIR [options]
       Streams: reads {"image": PATH, "expressions": [...]} lines on stdin, writes one result line per input line
       (models loaded once). A failed line gives {"line": n, "error": "..."} and the stream goes on.
+  synth-refer DIR
+      Writes a small deterministic synthetic dataset in the REFER layout (refcoco, splitBy unc) under DIR.
   info    the native backend (CPU or CUDA) and versions
   help    this text
 
@@ -148,23 +150,12 @@ export async function main(argv: string[]): Promise<number> {
     case 'info':
       console.log(JSON.stringify({ node: process.version, backend: backendInfo() }, null, 2));
       return EXIT.ok;
-  info      the native backend (CPU or CUDA) and versions
-  synth-refer DIR   write a small synthetic dataset in the REFER layout (refcoco, unc) under DIR
-  help      this text`;
-
-async function main(argv: string[]): Promise<number> {
-  const [cmd] = argv;
-  switch (cmd) {
-    case 'info': {
-      console.log(JSON.stringify({ node: process.version, backend: backendInfo() }, null, 2));
-      return 0;
-    }
     case 'synth-refer': {
-      if (argv.length !== 2) return console.error(`usage: hybridgl synth-refer DIR`), 2;
+      if (rest.length !== 1) throw new UsageError('synth-refer takes one argument: the output directory');
       const { writeSynthRefer } = await import('./eval/synthRefer.ts');
-      const s = await writeSynthRefer(argv[1]);
-      console.log(`wrote ${s.images} images, ${s.refs} refs, ${s.sentences} sentences under ${argv[1]}`);
-      return 0;
+      const s = await writeSynthRefer(rest[0]);
+      console.log(`wrote ${s.images} images, ${s.refs} refs, ${s.sentences} sentences under ${rest[0]}`);
+      return EXIT.ok;
     }
     case undefined:
     case 'help':
@@ -195,4 +186,3 @@ if (process.argv[1] && /(?:cli\.ts|hybridgl(?:\.js)?)$/.test(process.argv[1])) {
     },
   );
 }
-process.exitCode = await main(process.argv.slice(2));
