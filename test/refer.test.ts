@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { rleEncode } from '../bindings/rle.ts';
-import { annotationMask, combinePartMasks, decodeUncompressedRle } from '../src/data/gtMask.ts';
+import { rleDecode, rleEncode, rleFromPolygons } from '../bindings/rle.ts';
+import { annotationMask as gtMask, combinePartMasks, decodeUncompressedRle, type GtMaskOptions } from '../src/data/gtMask.ts';
+import type { CocoAnnotation, CocoImage } from '../src/data/refer.ts';
 import { writePickle } from '../src/data/pickle.ts';
 import { inReferSplit, REFER_DATASETS, ReferDataset } from '../src/data/refer.ts';
 import { writeSynthRefer } from '../src/eval/synthRefer.ts';
@@ -86,6 +87,9 @@ describe('GT mask helpers', () => {
 });
 
 describe('annotationMask (REFER.getMask + gt-overlap) on the synthetic data', () => {
+  const annotationMask = (ann: CocoAnnotation, image: CocoImage, options?: GtMaskOptions) =>
+    gtMask(ann, image, { rleFromPolygons, rleDecode }, options);
+
   it('decodes the RLE annotation to the drawn shape', () => {
     const ds = ReferDataset.load(root, 'refcoco');
     const ann = [...ds.annotations.values()].find((a) => !Array.isArray(a.segmentation))!;

@@ -1,16 +1,13 @@
 // Spec §0: the ground-truth mask of a REFER annotation (REFER.getMask, with QUIRK gt-overlap).
-import { rleDecode, rleFromPolygons } from '../../bindings/rle.ts';
 import type { CocoAnnotation, CocoImage, CocoRle } from './refer.ts';
 
 export interface GtMaskOptions {
   /** QUIRK gt-overlap (default true): as the reference, per-polygon masks are summed (as uint8) and only pixels
    *  whose sum is exactly 1 are ground truth, so pixels two polygons of the object share are not. false: union. */
   gtOverlap?: boolean;
-  /** the RLE operations; default the native COCO RLE kernels (bindings/rle.ts). */
-  rle?: GtRleOps;
 }
 
-/** The RLE operations the GT needs. */
+/** The RLE operations the GT needs (the native RLE kernels provide them). */
 export interface GtRleOps {
   rleFromPolygons(polygons: number[][], height: number, width: number): Array<{ size: [number, number]; counts: string }>;
   rleDecode(rle: { size: [number, number]; counts: string }): Uint8Array;
@@ -46,8 +43,7 @@ export function combinePartMasks(parts: Uint8Array[], pixels: number, gtOverlap 
 }
 
 /** The row-major H×W GT mask of an annotation (polygons, an RLE, or a list of RLEs). */
-export function annotationMask(ann: CocoAnnotation, image: CocoImage, options: GtMaskOptions = {}): Uint8Array {
-  const rle = options.rle ?? { rleFromPolygons, rleDecode };
+export function annotationMask(ann: CocoAnnotation, image: CocoImage, rle: GtRleOps, options: GtMaskOptions = {}): Uint8Array {
   const { height: h, width: w } = image;
   const what = `annotation ${ann.id}`;
   const seg = ann.segmentation;
