@@ -83,8 +83,9 @@ Plan makePlan(const Geometry& g) {
 // the output pixels, each step with PyTorch's rounding; sink(row, values) consumes each output row.
 // Scratch buffers are the caller's.
 template <typename Fma, typename Sink>
-__attribute__((always_inline)) inline void upscaleOne(const Plan& p, const float* low, std::vector<float>& rows, std::vector<float>& inter,
-                std::vector<float>& cols, Fma fma, Sink sink) {
+__attribute__((always_inline)) inline void upscaleOne(const Plan& p, const float* low, std::vector<float>& rows,
+                                                      std::vector<float>& inter, std::vector<float>& cols, Fma fma,
+                                                      Sink sink) {
   const Geometry& g = p.g;
   const size_t nx = p.x1.i0.size(), ny = p.y1.i0.size();
   rows.resize(static_cast<size_t>(g.lowH) * nx);
@@ -120,10 +121,18 @@ __attribute__((always_inline)) inline void upscaleOne(const Plan& p, const float
   }
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#define HYBRIDGL_FMA_TARGET __attribute__((target("avx2,fma")))
+bool hardwareFma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#else
+#define HYBRIDGL_FMA_TARGET
+bool hardwareFma() { return true; }  // AArch64: fused multiply-add is in the base ISA
+#endif
+
 // upscaleOne compiled for CPUs with AVX2 and FMA, where __builtin_fmaf becomes one (vector) instruction.
 template <typename Sink>
-__attribute__((target("avx2,fma"))) void upscaleOneFma(const Plan& p, const float* low, std::vector<float>& rows,
-                                                  std::vector<float>& inter, std::vector<float>& cols, Sink& sink) {
+HYBRIDGL_FMA_TARGET void upscaleOneFma(const Plan& p, const float* low, std::vector<float>& rows,
+                                       std::vector<float>& inter, std::vector<float>& cols, Sink& sink) {
   upscaleOne(p, low, rows, inter, cols, HardwareFma{}, std::ref(sink));
 }
 
@@ -156,7 +165,7 @@ template <typename MakeSink, typename Done>
 void upscaleAll(const Geometry& g, int64_t count, const float* lowRes, const int32_t* select, MakeSink makeSink,
                 Done done) {
   const Plan plan = makePlan(g);
-  const bool hardware = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool hardware = hardwareFma();
   parallelFor(count, 1, [&](int64_t begin, int64_t end) {
     std::vector<float> rows, inter, cols;
     for (int64_t k = begin; k < end; ++k) {
@@ -303,16 +312,17 @@ bool removeSmallRegions(uint8_t* mask, int height, int width, int64_t minArea, b
 
 namespace {
 
-// Tight inclusive XYXY of a 0/1 mask (zeros when empty), with memchr/memrchr per row.
+// Tight inclusive XYXY of a 0/1 mask (zeros when empty); memchr finds each row's first set byte.
 void boxOf(const uint8_t* mask, int height, int width, int32_t* box) {
   int x1 = width, y1 = height, x2 = -1, y2 = -1;
   for (int y = 0; y < height; ++y) {
     const uint8_t* row = mask + static_cast<size_t>(y) * width;
     const void* first = std::memchr(row, 1, width);
     if (!first) continue;
-    const void* last = memrchr(row, 1, width);
+    int last = width - 1;
+    while (!row[last]) --last;
     x1 = std::min(x1, static_cast<int>(static_cast<const uint8_t*>(first) - row));
-    x2 = std::max(x2, static_cast<int>(static_cast<const uint8_t*>(last) - row));
+    x2 = std::max(x2, last);
     if (y1 == height) y1 = y;
     y2 = y;
   }

@@ -119,7 +119,8 @@ Napi::Value samRemoveSmallRegions(const Napi::CallbackInfo& cb) {
   const bool holes = boolean(cb[4], "holes");
   auto copy = Napi::Uint8Array::New(env, h * w);
   for (int64_t i = 0; i < h * w; ++i) copy.Data()[i] = mask.Data()[i] != 0;
-  const bool changed = sam_post::removeSmallRegions(copy.Data(), static_cast<int>(h), static_cast<int>(w), minArea, holes);
+  const bool changed =
+      sam_post::removeSmallRegions(copy.Data(), static_cast<int>(h), static_cast<int>(w), minArea, holes);
   auto out = Napi::Object::New(env);
   out.Set("mask", copy);
   out.Set("changed", Napi::Boolean::New(env, changed));
