@@ -96,7 +96,8 @@ export function samPointGrid(height: number, width: number, pointsPerSide = 8): 
 
 /** SAM's resize rule: [int(h·s + 0.5), int(w·s + 0.5)] with s = longSide / max(h, w). */
 export function samResizeShape(height: number, width: number, longSide = 1024): [number, number] {
-  return native.samResizeShape(checkInt(height, 'height', 1), checkInt(width, 'width', 1), checkInt(longSide, 'longSide', 1));
+  const h = checkInt(height, 'height', 1), w = checkInt(width, 'width', 1);
+  return native.samResizeShape(h, w, checkInt(longSide, 'longSide', 1));
 }
 
 /** Points (x, y pairs, original frame) mapped to the resized frame, as ResizeLongestSide.apply_coords. */
@@ -114,7 +115,9 @@ export function samTransformCoords(coords: Float64Array, height: number, width: 
 }
 
 function prepare(input: SamPostInput) {
-  if (typeof input !== 'object' || input === null) throw new TypeError(`input must be an object, got ${describe(input)}`);
+  if (typeof input !== 'object' || input === null) {
+    throw new TypeError(`input must be an object, got ${describe(input)}`);
+  }
   const height = checkInt(input.height, 'height', 1, 32767);
   const width = checkInt(input.width, 'width', 1, 32767);
   const points = checkInt(input.points, 'points');
@@ -136,7 +139,9 @@ function prepare(input: SamPostInput) {
     if (side * side !== points) throw new RangeError(`pointCoords is required when points (${points}) is not a square`);
     coords = points > 0 ? samPointGrid(height, width, side) : new Float64Array(0);
   } else if (!(coords instanceof Float64Array) || coords.length !== 2 * points) {
-    throw new RangeError(`pointCoords must be a Float64Array of length 2×points = ${2 * points}, got ${describe(coords)}`);
+    throw new RangeError(
+      `pointCoords must be a Float64Array of length 2×points = ${2 * points}, got ${describe(coords)}`,
+    );
   }
   const args = [
     input.lowResLogits, iou, proposals, low, padded, height, width,
@@ -241,6 +246,8 @@ export function samRemoveSmallRegions(
   checkInt(height, 'height', 1);
   checkInt(width, 'width', 1);
   checkUint8(mask, 'mask', height * width);
-  if (mode !== 'holes' && mode !== 'islands') throw new TypeError(`mode must be 'holes' or 'islands', got ${describe(mode)}`);
+  if (mode !== 'holes' && mode !== 'islands') {
+    throw new TypeError(`mode must be 'holes' or 'islands', got ${describe(mode)}`);
+  }
   return native.samRemoveSmallRegions(mask, height, width, checkInt(minArea, 'minArea'), mode === 'holes');
 }

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { backendInfo } from '../bindings/backend.ts';
 import type { Fusion } from './models/loadModels.ts';
 import { renderContactSheet, renderOverlay } from './render/overlay.ts';
+import { UsageError } from './cliErrors.ts';
 import { createSegmenter, SegmentError, type Segmenter, type SegmentResult } from './segmenter.ts';
 
 const FUSIONS: readonly Fusion[] = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
@@ -23,6 +24,18 @@ commands:
   segment --jsonl --models DIR [options]
       Streams: reads {"image": PATH, "expressions": [...]} lines on stdin, writes one result line per input line
       (models loaded once). A failed line gives {"line": n, "error": "..."} and the stream goes on.
+  eval --data DIR --dataset refcoco|refcoco+|refcocog --split S --models DIR --out RUNDIR [--resume]
+       [--shard i/n] [--fusion F] [--device D] [--precision P] [--image-root DIR] [--limit-images N]
+      Evaluates a REFER split: RUNDIR/results.jsonl (one line per sentence, flushed) and RUNDIR/summary.json
+      (oIoU, mIoU, precision for the pure-hybrid and the guided result). --resume continues after a crash.
+  eval merge --out RUNDIR SHARD_RUNDIR…
+      Joins the results of shards into one run with the same totals as an unsharded run.
+  eval report RUNDIR… [--html report.html] [--md report.md] [--data DIR --dataset D]
+      Writes the markdown and self-contained HTML report of one or more runs.
+  bench <image>… --models DIR [--iterations 5] [--warmup 1] [--expression "…"]… [--json bench.json]
+      Times every stage per image and per expression (p50/p90/p99) and the throughput.
+  bench --kernels [filter…]
+      The native kernel micro-benchmarks (npm run bench).
   synth-refer DIR
       Writes a small deterministic synthetic dataset in the REFER layout (refcoco, splitBy unc) under DIR.
   info    the native backend (CPU or CUDA) and versions
@@ -31,7 +44,6 @@ commands:
 exit codes: 0 ok, 1 failure, 2 usage, 3 unreadable image or empty expression, 4 missing or mismatched models,
 5 no proposal survived for the image.`;
 
-class UsageError extends Error {}
 
 function log(msg: string): void {
   process.stderr.write(`hybridgl: ${msg}\n`);
@@ -146,6 +158,14 @@ export async function main(argv: string[]): Promise<number> {
         },
       });
       return values.jsonl ? segmentStream(values) : segmentOnce(positionals, values);
+    }
+    case 'eval': {
+      const { runEvalCommand } = await import('./eval/command.ts');
+      return runEvalCommand(rest, log);
+    }
+    case 'bench': {
+      const { runBenchCommand } = await import('./eval/bench.ts');
+      return runBenchCommand(rest, log);
     }
     case 'synth-refer': {
       if (rest.length !== 1) throw new UsageError('synth-refer needs exactly one argument: the output directory');

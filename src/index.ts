@@ -64,3 +64,20 @@ export { parseExpression, RELATION_WORDS, NULL_KEYWORDS } from './text/parseExpr
 export type { ParsedExpression, ParsedToken, ParseOptions, Position, Relation } from './text/parseExpression.ts';
 export { createTextFeatureCache } from './text/textFeatures.ts';
 export type { EncodeText, TextFeatureCache, TextFeatureCacheOptions, TextFeatures } from './text/textFeatures.ts';
+
+// Evaluation data and metrics (spec §0, §7 sticky-k).
+export { readPickle, writePickle, PickleError } from './data/pickle.ts';
+export type { PickleValue, PickleWritable, ReadPickleOptions } from './data/pickle.ts';
+export { ReferDataset, REFER_DATASETS, inReferSplit } from './data/refer.ts';
+export type { CocoAnnotation, CocoImage, CocoRle, ReferItem, ReferImageGroup, ReferRef, ReferSentence } from './data/refer.ts';
+export { annotationMask, combinePartMasks, decodeUncompressedRle } from './data/gtMask.ts';
+export type { GtMaskOptions } from './data/gtMask.ts';
+export { PhraseCutDataset, phraseCutGtMask } from './data/phraseCut.ts';
+export type { PhraseCutImage, PhraseCutImageGroup, PhraseCutTask } from './data/phraseCut.ts';
+export { createStickyK, iouCounts, IoUAccumulator, PRECISION_THRESHOLDS, stickyKInOrder, stickyKVariants, summarize } from './eval/metrics.ts';
+export type { IoUCounts, MetricSummary } from './eval/metrics.ts';
+export { inShard, mergeRuns, parseShard, readRun, ResultStore, summarizeResults } from './eval/store.ts';
+export type { PredictionRecord, RunSummary, SentenceResult, Shard } from './eval/store.ts';
+export { overlayPng, pickExamples, reportHtml, reportMarkdown } from './eval/report.ts';
+export type { ReportExample, ReportInput, ReportSection } from './eval/report.ts';
+export { writeSynthRefer } from './eval/synthRefer.ts';

@@ -13,9 +13,10 @@ import { prepareGemInput, GEM_IMAGE_SIZE, type RgbImage } from './pipeline/prepr
 import { generateProposals, type ProposalOptions, type Proposals } from './pipeline/proposals.ts';
 import { relationGuidance } from './pipeline/relationGuidance.ts';
 import { selectGuided } from './pipeline/selection.ts';
+import { timed } from './pipeline/timing.ts';
 import { createClipTokenizer, type ClipTokenizer } from './text/clipTokenizer.ts';
 import { parseExpression, type ParsedExpression, type ParseOptions } from './text/parseExpression.ts';
-import { createTextFeatureCache, type TextFeatures } from './text/textFeatures.ts';
+import { createTextFeaturizer, type ExpressionTextFeatures } from './text/textFeatures.ts';
 
 /** Why a segmentation could not be made; `kind` maps to the CLI's exit codes. */
 export class SegmentError extends Error {
@@ -75,6 +76,8 @@ export interface ExpressionResult {
   hybrid: { proposal: number; score: number };
   parse: Omit<ParsedExpression, 'parse'>;
   candidates: Candidate[];
+  /** The guided choice for each requested k variant, keyed "k1,k2". */
+  guidedByK?: Record<string, { proposal: number; score: number }>;
   timings: Record<string, number>;
 }
 
@@ -102,6 +105,9 @@ export interface PreparedImage {
 export interface SegmentOptions {
   /** Override k1/k2 (the eval loop's QUIRK sticky-k lowers them across a run). */
   k?: { k1: number; k2: number };
+  /** Also choose with each of these (k1, k2): ExpressionResult.guidedByK, keyed "k1,k2" (cheap: only the relation
+   *  term and the final argmax are redone). */
+  kVariants?: Array<{ k1: number; k2: number }>;
 }
 
 export interface Segmenter {
@@ -113,14 +119,6 @@ export interface Segmenter {
   dispose(): Promise<void>;
 }
 
-async function timed<T>(timings: Record<string, number>, name: string, fn: () => Promise<T> | T): Promise<T> {
-  const t0 = performance.now();
-  try {
-    return await fn();
-  } finally {
-    timings[name] = (timings[name] ?? 0) + performance.now() - t0;
-  }
-}
 
 function findVocab(models: Models, override?: string): string {
   const path = override ?? models.vocabPath;
@@ -154,7 +152,12 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     models = options.models;
   }
   const tokenizer: ClipTokenizer = createClipTokenizer(findVocab(models, options.vocabPath));
-  const textCache = createTextFeatureCache(tokenizer, async (ids, n) => (await models.clipText({ data: ids, dims: [n, 77] })).data);
+  const featurizer = createTextFeaturizer({
+    tokenizer,
+    encodeText: async (ids: Int32Array, n: number) => (await models.clipText({ data: ids, dims: [n, 77] })).data,
+    dim: models.manifest.files.find((f) => f.model === 'clip_text')?.outputs[0].shape[1] as number,
+    parseOptions: options.parse,
+  });
 
   function decodeMask(rle: Rle): Uint8Array {
     return rleDecode(rle);
@@ -168,14 +171,13 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     } catch (err) {
       throw new SegmentError('badInput', err instanceof Error ? err.message : String(err));
     }
-    const proposals = await timed(timings, 'proposals', () => generateProposals(image, models, options.proposals));
+    const proposals = await generateProposals(image, models, options.proposals, timings);
     if (proposals.count === 0) {
       throw new SegmentError('noProposal', `no SAM proposal survived the filters for this ${image.height}×${image.width} image`);
     }
-    const hybrid = await timed(timings, 'hybridFeatures', () =>
-      computeHybridFeatures(image, proposals.masks, proposals.count, models, { fusion }));
+    const hybrid = await computeHybridFeatures(image, proposals.masks, proposals.count, models, { fusion }, timings);
     const gemPatches = guidance
-      ? await timed(timings, 'gemVisual', async () =>
+      ? await timed(timings, 'gem', async () =>
         (await models.gemVisual({ data: prepareGemInput(image), dims: [1, 3, GEM_IMAGE_SIZE, GEM_IMAGE_SIZE] })).data)
       : new Float32Array(0);
     return { image, proposals, features: hybrid.features, dim: hybrid.dim, gemPatches, timings };
@@ -193,7 +195,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
       return { text, parse };
     });
     const textTimings: Record<string, number> = {};
-    const texts: TextFeatures[] = await timed(textTimings, 'text', () => textCache.features(parses.map((p) => p.parse)));
+    const texts: ExpressionTextFeatures[] = await timed(textTimings, 'text', () => featurizer.featurize(parses.map((p) => p.parse)));
     const results: ExpressionResult[] = [];
     for (const [e, { text, parse }] of parses.entries()) {
       const timings: Record<string, number> = { text: textTimings.text / parses.length };
@@ -207,18 +209,21 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
       });
       let chosen = pure, score = scores[pure];
       const candidates = candidateIdx.map(candidate);
+      let guidedByK: ExpressionResult['guidedByK'];
       if (guidance) {
-        const k1 = segOptions.k?.k1 ?? Math.min(3, n), k2 = segOptions.k?.k2 ?? Math.min(6, n);
         const hasOtherNouns = parse.otherNouns.length > 0;
         const p = softmax(scores);
         const q = hasOtherNouns ? softmax(clipScores(features, n, tf.otherNouns, models.logitScale)) : new Float64Array(n).fill(NaN);
-        const rel = await timed(timings, 'relation', () =>
-          relationGuidance({ p, q, boxesXYWH: proposals.boxesXYWH, hasOtherNouns, relation: parse.relation, k1, k2 }));
         const coh = await timed(timings, 'coherence', async () => {
-          const heat = gemHeatmap(prepared.gemPatches, tf.gemPrompt);
+          const heat = gemHeatmap(prepared.gemPatches, tf.gemPromptFeature);
           return coherenceScores(heat, proposals.masks, n, image.height, image.width, parse.position, parse.relation);
         });
-        const sel = selectGuided({ top: rel.top, t: rel.t, coherence: coh.coherence, alpha: options.alpha });
+        const choose = (k1: number, k2: number) => {
+          const rel = relationGuidance({ p, q, boxesXYWH: proposals.boxesXYWH, hasOtherNouns, relation: parse.relation, k1, k2 });
+          return { rel, sel: selectGuided({ top: rel.top, t: rel.t, coherence: coh.coherence, alpha: options.alpha }) };
+        };
+        const { rel, sel } = await timed(timings, 'relation', () =>
+          choose(segOptions.k?.k1 ?? Math.min(3, n), segOptions.k?.k2 ?? Math.min(6, n)));
         chosen = sel.index;
         score = sel.scores[rel.top.indexOf(chosen)];
         for (const c of candidates) {
@@ -229,12 +234,19 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
             c.final = sel.scores[at];
           }
         }
+        if (segOptions.kVariants) {
+          guidedByK = {};
+          for (const { k1, k2 } of segOptions.kVariants) {
+            const v = choose(k1, k2);
+            guidedByK[`${k1},${k2}`] = { proposal: v.sel.index, score: v.sel.scores[v.rel.top.indexOf(v.sel.index)] };
+          }
+        }
       }
       const chosenCandidate = candidates.find((c) => c.proposal === chosen) ?? candidate(chosen);
       const { parse: _tree, ...parseFields } = parse;
       results.push({
         expression: text, mask: chosenCandidate.mask, bbox: chosenCandidate.bbox, score, proposal: chosen,
-        hybrid: { proposal: pure, score: scores[pure] }, parse: parseFields, candidates, timings,
+        hybrid: { proposal: pure, score: scores[pure] }, parse: parseFields, candidates, ...(guidedByK ? { guidedByK } : {}), timings,
       });
     }
     return results;

@@ -3,8 +3,9 @@ import sharp from 'sharp';
 
 import { loadImage } from '../src/pipeline/image.ts';
 import {
-  GEM_IMAGE_SIZE, prepareGemInput, prepareImageNetImage, prepareSamInput, samResizeShape,
+  GEM_IMAGE_SIZE, prepareGemInput, prepareImageNetImage, prepareSamInput,
 } from '../src/pipeline/preprocess.ts';
+import { samResizeShape } from '../bindings/samPost.ts';
 import { resizeImage } from '../src/index.ts';
 
 describe('samResizeShape', () => {

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { combinePartMasks, decodeUncompressedRle } from '../src/data/gtMask.ts';
+import { rleDecode, rleEncode, rleFromPolygons } from '../bindings/rle.ts';
+import { annotationMask as gtMask, combinePartMasks, decodeUncompressedRle, type GtMaskOptions } from '../src/data/gtMask.ts';
+import type { CocoAnnotation, CocoImage } from '../src/data/refer.ts';
 import { writePickle } from '../src/data/pickle.ts';
 import { inReferSplit, REFER_DATASETS, ReferDataset } from '../src/data/refer.ts';
 import { writeSynthRefer } from '../src/eval/synthRefer.ts';
@@ -81,5 +83,50 @@ describe('GT mask helpers', () => {
     // The uint8 sum wraps as numpy's astype(uint8): 257 parts on a pixel sum to 1.
     const many = Array.from({ length: 257 }, () => Uint8Array.from([1]));
     expect(Array.from(combinePartMasks(many, 1))).toEqual([1]);
+  });
+});
+
+describe('annotationMask (REFER.getMask + gt-overlap) on the synthetic data', () => {
+  const annotationMask = (ann: CocoAnnotation, image: CocoImage, options?: GtMaskOptions) =>
+    gtMask(ann, image, { rleFromPolygons, rleDecode }, options);
+
+  it('decodes the RLE annotation to the drawn shape', () => {
+    const ds = ReferDataset.load(root, 'refcoco');
+    const ann = [...ds.annotations.values()].find((a) => !Array.isArray(a.segmentation))!;
+    const image = ds.images.get(ann.image_id)!;
+    const m = annotationMask(ann, image);
+    expect(m.reduce((a, v) => a + v, 0)).toBe(ann.area);
+    expect(Array.from(m)).toEqual(Array.from(decodeUncompressedRle(ann.segmentation as never)));
+  });
+
+  it('rasterises polygons close to the drawn shapes, and drops the cross\'s shared centre (QUIRK gt-overlap)', () => {
+    const ds = ReferDataset.load(root, 'refcoco');
+    for (const ann of ds.annotations.values()) {
+      if (!Array.isArray(ann.segmentation)) continue;
+      const image = ds.images.get(ann.image_id)!;
+      const quirk = annotationMask(ann, image), union = annotationMask(ann, image, { gtOverlap: false });
+      const count = (m: Uint8Array) => m.reduce((a, v) => a + v, 0);
+      // frPoly and the synthetic drawing (pixel centres) differ only along the outline.
+      expect(Math.abs(count(union) - ann.area!) / ann.area!).toBeLessThan(0.12);
+      if ((ann.segmentation as number[][]).length === 2) {
+        const at = (m: Uint8Array, x: number, y: number) => m[y * image.width + x];
+        expect([at(quirk, 50, 60), at(union, 50, 60)]).toEqual([0, 1]); // the centre both bars cover
+        expect([at(quirk, 30, 60), at(union, 30, 60)]).toEqual([1, 1]); // an arm
+        expect(count(union) - count(quirk)).toBeGreaterThan(200); // about (2·26/3)² pixels
+      } else expect(Buffer.from(quirk).equals(Buffer.from(union))).toBe(true);
+    }
+  });
+
+  it('decodes compressed and lists of RLEs, applying the rule across parts', () => {
+    const image = { id: 1, file_name: 'x.jpg', height: 3, width: 4 };
+    const a = Uint8Array.from([1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0]);
+    const b = Uint8Array.from([0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0]);
+    const ann = (segmentation: unknown) => ({ id: 9, image_id: 1, category_id: 1, bbox: [0, 0, 1, 1], segmentation }) as never;
+    expect(Array.from(annotationMask(ann(rleEncode(a, 3, 4)), image))).toEqual(Array.from(a));
+    const both = ann([rleEncode(a, 3, 4), rleEncode(b, 3, 4)]);
+    expect(Array.from(annotationMask(both, image))).toEqual([1, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0]);
+    expect(Array.from(annotationMask(both, image, { gtOverlap: false }))).toEqual([1, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 0]);
+    expect(() => annotationMask(ann(rleEncode(a, 4, 3)), image)).toThrow(/RLE size 4,3 differs from the image's 3×4/);
+    expect(() => annotationMask(ann([]), image)).toThrow(/empty segmentation/);
   });
 });

@@ -40,7 +40,8 @@ function loadCase(name: string) {
   const q = new Int8Array(gunzipSync(readFileSync(join(DIR, `${name}.logits.bin.gz`))).buffer.slice(0));
   const lowResLogits = new Float32Array(q.length);
   for (let i = 0; i < q.length; i++) lowResLogits[i] = q[i] * meta.logit_scale;
-  return { meta, input: { lowResLogits, iouPredictions: new Float32Array(meta.iou_predictions), points: meta.points, height: meta.height, width: meta.width } };
+  const iouPredictions = new Float32Array(meta.iou_predictions);
+  return { meta, input: { lowResLogits, iouPredictions, points: meta.points, height: meta.height, width: meta.width } };
 }
 
 /** Decodes the reference's uncompressed column-major RLE into a row-major mask. */
@@ -103,7 +104,8 @@ describe('samUpscaleLogits: bit-exact with Sam.postprocess_masks (PyTorch float3
     it(`${c.height}×${c.width}`, () => {
       const { input } = loadCase(c.source);
       const maps = input.lowResLogits.subarray(0, c.maps * 256 * 256);
-      const want = new Float32Array(gunzipSync(readFileSync(join(DIR, `upscale_${c.height}x${c.width}.f32.bin.gz`))).buffer.slice(0));
+      const file = join(DIR, `upscale_${c.height}x${c.width}.f32.bin.gz`);
+      const want = new Float32Array(gunzipSync(readFileSync(file)).buffer.slice(0));
       const got = samUpscaleLogits(maps, c.height, c.width);
       expect(got.length).toBe(want.length);
       let mismatches = 0;
@@ -198,13 +200,24 @@ describe('samRemoveSmallRegions', () => {
 });
 
 describe('errors', () => {
-  const base = { lowResLogits: new Float32Array(3 * 256 * 256), iouPredictions: new Float32Array(3), points: 1, height: 10, width: 12 };
+  const base = {
+    lowResLogits: new Float32Array(3 * 256 * 256),
+    iouPredictions: new Float32Array(3),
+    points: 1,
+    height: 10,
+    width: 12,
+  };
   it('names the bad argument', () => {
-    expect(() => postprocessSamMasks({ ...base, lowResLogits: new Float32Array(5) })).toThrow(/lowResLogits has length 5/);
-    expect(() => postprocessSamMasks({ ...base, iouPredictions: new Float64Array(3) as any })).toThrow(/iouPredictions must be a Float32Array/);
+    expect(() => postprocessSamMasks({ ...base, lowResLogits: new Float32Array(5) })).toThrow(
+      /lowResLogits has length 5/,
+    );
+    expect(() => postprocessSamMasks({ ...base, iouPredictions: new Float64Array(3) as any })).toThrow(
+      /iouPredictions must be a Float32Array/,
+    );
     expect(() => postprocessSamMasks({ ...base, height: 0 })).toThrow(/height/);
     expect(() => postprocessSamMasks({ ...base, points: 2 })).toThrow(/not a multiple of points/);
-    expect(() => postprocessSamMasks({ ...base, points: 3, iouPredictions: new Float32Array(3), lowResLogits: new Float32Array(3 * 65536) })).toThrow(/pointCoords is required/);
+    const threePoints = { ...base, points: 3, lowResLogits: new Float32Array(3 * 65536) };
+    expect(() => postprocessSamMasks(threePoints)).toThrow(/pointCoords is required/);
     expect(() => postprocessSamMasks({ ...base, options: { boxNmsThresh: NaN } })).toThrow(/boxNmsThresh/);
     expect(() => postprocessSamMasks({ ...base, options: { bogus: 1 } as any })).toThrow(/options.bogus/);
     expect(() => samRemoveSmallRegions(new Uint8Array(4), 2, 2, 1, 'both' as any)).toThrow(/mode/);
@@ -214,7 +227,8 @@ describe('errors', () => {
     const r = postprocessSamMasks(base); // all logits 0 and IoU 0
     expect(r.count).toBe(0);
     expect(r.masks.length).toBe(0);
-    const e = postprocessSamMasks({ lowResLogits: new Float32Array(0), iouPredictions: new Float32Array(0), points: 0, height: 5, width: 5 });
+    const empty = new Float32Array(0);
+    const e = postprocessSamMasks({ lowResLogits: empty, iouPredictions: empty, points: 0, height: 5, width: 5 });
     expect(e.count).toBe(0);
   });
 });

@@ -183,4 +183,18 @@ describe('sticky-k over a sharded run', () => {
     expect(merged.guided).not.toEqual(summarize(withK.map((s) => s.guided))); // the quirk changes the numbers here
     expect(summarizeResults(withK, { stickyK: false }).guided).toEqual(summarize(withK.map((s) => s.guided)));
   });
+
+  it('leaves lines without proposals out of sticky-k (they keep their own result)', () => {
+    const empty = { intersection: 0, union: 50, iou: 0 };
+    const lines = withK.map((s, i) => (i % 9 === 4 ? { ...s, proposals: 0, guidedByK: undefined, guided: empty, hybrid: empty } : s));
+    const k = createStickyK();
+    const sequential = summarize(lines.map((s) => {
+      if (s.proposals === 0) return s.guided;
+      const { k1, k2 } = k(s.proposals!);
+      return s.guidedByK![`${k1},${k2}`];
+    }));
+    const summary = summarizeResults(lines);
+    expect(summary.stickyK).toBe(true);
+    expect(summary.guided).toEqual(sequential);
+  });
 });

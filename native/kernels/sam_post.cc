@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "parallel.h"
@@ -78,11 +80,12 @@ Plan makePlan(const Geometry& g) {
 }
 
 // One proposal: low-res rows interpolated at the needed columns (R), then the needed intermediate rows (I), then
-// the output pixels, each step with PyTorch's rounding; sink(row, col, value) consumes each output value.
+// the output pixels, each step with PyTorch's rounding; sink(row, values) consumes each output row.
 // Scratch buffers are the caller's.
 template <typename Fma, typename Sink>
-__attribute__((always_inline)) inline void upscaleOne(const Plan& p, const float* low, std::vector<float>& rows, std::vector<float>& inter, Fma fma,
-                Sink sink) {
+__attribute__((always_inline)) inline void upscaleOne(const Plan& p, const float* low, std::vector<float>& rows,
+                                                      std::vector<float>& inter, std::vector<float>& cols, Fma fma,
+                                                      Sink sink) {
   const Geometry& g = p.g;
   const size_t nx = p.x1.i0.size(), ny = p.y1.i0.size();
   rows.resize(static_cast<size_t>(g.lowH) * nx);
@@ -99,24 +102,38 @@ __attribute__((always_inline)) inline void upscaleOne(const Plan& p, const float
     float* dst = inter.data() + r * nx;
     for (size_t c = 0; c < nx; ++c) dst[c] = fma(a[c], w0, b[c] * w1);
   }
+  // Second resize, separable as PyTorch evaluates it: each needed intermediate row interpolated at the output
+  // columns (cols), then the output rows from pairs of those.
+  cols.resize(ny * g.width);
+  for (size_t r = 0; r < ny; ++r) {
+    const float* src = inter.data() + r * nx;
+    float* dst = cols.data() + r * g.width;
+    for (int j = 0; j < g.width; ++j) dst[j] = fma(src[p.x2a[j]], p.wx0[j], src[p.x2b[j]] * p.wx1[j]);
+  }
+  std::vector<float>& line = rows;  // rows are no longer needed: reuse as the output line
+  line.resize(g.width);
   for (int i = 0; i < g.height; ++i) {
-    const float* a = inter.data() + p.y2a[i] * nx;
-    const float* b = inter.data() + p.y2b[i] * nx;
+    const float* a = cols.data() + static_cast<size_t>(p.y2a[i]) * g.width;
+    const float* b = cols.data() + static_cast<size_t>(p.y2b[i]) * g.width;
     const float w0 = p.wy0[i], w1 = p.wy1[i];
-    for (int j = 0; j < g.width; ++j) {
-      const int32_t c0 = p.x2a[j], c1 = p.x2b[j];
-      const float s0 = fma(a[c0], p.wx0[j], a[c1] * p.wx1[j]);
-      const float s1 = fma(b[c0], p.wx0[j], b[c1] * p.wx1[j]);
-      sink(i, j, fma(s0, w0, s1 * w1));
-    }
+    for (int j = 0; j < g.width; ++j) line[j] = fma(a[j], w0, b[j] * w1);
+    sink(i, line.data());
   }
 }
 
-// upscaleOne compiled for CPUs with FMA, where __builtin_fmaf becomes one instruction.
+#if defined(__x86_64__) || defined(__i386__)
+#define HYBRIDGL_FMA_TARGET __attribute__((target("avx2,fma")))
+bool hardwareFma() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#else
+#define HYBRIDGL_FMA_TARGET
+bool hardwareFma() { return true; }  // AArch64: fused multiply-add is in the base ISA
+#endif
+
+// upscaleOne compiled for CPUs with AVX2 and FMA, where __builtin_fmaf becomes one (vector) instruction.
 template <typename Sink>
-__attribute__((target("fma"))) void upscaleOneFma(const Plan& p, const float* low, std::vector<float>& rows,
-                                                  std::vector<float>& inter, Sink& sink) {
-  upscaleOne(p, low, rows, inter, HardwareFma{}, std::ref(sink));
+HYBRIDGL_FMA_TARGET void upscaleOneFma(const Plan& p, const float* low, std::vector<float>& rows,
+                                       std::vector<float>& inter, std::vector<float>& cols, Sink& sink) {
+  upscaleOne(p, low, rows, inter, cols, HardwareFma{}, std::ref(sink));
 }
 
 // Thresholds and counts one proposal's upscaled logits.
@@ -125,17 +142,22 @@ struct ThresholdSink {
   uint8_t* mask;
   int width;
   int64_t hi = 0, lo = 0;
-  void operator()(int i, int j, float v) {
-    mask[static_cast<size_t>(i) * width + j] = v > maskThr;
-    hi += v > hiThr;
-    lo += v > loThr;
+  void operator()(int i, const float* v) {
+    uint8_t* out = mask + static_cast<size_t>(i) * width;
+    int64_t h = 0, l = 0;
+    for (int j = 0; j < width; ++j) {
+      out[j] = v[j] > maskThr;
+      h += v[j] > hiThr;
+      l += v[j] > loThr;
+    }
+    hi += h, lo += l;
   }
 };
 
 struct ValueSink {
   float* out;
   int width;
-  void operator()(int i, int j, float v) const { out[static_cast<size_t>(i) * width + j] = v; }
+  void operator()(int i, const float* v) const { std::copy_n(v, width, out + static_cast<size_t>(i) * width); }
 };
 
 // Runs upscaleOne over proposals [0, count) in parallel, with hardware FMA where the CPU has it.
@@ -143,16 +165,16 @@ template <typename MakeSink, typename Done>
 void upscaleAll(const Geometry& g, int64_t count, const float* lowRes, const int32_t* select, MakeSink makeSink,
                 Done done) {
   const Plan plan = makePlan(g);
-  const bool hardware = __builtin_cpu_supports("fma");
+  const bool hardware = hardwareFma();
   parallelFor(count, 1, [&](int64_t begin, int64_t end) {
-    std::vector<float> rows, inter;
+    std::vector<float> rows, inter, cols;
     for (int64_t k = begin; k < end; ++k) {
       const float* low = lowRes + static_cast<size_t>(select ? select[k] : k) * g.lowH * g.lowW;
       auto sink = makeSink(k);
       if (hardware)
-        upscaleOneFma(plan, low, rows, inter, sink);
+        upscaleOneFma(plan, low, rows, inter, cols, sink);
       else
-        upscaleOne(plan, low, rows, inter, SoftwareFma{}, std::ref(sink));
+        upscaleOne(plan, low, rows, inter, cols, SoftwareFma{}, std::ref(sink));
       done(k, sink);
     }
   });
@@ -222,15 +244,17 @@ bool removeSmallRegions(uint8_t* mask, int height, int width, int64_t minArea, b
   std::vector<size_t> rowStart(height + 1);
   for (int y = 0; y < height; ++y) {
     rowStart[y] = runs.size();
+    // memchr jumps over the bytes between run boundaries (masks hold 0/1).
     const uint8_t* row = mask + static_cast<size_t>(y) * width;
-    for (int x = 0; x < width;) {
-      if ((row[x] != 0) != (target != 0)) {
-        ++x;
-        continue;
-      }
-      const int x0 = x;
-      while (x < width && (row[x] != 0) == (target != 0)) ++x;
-      runs.push_back({y, x0, x - 1});
+    const uint8_t* end = row + width;
+    const uint8_t* x = row;
+    while (x < end) {
+      const uint8_t* start = static_cast<const uint8_t*>(std::memchr(x, target, end - x));
+      if (!start) break;
+      const uint8_t* stop = static_cast<const uint8_t*>(std::memchr(start, target ^ 1, end - start));
+      if (!stop) stop = end;
+      runs.push_back({y, static_cast<int>(start - row), static_cast<int>(stop - row) - 1});
+      x = stop;
     }
   }
   rowStart[height] = runs.size();
@@ -288,18 +312,17 @@ bool removeSmallRegions(uint8_t* mask, int height, int width, int64_t minArea, b
 
 namespace {
 
+// Tight inclusive XYXY of a 0/1 mask (zeros when empty); memchr finds each row's first set byte.
 void boxOf(const uint8_t* mask, int height, int width, int32_t* box) {
   int x1 = width, y1 = height, x2 = -1, y2 = -1;
   for (int y = 0; y < height; ++y) {
     const uint8_t* row = mask + static_cast<size_t>(y) * width;
-    int first = -1, last = -1;
-    for (int x = 0; x < width; ++x)
-      if (row[x]) {
-        if (first < 0) first = x;
-        last = x;
-      }
-    if (first < 0) continue;
-    x1 = std::min(x1, first), x2 = std::max(x2, last);
+    const void* first = std::memchr(row, 1, width);
+    if (!first) continue;
+    int last = width - 1;
+    while (!row[last]) --last;
+    x1 = std::min(x1, static_cast<int>(static_cast<const uint8_t*>(first) - row));
+    x2 = std::max(x2, last);
     if (y1 == height) y1 = y;
     y2 = y;
   }
@@ -322,11 +345,11 @@ Result postprocess(Backend be, const float* lowRes, const float* iou, int64_t pr
       cand.push_back(static_cast<int32_t>(i));
 
   const int64_t nc = static_cast<int64_t>(cand.size());
-  std::vector<uint8_t> masks(nc * pixels);
+  std::unique_ptr<uint8_t[]> masks(new uint8_t[nc * pixels]);  // every byte is written by the upscale
   std::vector<int64_t> hi(nc), lo(nc);
   upscaleThreshold(be, lowRes, cand.data(), nc, g, static_cast<float>(opt.maskThreshold),
                    static_cast<float>(opt.maskThreshold + opt.stabilityScoreOffset),
-                   static_cast<float>(opt.maskThreshold - opt.stabilityScoreOffset), masks.data(), hi.data(),
+                   static_cast<float>(opt.maskThreshold - opt.stabilityScoreOffset), masks.get(), hi.data(),
                    lo.data());
 
   // Stability = float32(hi) / float32(lo), kept when >= the threshold (NaN for an empty union fails).
@@ -342,29 +365,29 @@ Result postprocess(Backend be, const float* lowRes, const float* iou, int64_t pr
   const int64_t nk = static_cast<int64_t>(kept.size());
   std::vector<int32_t> boxes(nk * 4);
   parallelFor(nk, 4, [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) boxOf(masks.data() + kept[k] * pixels, g.height, g.width, &boxes[4 * k]);
+    for (int64_t k = b; k < e; ++k) boxOf(masks.get() + kept[k] * pixels, g.height, g.width, &boxes[4 * k]);
   });
   std::vector<float> scores(nk);
   for (int64_t k = 0; k < nk; ++k) scores[k] = iou[cand[kept[k]]];
   std::vector<int32_t> order = nms(boxesAsFloat(boxes).data(), scores.data(), nk, opt.boxNmsThresh);
 
-  // Small regions on the NMS survivors, in NMS order; changed masks score 0, unchanged 1.
+  // Small regions on the NMS survivors (in place: each candidate survives at most once); changed masks score 0.
   const int64_t n1 = static_cast<int64_t>(order.size());
-  std::vector<uint8_t> finalMasks(n1 * pixels);
   std::vector<int32_t> finalBoxes(n1 * 4);
   std::vector<float> regionScore(n1, 1.0f);
   parallelFor(n1, 1, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
-      uint8_t* m = finalMasks.data() + r * pixels;
-      std::copy_n(masks.data() + kept[order[r]] * pixels, pixels, m);
+      uint8_t* m = masks.get() + kept[order[r]] * pixels;
       if (opt.minMaskRegionArea > 0) {
         const bool holes = removeSmallRegions(m, g.height, g.width, opt.minMaskRegionArea, true);
         const bool islands = removeSmallRegions(m, g.height, g.width, opt.minMaskRegionArea, false);
         regionScore[r] = holes || islands ? 0.0f : 1.0f;
-        boxOf(m, g.height, g.width, &finalBoxes[4 * r]);
-      } else {
-        std::copy_n(&boxes[4 * order[r]], 4, &finalBoxes[4 * r]);
+        if (holes || islands) {
+          boxOf(m, g.height, g.width, &finalBoxes[4 * r]);
+          continue;
+        }
       }
+      std::copy_n(&boxes[4 * order[r]], 4, &finalBoxes[4 * r]);
     }
   });
   std::vector<int32_t> second(n1);
@@ -375,10 +398,13 @@ Result postprocess(Backend be, const float* lowRes, const float* iou, int64_t pr
 
   res.count = static_cast<int64_t>(second.size());
   res.masks.resize(res.count * pixels);
+  parallelFor(res.count, 1, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r)
+      std::copy_n(masks.get() + kept[order[second[r]]] * pixels, pixels, res.masks.data() + r * pixels);
+  });
   for (int64_t r = 0; r < res.count; ++r) {
     const int32_t s = second[r];
     const int32_t k = order[s];
-    std::copy_n(finalMasks.data() + s * pixels, pixels, res.masks.data() + r * pixels);
     res.boxes.insert(res.boxes.end(), &finalBoxes[4 * s], &finalBoxes[4 * s] + 4);
     res.predictedIoU.push_back(scores[k]);
     res.stability.push_back(stability[k]);

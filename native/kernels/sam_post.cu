@@ -96,7 +96,10 @@ void upscaleThresholdCuda(const float* lowRes, const int32_t* select, int64_t co
   std::vector<unsigned long long> hi(count), lo(count);
   dHi.download(hi.data(), count);
   dLo.download(lo.data(), count);
-  for (int64_t k = 0; k < count; ++k) hiCounts[k] = static_cast<int64_t>(hi[k]), loCounts[k] = static_cast<int64_t>(lo[k]);
+  for (int64_t k = 0; k < count; ++k) {
+    hiCounts[k] = static_cast<int64_t>(hi[k]);
+    loCounts[k] = static_cast<int64_t>(lo[k]);
+  }
 }
 
 }  // namespace hybridgl::sam_post

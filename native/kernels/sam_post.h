@@ -22,7 +22,8 @@ struct Taps {
 };
 Taps bilinearTaps(int in, int out);
 
-// Where the low-res logits land: lowH×lowW → padded×padded (bilinear), crop to resizedH×resizedW, → height×width.
+// Where the low-res logits land: lowH×lowW → padded×padded (bilinear), crop to resizedH×resizedW, then bilinear
+// to height×width.
 struct Geometry {
   int lowH = 256, lowW = 256, padded = 1024, resizedH = 0, resizedW = 0, height = 0, width = 0;
 };

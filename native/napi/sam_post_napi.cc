@@ -15,6 +15,15 @@ double finiteNumber(const Napi::Value& v, const std::string& name) {
   return v.As<Napi::Number>().DoubleValue();
 }
 
+// A Uint8Array over the vector's memory (no copy: the masks can be hundreds of MB); the array frees it.
+Napi::Uint8Array adoptBytes(Napi::Env env, std::vector<uint8_t>&& bytes) {
+  if (bytes.empty()) return Napi::Uint8Array::New(env, 0);
+  auto* owned = new std::vector<uint8_t>(std::move(bytes));
+  auto buffer = Napi::ArrayBuffer::New(
+      env, owned->data(), owned->size(), [](Napi::Env, void*, std::vector<uint8_t>* v) { delete v; }, owned);
+  return Napi::Uint8Array::New(env, owned->size(), buffer, 0);
+}
+
 // samPostprocess(lowRes: Float32Array, iou: Float32Array, proposals, lowSize, padded, height, width,
 //   predIouThresh, stabilityThresh, stabilityOffset, boxNmsThresh, minRegionArea, maskThreshold, async)
 // → { count, masks: Uint8Array, boxes: Int32Array XYXY, predictedIoU, stability: Float32Array, proposal: Int32Array }
@@ -45,9 +54,7 @@ Napi::Value samPostprocess(const Napi::CallbackInfo& cb) {
   auto finish = [=](Napi::Env e) -> Napi::Value {
     auto out = Napi::Object::New(e);
     out.Set("count", Napi::Number::New(e, static_cast<double>(result->count)));
-    auto masks = Napi::Uint8Array::New(e, result->masks.size());
-    std::copy(result->masks.begin(), result->masks.end(), masks.Data());
-    out.Set("masks", masks);
+    out.Set("masks", adoptBytes(e, std::move(result->masks)));
     out.Set("boxes", toTypedArray<int32_t>(e, result->boxes));
     out.Set("predictedIoU", toTypedArray<float>(e, result->predictedIoU));
     out.Set("stability", toTypedArray<float>(e, result->stability));
@@ -112,7 +119,8 @@ Napi::Value samRemoveSmallRegions(const Napi::CallbackInfo& cb) {
   const bool holes = boolean(cb[4], "holes");
   auto copy = Napi::Uint8Array::New(env, h * w);
   for (int64_t i = 0; i < h * w; ++i) copy.Data()[i] = mask.Data()[i] != 0;
-  const bool changed = sam_post::removeSmallRegions(copy.Data(), static_cast<int>(h), static_cast<int>(w), minArea, holes);
+  const bool changed =
+      sam_post::removeSmallRegions(copy.Data(), static_cast<int>(h), static_cast<int>(w), minArea, holes);
   auto out = Napi::Object::New(env);
   out.Set("mask", copy);
   out.Set("changed", Napi::Boolean::New(env, changed));

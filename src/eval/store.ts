@@ -121,17 +121,24 @@ function canonicalOrder(results: SentenceResult[]): SentenceResult[] {
  */
 export function summarizeResults(results: SentenceResult[], options: { stickyK?: boolean } = {}): RunSummary {
   const ordered = canonicalOrder(results);
-  const sticky = (options.stickyK ?? true) && ordered.length > 0 &&
-    ordered.every((r) => Number.isInteger(r.order) && Number.isInteger(r.proposals) && r.guidedByK);
-  const ks = sticky ? stickyKInOrder(ordered as Array<SentenceResult & { order: number; proposals: number }>) : [];
+  // A line with no proposal (the reference would crash there) keeps its own result and does not lower k.
+  const ranked = (r: SentenceResult) => (r.proposals ?? 0) > 0;
+  const sticky = (options.stickyK ?? true) && ordered.some(ranked) &&
+    ordered.every((r) => Number.isInteger(r.order) && Number.isInteger(r.proposals) && (!ranked(r) || r.guidedByK));
+  const rankedLines = ordered.filter(ranked) as Array<SentenceResult & { order: number; proposals: number }>;
+  const ks = new Map(sticky ? stickyKInOrder(rankedLines).map((k, i) => [rankedLines[i], k] as const) : []);
   const hybrid = new IoUAccumulator(), guided = new IoUAccumulator();
-  ordered.forEach((r, i) => {
+  for (const r of ordered) {
     hybrid.add(r.hybrid);
-    if (!sticky) return guided.add(r.guided);
-    const key = `${ks[i].k1},${ks[i].k2}`, g = r.guidedByK![key];
+    const k = ks.get(r as (typeof rankedLines)[number]);
+    if (!k) {
+      guided.add(r.guided);
+      continue;
+    }
+    const key = `${k.k1},${k.k2}`, g = r.guidedByK![key];
     if (!g) throw new Error(`ref ${r.ref_id} sentence ${r.sent_id}: guidedByK has no entry for k = ${key}`);
     guided.add(g);
-  });
+  }
   return { sentences: results.length, hybrid: hybrid.summary(), guided: guided.summary(), stickyK: sticky };
 }
 

@@ -4,6 +4,7 @@ import { gaussianBlurAsync } from '../../bindings/gaussianBlur.ts';
 import { poolMasksToGridAsync } from '../../bindings/maskGrid.ts';
 import type { Fusion, Models } from '../models/loadModels.ts';
 import type { RgbImage } from './preprocess.ts';
+import { timed, type Timings } from './timing.ts';
 
 export const CLIP_IMAGE_SIZE = 224;
 export const CLIP_GRID = 14;
@@ -33,14 +34,17 @@ export async function computeHybridFeatures(
   n: number,
   models: Models,
   options: HybridFeatureOptions = {},
+  timings?: Timings,
 ): Promise<HybridFeatures & { inputs?: { global: Float32Array; local: Float32Array } }> {
   const { rgb, height, width } = image;
   const fusion = options.fusion ?? 'G2L';
-  const blurred = await gaussianBlurAsync(rgb, height, width);
-  const [inputs, maskGrid] = await Promise.all([
-    buildClipInputsAsync(rgb, blurred, masks, n, height, width, { size: CLIP_IMAGE_SIZE }),
-    poolMasksToGridAsync(masks, n, height, width, CLIP_GRID),
-  ]);
+  const [inputs, maskGrid] = await timed(timings, 'clipInputs', async () => {
+    const blurred = await gaussianBlurAsync(rgb, height, width);
+    return Promise.all([
+      buildClipInputsAsync(rgb, blurred, masks, n, height, width, { size: CLIP_IMAGE_SIZE }),
+      poolMasksToGridAsync(masks, n, height, width, CLIP_GRID),
+    ]);
+  });
   const local = inputs.local as Float32Array, global = inputs.global as Float32Array;
   const plane = 3 * CLIP_IMAGE_SIZE * CLIP_IMAGE_SIZE;
   const needsGlobal = fusion === 'G2L' || fusion === 'L2G' || fusion === 'G2L&L2G';
@@ -48,13 +52,15 @@ export async function computeHybridFeatures(
   const batch = new Float32Array((needsGlobal ? 2 : 1) * n * plane);
   batch.set(local, 0);
   if (needsGlobal) batch.set(global, n * plane);
-  const tokens = await models.clipTrunk({ data: batch, dims: [(needsGlobal ? 2 : 1) * n, 3, CLIP_IMAGE_SIZE, CLIP_IMAGE_SIZE] });
+  const tokens = await timed(timings, 'clipTrunk', () =>
+    models.clipTrunk({ data: batch, dims: [(needsGlobal ? 2 : 1) * n, 3, CLIP_IMAGE_SIZE, CLIP_IMAGE_SIZE] }));
   const [, seq, width2] = tokens.dims;
   const per = n * seq * width2;
   const localTokens = { data: tokens.data.subarray(0, per), dims: [n, seq, width2] };
   const globalTokens = needsGlobal ? { data: tokens.data.subarray(per, 2 * per), dims: [n, seq, width2] } : null;
   const grid = { data: maskGrid, dims: [n, CLIP_GRID, CLIP_GRID] };
-  const out = await models.clipHead(localTokens, globalTokens, fusion === 'crop' ? null : grid, fusion);
+  const out = await timed(timings, 'clipHead', () =>
+    models.clipHead(localTokens, globalTokens, fusion === 'crop' ? null : grid, fusion));
   return {
     features: out.data,
     n,

@@ -1,5 +1,6 @@
 // Spec §1 and §2 steps 1–2: the image-derived inputs of SAM, CLIP and GEM.
 import { normalizeImage, resizeImage } from '../../bindings/imagePrep.ts';
+import { samResizeShape } from '../../bindings/samPost.ts';
 
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
@@ -15,12 +16,6 @@ export interface RgbImage {
   rgb: Uint8Array;
   height: number;
   width: number;
-}
-
-/** SAM's ResizeLongestSide target: longest side to `target`, each side rounded as int(x + 0.5). */
-export function samResizeShape(height: number, width: number, target = SAM_IMAGE_SIZE): [number, number] {
-  const s = target / Math.max(height, width);
-  return [Math.floor(height * s + 0.5), Math.floor(width * s + 0.5)];
 }
 
 export interface SamInput {

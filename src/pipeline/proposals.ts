@@ -4,6 +4,7 @@ import {
 } from '../../bindings/samPost.ts';
 import type { Models } from '../models/loadModels.ts';
 import { prepareSamInput, SAM_IMAGE_SIZE, type RgbImage } from './preprocess.ts';
+import { timed, type Timings } from './timing.ts';
 
 export interface ProposalOptions {
   /** Points per side of the prompt grid (the reference: 8). */
@@ -15,20 +16,21 @@ export interface ProposalOptions {
 export type Proposals = SamPostResult & { height: number; width: number };
 
 /** Runs SAM's encoder once, the decoder on the whole point grid in one batch, then the post-processing. */
-export async function generateProposals(image: RgbImage, models: Models, options: ProposalOptions = {}): Promise<Proposals> {
+export async function generateProposals(image: RgbImage, models: Models, options: ProposalOptions = {}, timings?: Timings): Promise<Proposals> {
   const { height, width } = image;
   const perSide = options.pointsPerSide ?? 8;
-  const sam = prepareSamInput(image);
-  const embeddings = await models.samEncoder({ data: sam.pixels, dims: [1, 3, SAM_IMAGE_SIZE, SAM_IMAGE_SIZE] });
+  const sam = await timed(timings, 'samPreprocess', () => prepareSamInput(image));
+  const embeddings = await timed(timings, 'samEncoder', () =>
+    models.samEncoder({ data: sam.pixels, dims: [1, 3, SAM_IMAGE_SIZE, SAM_IMAGE_SIZE] }));
   const grid = samPointGrid(height, width, perSide);
   const points = perSide * perSide;
   const inFrame = samTransformCoords(grid, height, width, SAM_IMAGE_SIZE);
-  const decoded = await models.samDecoder(
+  const decoded = await timed(timings, 'samDecoder', () => models.samDecoder(
     embeddings,
     { data: Float32Array.from(inFrame), dims: [points, 1, 2] },
     { data: new Float32Array(points).fill(1), dims: [points, 1] },
-  );
-  const post = await postprocessSamMasksAsync({
+  ));
+  const post = await timed(timings, 'samPostprocess', () => postprocessSamMasksAsync({
     lowResLogits: decoded.lowResLogits.data,
     iouPredictions: decoded.iouPredictions.data,
     points,
@@ -36,6 +38,6 @@ export async function generateProposals(image: RgbImage, models: Models, options
     width,
     pointCoords: grid,
     options: options.post,
-  });
+  }));
   return { ...post, height, width };
 }

@@ -1,0 +1,2 @@
+// Errors the command line maps to its usage exit code.
+export class UsageError extends Error {}

@@ -1,0 +1,102 @@
+// `hybridgl eval`, `eval merge` and `eval report`: argument handling around the eval loop, shards and the report.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { rleDecode, rleFromPolygons } from '../../bindings/rle.ts';
+import { UsageError } from '../cliErrors.ts';
+import { annotationMask } from '../data/gtMask.ts';
+import { ReferDataset, type ReferDatasetName } from '../data/refer.ts';
+import type { Fusion } from '../models/loadModels.ts';
+import { runEval } from './evaluate.ts';
+import { createProgress } from './progress.ts';
+import { pickExamples, overlayPng, reportHtml, reportMarkdown, type ReportExample } from './report.ts';
+import { mergeRuns, parseShard, readRun, summarizeResults, type RunSummary } from './store.ts';
+
+const DATASETS = ['refcoco', 'refcoco+', 'refcocog'];
+
+function printSummary(s: RunSummary, log: (m: string) => void): void {
+  log(`${s.sentences} sentences${s.stickyK ? ' (guided with QUIRK sticky-k over the reference order)' : ''}`);
+  log(`pure hybridgl: ${s.hybrid.oIoU.toFixed(2)} / ${s.hybrid.mIoU.toFixed(2)} (oIoU / mIoU)`);
+  log(`hybridgl w/ spatial guidance: ${s.guided.oIoU.toFixed(2)} / ${s.guided.mIoU.toFixed(2)}`);
+}
+
+export async function runEvalCommand(args: string[], log: (m: string) => void): Promise<number> {
+  if (args[0] === 'merge') {
+    const { values, positionals } = parseArgs({ args: args.slice(1), allowPositionals: true, options: { out: { type: 'string' } } });
+    if (!values.out || positionals.length === 0) throw new UsageError('eval merge needs --out RUNDIR and the shard run directories');
+    const s = mergeRuns(positionals, values.out);
+    printSummary(s, log);
+    log(`wrote ${join(values.out, 'summary.json')}`);
+    return 0;
+  }
+  if (args[0] === 'report') return report(args.slice(1), log);
+  const { values } = parseArgs({
+    args,
+    options: {
+      data: { type: 'string' }, dataset: { type: 'string' }, split: { type: 'string' }, models: { type: 'string' },
+      out: { type: 'string' }, resume: { type: 'boolean' }, shard: { type: 'string' }, fusion: { type: 'string' },
+      device: { type: 'string' }, precision: { type: 'string' }, 'image-root': { type: 'string' },
+      'limit-images': { type: 'string' }, vocab: { type: 'string' },
+    },
+  });
+  for (const k of ['data', 'dataset', 'split', 'models', 'out'] as const) if (!values[k]) throw new UsageError(`eval needs --${k}`);
+  if (!DATASETS.includes(values.dataset!)) throw new UsageError(`--dataset must be one of ${DATASETS.join(', ')}`);
+  if (!existsSync(values.data!)) throw new UsageError(`--data ${values.data} does not exist`);
+  let shard;
+  try {
+    shard = values.shard ? parseShard(values.shard) : undefined;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const limit = values['limit-images'] !== undefined ? Number(values['limit-images']) : undefined;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit-images must be a positive integer');
+  const progress = createProgress(`${values.dataset} ${values.split}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`);
+  const summary = await runEval({
+    data: values.data!, dataset: values.dataset as ReferDatasetName, split: values.split!, models: values.models!,
+    out: values.out!, resume: values.resume, shard, fusion: values.fusion as Fusion | undefined,
+    device: values.device as 'auto' | 'cpu' | 'cuda' | undefined, precision: values.precision as 'fp32' | 'fp16' | undefined,
+    imageRoot: values['image-root'], vocabPath: values.vocab, limitImages: limit,
+    onProgress: (done, total) => progress(done, total),
+  });
+  progress(summary.sentences, summary.sentences, true);
+  printSummary(summary, log);
+  log(`wrote ${join(values.out!, 'results.jsonl')} and summary.json`);
+  return 0;
+}
+
+async function report(args: string[], log: (m: string) => void): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: { html: { type: 'string' }, md: { type: 'string' }, data: { type: 'string' }, dataset: { type: 'string' }, 'image-root': { type: 'string' }, examples: { type: 'string' } },
+  });
+  if (positionals.length === 0) throw new UsageError('eval report needs at least one run directory');
+  const runs = positionals.map((dir) => ({ dir, ...readRun(dir) }));
+  const sections = runs.map((r) => ({
+    title: `${r.meta.dataset ?? '?'} ${r.meta.split ?? '?'} (${r.meta.fusion ?? 'G2L'})`,
+    summary: summarizeResults(r.results),
+    results: r.results,
+  }));
+  const input = { title: 'hybridgl evaluation', sections } as Parameters<typeof reportHtml>[0];
+  if (values.data && values.dataset) {
+    // Examples need the images and ground truth: taken from the first run.
+    const ds = ReferDataset.load(values.data, values.dataset as ReferDatasetName, { imageRoot: values['image-root'] });
+    const n = values.examples ? Number(values.examples) : 3;
+    const { best, worst } = pickExamples(runs[0].results, n);
+    const toExample = async (r: (typeof best)[number], title: string): Promise<ReportExample> => {
+      const ref = ds.refs.find((x) => x.ref_id === r.ref_id)!;
+      const image = ds.images.get(ref.image_id)!;
+      const gt = annotationMask(ds.annotations.get(ref.ann_id)!, image, { rleFromPolygons, rleDecode });
+      const pred = r.guided.rle ? rleDecode(r.guided.rle) : undefined;
+      return { title, sentence: r.sentence ?? '', iou: r.guided.iou, png: await overlayPng(ds.imagePath(image), { pred, gt }) };
+    };
+    input.best = await Promise.all(best.map((r, i) => toExample(r, `best #${i + 1}`)));
+    input.worst = await Promise.all(worst.map((r, i) => toExample(r, `worst #${i + 1}`)));
+  }
+  const html = values.html ?? join(positionals[0], 'report.html');
+  const md = values.md ?? join(positionals[0], 'report.md');
+  writeFileSync(html, reportHtml(input));
+  writeFileSync(md, reportMarkdown(input));
+  log(`wrote ${html} and ${md}`);
+  return 0;
+}

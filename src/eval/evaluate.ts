@@ -1,0 +1,110 @@
+// Spec §0 and §7 (QUIRK sticky-k): the evaluation loop over a REFER split — one JSON line per sentence, resumable,
+// shardable by image, with decoding and SAM for the next image overlapping the scoring of the current one.
+import { maskIoU } from '../../bindings/maskOps.ts';
+import { rleDecode, rleFromPolygons } from '../../bindings/rle.ts';
+import { annotationMask } from '../data/gtMask.ts';
+import { ReferDataset, type ReferDatasetName, type ReferImageGroup } from '../data/refer.ts';
+import type { Fusion } from '../models/loadModels.ts';
+import { createSegmenter, SegmentError, type PreparedImage, type Segmenter } from '../segmenter.ts';
+import { stickyKVariants } from './metrics.ts';
+import { inShard, ResultStore, type PredictionRecord, type RunSummary, type SentenceResult, type Shard } from './store.ts';
+
+export interface EvalOptions {
+  data: string;
+  dataset: ReferDatasetName;
+  split: string;
+  /** Model directory, or a segmenter already made (tests, benchmarks). */
+  models: string | Segmenter;
+  out: string;
+  resume?: boolean;
+  shard?: Shard;
+  fusion?: Fusion;
+  device?: 'auto' | 'cpu' | 'cuda';
+  precision?: 'fp32' | 'fp16';
+  imageRoot?: string;
+  vocabPath?: string;
+  /** Stop after this many images (a quick look at a split). */
+  limitImages?: number;
+  /** Called after each image with the sentences done so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+function prediction(mask: Uint8Array, gt: Uint8Array, height: number, width: number, index: number, score: number): PredictionRecord {
+  const { intersection, union } = maskIoU(mask, gt, height, width);
+  const I = intersection[0], U = union[0];
+  return { intersection: I, union: U, iou: U > 0 ? I / U : 0, index, score };
+}
+
+/** Runs (or resumes) an evaluation; returns the summary written to RUNDIR/summary.json. */
+export async function runEval(options: EvalOptions): Promise<RunSummary> {
+  const ds = ReferDataset.load(options.data, options.dataset, { imageRoot: options.imageRoot });
+  const fusion = options.fusion ?? 'G2L';
+  const store = ResultStore.open(options.out, {
+    resume: options.resume,
+    meta: { dataset: options.dataset, split: options.split, splitBy: ds.splitBy, fusion, ...(options.shard ? { shard: options.shard } : {}) },
+  });
+  let groups: ReferImageGroup[] = ds.byImage(options.split).filter((g) => inShard(g.image.id, options.shard));
+  if (options.limitImages !== undefined) groups = groups.slice(0, options.limitImages);
+  const total = groups.reduce((s, g) => s + g.items.reduce((t, it) => t + it.ref.sentences.length, 0), 0);
+  const pending = groups.filter((g) => g.items.some((it) => it.ref.sentences.some((s) => !store.has(it.ref.ref_id, s.sent_id))));
+  let done = total - pending.reduce((s, g) => s + g.items.reduce((t, it) => t + it.ref.sentences.filter((x) => !store.has(it.ref.ref_id, x.sent_id)).length, 0), 0);
+
+  const segmenter = typeof options.models === 'string'
+    ? await createSegmenter({ models: options.models, device: options.device, precision: options.precision, fusion, vocabPath: options.vocabPath })
+    : options.models;
+  // One image ahead: its decoding, SAM and features run while the current image's sentences are scored.
+  const prepare = (g: ReferImageGroup) =>
+    segmenter.prepare(ds.imagePath(g.image)).then(
+      (p) => ({ prepared: p as PreparedImage | null, error: null as SegmentError | null }),
+      (err) => {
+        if (err instanceof SegmentError && err.kind === 'noProposal') return { prepared: null, error: err };
+        throw err;
+      },
+    );
+  try {
+    let next = pending.length > 0 ? prepare(pending[0]) : null;
+    for (let gi = 0; gi < pending.length; gi++) {
+      const group = pending[gi];
+      const current = await next!;
+      next = gi + 1 < pending.length ? prepare(pending[gi + 1]) : null;
+      const { height, width } = group.image;
+      for (const item of group.items) {
+        const gt = annotationMask(item.annotation, item.image, { rleFromPolygons, rleDecode });
+        const sentences = item.ref.sentences.filter((s) => !store.has(item.ref.ref_id, s.sent_id));
+        if (sentences.length === 0) continue;
+        const base = { ref_id: item.ref.ref_id, image_id: group.image.id, order: item.order };
+        if (!current.prepared) {
+          // The reference crashes here; we count an empty prediction (I = 0, U = |gt|) and say why.
+          const empty = prediction(new Uint8Array(height * width), gt, height, width, -1, NaN);
+          for (const s of sentences) {
+            store.append({ ...base, sent_id: s.sent_id, sentence: s.raw, proposals: 0, hybrid: empty, guided: empty, noProposal: true });
+          }
+          done += sentences.length;
+          continue;
+        }
+        const p = current.prepared;
+        const n = p.proposals.count, pixels = height * width;
+        const maskOf = (i: number) => p.proposals.masks.subarray(i * pixels, (i + 1) * pixels);
+        const variants = stickyKVariants(n);
+        const results = await segmenter.segmentPrepared(p, sentences.map((s) => s.raw.toLowerCase()), { kVariants: variants });
+        for (const [j, r] of results.entries()) {
+          const guidedByK: Record<string, PredictionRecord> = {};
+          for (const [key, g] of Object.entries(r.guidedByK ?? {})) guidedByK[key] = prediction(maskOf(g.proposal), gt, height, width, g.proposal, g.score);
+          const line: SentenceResult = {
+            ...base, sent_id: sentences[j].sent_id, sentence: sentences[j].raw, proposals: n,
+            hybrid: { ...prediction(maskOf(r.hybrid.proposal), gt, height, width, r.hybrid.proposal, r.hybrid.score), rle: r.candidates.find((c) => c.proposal === r.hybrid.proposal)?.mask },
+            guided: { ...prediction(maskOf(r.proposal), gt, height, width, r.proposal, r.score), rle: r.mask },
+            guidedByK,
+            parse: r.parse,
+          };
+          store.append(line);
+        }
+        done += sentences.length;
+      }
+      options.onProgress?.(done, total);
+    }
+  } finally {
+    if (typeof options.models === 'string') await segmenter.dispose();
+  }
+  return store.writeSummary();
+}
