@@ -62,8 +62,8 @@ export { createClipTokenizer, CLIP_CONTEXT_LENGTH } from './text/clipTokenizer.t
 export type { ClipTokenizer, ClipTokenizerOptions, TokenizedBatch } from './text/clipTokenizer.ts';
 export { parseExpression, RELATION_WORDS, NULL_KEYWORDS } from './text/parseExpression.ts';
 export type { ParsedExpression, ParsedToken, ParseOptions, Position, Relation } from './text/parseExpression.ts';
-export { createTextFeatureCache } from './text/textFeatures.ts';
-export type { EncodeText, TextFeatureCache, TextFeatureCacheOptions, TextFeatures } from './text/textFeatures.ts';
+export { createTextFeaturizer } from './text/textFeatures.ts';
+export type { EncodeText, ExpressionTextFeatures, TextFeaturizer, TextFeaturizerOptions } from './text/textFeatures.ts';
 
 // Evaluation data and metrics (spec §0, §7 sticky-k).
 export { readPickle, writePickle, PickleError } from './data/pickle.ts';

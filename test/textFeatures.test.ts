@@ -1,6 +1,6 @@
 // Text features with a deterministic stand-in encoder: batching, caching and the reference's arithmetic.
 import { describe, expect, it } from 'vitest';
-import { createClipTokenizer, createTextFeatureCache, parseExpression } from '../src/index.ts';
+import { createClipTokenizer, createTextFeaturizer, parseExpression } from '../src/index.ts';
 import { CLIP_VOCAB_PATH } from './sharedData.ts';
 import { rng } from './helpers.ts';
 
@@ -50,34 +50,34 @@ const EXPRESSIONS = [
   'man on left', // a repeat: encoded once
 ];
 
-describe('createTextFeatureCache', () => {
+describe('createTextFeaturizer', () => {
   it('encodes every string of an expression set in one call, each unique string once', async () => {
     const { calls, encodeText } = recordingEncoder();
-    const cache = createTextFeatureCache(tokenizer, encodeText, { dim: DIM });
-    const out = await cache.features(EXPRESSIONS);
+    const featurizer = createTextFeaturizer({ tokenizer, encodeText, dim: DIM });
+    const out = await featurizer.featurize(EXPRESSIONS);
     expect(out.length).toBe(4);
     const unique = new Set(EXPRESSIONS.flatMap(stringsOf));
     expect(calls).toEqual([unique.size]);
-    expect(cache.encoderCalls).toBe(1);
-    expect(cache.size).toBe(unique.size);
+    expect(featurizer.encoderCalls).toBe(1);
+    expect(featurizer.cacheSize).toBe(unique.size);
   });
 
   it('serves cached strings without calling the encoder, and encodes only what is new', async () => {
     const { calls, encodeText } = recordingEncoder();
-    const cache = createTextFeatureCache(tokenizer, encodeText, { dim: DIM });
-    await cache.features(['man on left', 'guy in red shirt']);
-    const again = await cache.features(['guy in red shirt', parseExpression('man on left')]);
+    const featurizer = createTextFeaturizer({ tokenizer, encodeText, dim: DIM });
+    await featurizer.featurize(['man on left', 'guy in red shirt']);
+    const again = await featurizer.featurize(['guy in red shirt', parseExpression('man on left')]);
     expect(calls.length).toBe(1);
     expect(again[1].sentence).toEqual(featureOf('man on left'));
     // "man in red shirt": only the sentence is new; "man", "a photo of red shirt" and "a photo of a man." are cached.
-    await cache.features(['man in red shirt', 'man on left']);
+    await featurizer.featurize(['man in red shirt', 'man on left']);
     expect(calls).toEqual([calls[0], 1]);
   });
 
   it('computes the ensemble, the other-noun average and the GEM prompt as the reference does', async () => {
     const { encodeText } = recordingEncoder();
-    const cache = createTextFeatureCache(tokenizer, encodeText, { dim: DIM, gemTokenizer });
-    const [f] = await cache.features(['a woman in a blue dress holding an umbrella next to a man']);
+    const featurizer = createTextFeaturizer({ tokenizer, encodeText, dim: DIM, gemTokenizer });
+    const [f] = await featurizer.featurize(['a woman in a blue dress holding an umbrella next to a man']);
     expect(f.parsed.nounPhrase).toBe('a woman');
     expect(f.sentence).toEqual(featureOf('a woman in a blue dress holding an umbrella next to a man'));
     expect(f.nounPhrase).toEqual(featureOf('a woman'));
@@ -91,56 +91,56 @@ describe('createTextFeatureCache', () => {
       for (const o of others) acc = Math.fround(acc + o[i]);
       expect(f.otherNouns[i]).toBe(Math.fround(acc / 3));
     }
-    expect(f.gemPromptText).toBe('a photo of a a woman.');
+    expect(f.gemPrompt).toBe('a photo of a a woman.');
     expect(Array.from(f.gemPromptIds)).toEqual(Array.from(gemTokenizer.tokenize('a photo of a a woman.').ids));
-    expect(f.gemPrompt).toEqual(featureOf('a photo of a a woman.', gemTokenizer));
+    expect(f.gemPromptFeature).toEqual(featureOf('a photo of a a woman.', gemTokenizer));
     expect(f.truncated).toEqual([]);
   });
 
   it('tokenizes the GEM prompt with the GEM tokenizer in the same encoder call', async () => {
     const { calls, encodeText } = recordingEncoder();
-    const cache = createTextFeatureCache(tokenizer, encodeText, { dim: DIM, gemTokenizer });
+    const featurizer = createTextFeaturizer({ tokenizer, encodeText, dim: DIM, gemTokenizer });
     // The parser splits "<start_of_text>" into pieces; a caller's own parse may keep it whole.
     const parsed = { ...parseExpression('the sign'), nounPhrase: 'the <start_of_text> sign' };
-    const [f] = await cache.features([parsed]);
+    const [f] = await featurizer.featurize([parsed]);
     expect(calls.length).toBe(1);
     expect(f.gemPromptIds.filter((id) => id === 49406).length).toBe(2); // open_clip's special token is recognised
-    expect(f.gemPrompt).toEqual(featureOf(f.gemPromptText, gemTokenizer));
+    expect(f.gemPromptFeature).toEqual(featureOf(f.gemPrompt, gemTokenizer));
   });
 
   it('gives a zero other-noun vector when there is no other noun', async () => {
     const { encodeText } = recordingEncoder();
-    const cache = createTextFeatureCache(tokenizer, encodeText, { dim: DIM });
-    const [f] = await cache.features(['left guy']);
+    const featurizer = createTextFeaturizer({ tokenizer, encodeText, dim: DIM });
+    const [f] = await featurizer.featurize(['left guy']);
     expect(f.otherNounCount).toBe(0);
     expect(Array.from(f.otherNouns).every((v) => v === 0)).toBe(true);
   });
 
   it('reports strings cut at 77 tokens, also when served from the cache', async () => {
     const { encodeText } = recordingEncoder();
-    const cache = createTextFeatureCache(tokenizer, encodeText, { dim: DIM });
+    const featurizer = createTextFeaturizer({ tokenizer, encodeText, dim: DIM });
     const long = Array(30).fill('the man in the red shirt').join(' and ');
-    const [f] = await cache.features([long]);
+    const [f] = await featurizer.featurize([long]);
     expect(f.truncated).toContain(f.parsed.sentence);
-    const [g] = await cache.features([long]);
+    const [g] = await featurizer.featurize([long]);
     expect(g.truncated).toEqual(f.truncated);
   });
 
   it('drops the oldest entries beyond the cache limit', async () => {
     const { calls, encodeText } = recordingEncoder();
-    const cache = createTextFeatureCache(tokenizer, encodeText, { dim: DIM, cacheLimit: 3 });
-    await cache.features(['dog', 'cat']);
-    expect(cache.size).toBe(3);
-    await cache.features(['dog']);
+    const featurizer = createTextFeaturizer({ tokenizer, encodeText, dim: DIM, cacheLimit: 3 });
+    await featurizer.featurize(['dog', 'cat']);
+    expect(featurizer.cacheSize).toBe(3);
+    await featurizer.featurize(['dog']);
     expect(calls.length).toBe(2);
   });
 
   it('rejects bad arguments and a wrongly sized encoder output', async () => {
     const encodeText = async (_ids: Int32Array, n: number) => new Float32Array(n * DIM - 1);
-    expect(() => createTextFeatureCache(tokenizer, 3 as never)).toThrow(/encodeText/);
-    expect(() => createTextFeatureCache(tokenizer, encodeText, { dim: 0 })).toThrow(/dim/);
-    const cache = createTextFeatureCache(tokenizer, encodeText, { dim: DIM });
-    await expect(cache.features(['man'])).rejects.toThrow(/encodeText returned/);
-    await expect(cache.features([5 as never])).rejects.toThrow(/expressions\[0\]/);
+    expect(() => createTextFeaturizer({ tokenizer, encodeText: 3 as never })).toThrow(/encodeText/);
+    expect(() => createTextFeaturizer({ tokenizer, encodeText, dim: 0 })).toThrow(/dim/);
+    const featurizer = createTextFeaturizer({ tokenizer, encodeText, dim: DIM });
+    await expect(featurizer.featurize(['man'])).rejects.toThrow(/encodeText returned/);
+    await expect(featurizer.featurize([5 as never])).rejects.toThrow(/expressions\[0\]/);
   });
 });

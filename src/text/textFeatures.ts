@@ -7,7 +7,10 @@ import type { ParsedExpression, ParseOptions } from './parseExpression.ts';
 /** The CLIP text encoder: ids [n × 77] (zero padded) → features [n × dim], raw (not normalised). */
 export type EncodeText = (ids: Int32Array, n: number) => Promise<Float32Array>;
 
-export interface TextFeatureCacheOptions {
+export interface TextFeaturizerOptions {
+  /** Tokenizer for the CLIP encoder's inputs (OpenAI flavour, as the reference's clip.tokenize). */
+  tokenizer: ClipTokenizer;
+  encodeText: EncodeText;
   /** Tokenizer of GEM's prompt (open_clip flavour); defaults to the CLIP tokenizer, which gives the same ids unless
    * the noun phrase spells a special token. */
   gemTokenizer?: ClipTokenizer;
@@ -19,7 +22,9 @@ export interface TextFeatureCacheOptions {
   cacheLimit?: number;
 }
 
-export interface TextFeatures {
+export interface ExpressionTextFeatures {
+  /** The expression as given (for a parse: its sentence). */
+  expression: string;
   parsed: ParsedExpression;
   /** f(sentence) */
   sentence: Float32Array;
@@ -30,22 +35,23 @@ export interface TextFeatures {
   /** Mean over the other noun phrases p of f("a photo of " + p); all zeros when there is none. */
   otherNouns: Float32Array;
   otherNounCount: number;
-  /** f("a photo of a {noun phrase}."), GEM's text (open_clip's ViT-B/16 text tower has CLIP's weights) */
-  gemPrompt: Float32Array;
-  gemPromptText: string;
+  /** GEM's prompt "a photo of a {noun phrase}." */
+  gemPrompt: string;
+  /** f(gemPrompt), GEM's text (open_clip's ViT-B/16 text tower has CLIP's weights) */
+  gemPromptFeature: Float32Array;
   /** The prompt's 77 ids (zero padded), as open_clip tokenizes it. */
   gemPromptIds: Int32Array;
   /** Strings of this expression cut at 77 tokens (the reference would raise; open_clip cuts silently). */
   truncated: string[];
 }
 
-export interface TextFeatureCache {
+export interface TextFeaturizer {
   /** Features of every expression (a string, parsed here, or a parse), with at most one encoder call for all
    * strings not yet cached. */
-  features(expressions: ReadonlyArray<string | ParsedExpression>): Promise<TextFeatures[]>;
+  featurize(expressions: ReadonlyArray<string | ParsedExpression>): Promise<ExpressionTextFeatures[]>;
   /** Number of encoder calls made so far. */
   readonly encoderCalls: number;
-  readonly size: number;
+  readonly cacheSize: number;
 }
 
 interface Needed {
@@ -54,13 +60,12 @@ interface Needed {
   tokenizer: ClipTokenizer;
 }
 
-export function createTextFeatureCache(
-  tokenizer: ClipTokenizer,
-  encodeText: EncodeText,
-  options: TextFeatureCacheOptions = {},
-): TextFeatureCache {
-  if (!tokenizer || typeof tokenizer.tokenize !== 'function') throw new TypeError('tokenizer must be a ClipTokenizer');
-  if (typeof encodeText !== 'function') throw new TypeError('encodeText must be a function');
+export function createTextFeaturizer(options: TextFeaturizerOptions): TextFeaturizer {
+  const { tokenizer, encodeText } = options ?? ({} as TextFeaturizerOptions);
+  if (!tokenizer || typeof tokenizer.tokenize !== 'function') {
+    throw new TypeError('options.tokenizer must be a ClipTokenizer');
+  }
+  if (typeof encodeText !== 'function') throw new TypeError('options.encodeText must be a function');
   const gemTokenizer = options.gemTokenizer ?? tokenizer;
   const dim = options.dim ?? 512;
   const cacheLimit = options.cacheLimit ?? 10_000;
@@ -119,7 +124,7 @@ export function createTextFeatureCache(
     return found;
   }
 
-  async function features(expressions: ReadonlyArray<string | ParsedExpression>): Promise<TextFeatures[]> {
+  async function featurize(expressions: ReadonlyArray<string | ParsedExpression>): Promise<ExpressionTextFeatures[]> {
     if (!Array.isArray(expressions)) throw new TypeError('expressions must be an array');
     const parsed = expressions.map((e, i) => {
       if (typeof e === 'string') return parseExpression(e, options.parseOptions);
@@ -143,15 +148,17 @@ export function createTextFeatureCache(
       }
       if (otherItems.length > 0) for (let i = 0; i < dim; i++) otherNouns[i] /= otherItems.length;
       const gem = needs[k].gem;
+      const given = expressions[k];
       return {
+        expression: typeof given === 'string' ? given : p.sentence,
         parsed: p,
         sentence,
         nounPhrase,
         ensemble,
         otherNouns,
         otherNounCount: otherItems.length,
-        gemPrompt: found.get(gem.key)!,
-        gemPromptText: gem.text,
+        gemPrompt: gem.text,
+        gemPromptFeature: found.get(gem.key)!,
         gemPromptIds: gem.tokenizer.tokenize(gem.text, CLIP_CONTEXT_LENGTH).ids,
         truncated: [...needs[k].clip, gem].filter((item) => truncatedKeys.has(item.key)).map((item) => item.text),
       };
@@ -159,11 +166,11 @@ export function createTextFeatureCache(
   }
 
   return {
-    features,
+    featurize,
     get encoderCalls() {
       return encoderCalls;
     },
-    get size() {
+    get cacheSize() {
       return cache.size;
     },
   };
