@@ -151,9 +151,12 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
   } else {
     models = options.models;
   }
-  const tokenizer: ClipTokenizer = createClipTokenizer(findVocab(models, options.vocabPath));
+  const vocab = findVocab(models, options.vocabPath);
+  const tokenizer: ClipTokenizer = createClipTokenizer(vocab);
   const featurizer = createTextFeaturizer({
     tokenizer,
+    // GEM's prompt goes through open_clip's tokenizer in the reference (same ids but for special-token spellings).
+    gemTokenizer: createClipTokenizer(vocab, { flavour: 'open_clip' }),
     encodeText: async (ids: Int32Array, n: number) => (await models.clipText({ data: ids, dims: [n, 77] })).data,
     dim: models.manifest.files.find((f) => f.model === 'clip_text')?.outputs[0].shape[1] as number,
     parseOptions: options.parse,
