@@ -26,13 +26,40 @@ void buildCpu(const uint8_t* rgb, const uint8_t* blurred, const uint8_t* masks, 
   for (int i = 0; i < s.outWidth; ++i) tx[i] = resample::bilinearTap(i, s.width, s.outWidth);
   const int64_t pixels = static_cast<int64_t>(s.height) * s.width;
   const int64_t plane = static_cast<int64_t>(s.outHeight) * s.outWidth;
+  // Most output pixels have all four taps inside or all outside a mask; their values do not depend on the mask,
+  // so they are computed once (same arithmetic, hence bit-identical) and copied per mask.
+  const bool allIn[4] = {true, true, true, true}, allOut[4] = {false, false, false, false};
+  std::vector<Out> inside(2 * 3 * plane), outside(2 * 3 * plane);  // global planes, then local planes
+  parallelFor(s.outHeight, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t oy = begin; oy < end; ++oy)
+      for (int ox = 0; ox < s.outWidth; ++ox) {
+        const int64_t idx = oy * s.outWidth + ox;
+        pixel(rgb, blurred, allIn, s.width, ty[oy], tx[ox], k, idx, plane, inside.data(), inside.data() + 3 * plane);
+        pixel(rgb, blurred, allOut, s.width, ty[oy], tx[ox], k, idx, plane, outside.data(),
+              outside.data() + 3 * plane);
+      }
+  });
   parallelFor(n * s.outHeight, 8, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t m = r / s.outHeight;
       const int oy = static_cast<int>(r % s.outHeight);
-      const int64_t base = m * 3 * plane + static_cast<int64_t>(oy) * s.outWidth;
-      for (int ox = 0; ox < s.outWidth; ++ox)
-        pixel(rgb, blurred, masks + m * pixels, s.width, ty[oy], tx[ox], k, base + ox, plane, global, local);
+      const uint8_t* mask = masks + m * pixels;
+      const int64_t base = m * 3 * plane;
+      for (int ox = 0; ox < s.outWidth; ++ox) {
+        bool in[4];
+        tapsInside(mask, s.width, ty[oy], tx[ox], in);
+        const int set = in[0] + in[1] + in[2] + in[3];
+        const int64_t idx = int64_t{oy} * s.outWidth + ox;
+        if (set == 0 || set == 4) {
+          const Out* from = set ? inside.data() : outside.data();
+          for (int c = 0; c < 3; ++c) {
+            global[base + c * plane + idx] = from[c * plane + idx];
+            local[base + c * plane + idx] = from[(3 + c) * plane + idx];
+          }
+        } else {
+          pixel(rgb, blurred, in, s.width, ty[oy], tx[ox], k, base + idx, plane, global, local);
+        }
+      }
     }
   });
 }

@@ -2,9 +2,39 @@
 #include <vector>
 
 #include "gaussian_blur.h"
+#include "multiversion.h"
 #include "parallel.h"
 
 namespace hybridgl::gaussian_blur {
+namespace {
+
+// out[j] = Σ_t k[t]·padded[j + t·channels]: sums stay below 255·256, so uint16 is exact.
+HG_MULTIVERSION void horizontalRow(const uint16_t* padded, int64_t rowLen, int channels, const uint16_t* k,
+                                   uint16_t* out) {
+  for (int64_t j = 0; j < rowLen; ++j) out[j] = 0;
+  for (int t = 0; t < kTaps; ++t) {
+    const uint16_t w = k[t];
+    const uint16_t* in = padded + t * channels;
+    for (int64_t j = 0; j < rowLen; ++j) out[j] = static_cast<uint16_t>(out[j] + w * in[j]);
+  }
+}
+
+// One output row of the vertical pass at 16 fractional bits, rounded half up to uint8.
+HG_MULTIVERSION void verticalRow(const uint16_t* const* rows, int64_t rowLen, const uint16_t* k, uint32_t* acc,
+                                 uint8_t* out) {
+  for (int64_t j = 0; j < rowLen; ++j) acc[j] = 0;
+  for (int t = 0; t < kTaps; ++t) {
+    const uint32_t w = k[t];
+    const uint16_t* in = rows[t];
+    for (int64_t j = 0; j < rowLen; ++j) acc[j] += w * in[j];
+  }
+  for (int64_t j = 0; j < rowLen; ++j) {
+    const uint32_t v = (acc[j] + (1u << 15)) >> 16;
+    out[j] = static_cast<uint8_t>(v > 255 ? 255 : v);
+  }
+}
+
+}  // namespace
 
 std::array<uint16_t, kTaps> fixedKernel() {
   // OpenCV (ksize 15, sigma 0): sigma = 15·0.15 + 0.35; half-kernel exp(-x²/(2σ²)), normalised with the centre
@@ -35,8 +65,7 @@ std::array<uint16_t, kTaps> fixedKernel() {
 void blurCpu(const uint8_t* src, int height, int width, int channels, uint8_t* dst) {
   const auto k = fixedKernel();
   const int64_t rowLen = static_cast<int64_t>(width) * channels;
-  // Horizontal pass: a REFLECT_101-padded copy of each row, then 15 contiguous multiply-adds (vectorisable);
-  // sums stay below 255·256 so uint16 is exact.
+  // Horizontal pass: a REFLECT_101-padded copy of each row, then 15 contiguous multiply-adds (vectorisable).
   std::vector<uint16_t> horizontal(static_cast<size_t>(height) * rowLen);
   parallelFor(height, 16, [&](int64_t y0, int64_t y1) {
     std::vector<uint16_t> padded(static_cast<size_t>(width + 2 * kRadius) * channels);
@@ -46,30 +75,16 @@ void blurCpu(const uint8_t* src, int height, int width, int channels, uint8_t* d
         const int sx = reflect101(x, width);
         for (int c = 0; c < channels; ++c) padded[(x + kRadius) * channels + c] = row[sx * channels + c];
       }
-      uint16_t* out = horizontal.data() + y * rowLen;
-      for (int64_t j = 0; j < rowLen; ++j) out[j] = 0;
-      for (int t = 0; t < kTaps; ++t) {
-        const uint16_t w = k[t];
-        const uint16_t* in = padded.data() + t * channels;
-        for (int64_t j = 0; j < rowLen; ++j) out[j] = static_cast<uint16_t>(out[j] + w * in[j]);
-      }
+      horizontalRow(padded.data(), rowLen, channels, k.data(), horizontal.data() + y * rowLen);
     }
   });
-  // Vertical pass at 16 fractional bits, then round half up to uint8.
   parallelFor(height, 16, [&](int64_t y0, int64_t y1) {
     std::vector<uint32_t> acc(rowLen);
+    const uint16_t* rows[kTaps];
     for (int64_t y = y0; y < y1; ++y) {
-      for (int64_t j = 0; j < rowLen; ++j) acc[j] = 0;
-      for (int t = 0; t < kTaps; ++t) {
-        const uint32_t w = k[t];
-        const uint16_t* in = horizontal.data() + reflect101(static_cast<int>(y) + t - kRadius, height) * rowLen;
-        for (int64_t j = 0; j < rowLen; ++j) acc[j] += w * in[j];
-      }
-      uint8_t* out = dst + y * rowLen;
-      for (int64_t j = 0; j < rowLen; ++j) {
-        const uint32_t v = (acc[j] + (1u << 15)) >> 16;
-        out[j] = static_cast<uint8_t>(v > 255 ? 255 : v);
-      }
+      for (int t = 0; t < kTaps; ++t)
+        rows[t] = horizontal.data() + reflect101(static_cast<int>(y) + t - kRadius, height) * rowLen;
+      verticalRow(rows, rowLen, k.data(), acc.data(), dst + y * rowLen);
     }
   });
 }

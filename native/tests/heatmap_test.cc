@@ -37,7 +37,7 @@ TEST_CASE("heatmap mask sums CPU: equal a direct loop") {
     for (int p = 0; p < h * w; ++p)
       if (masks[m * h * w + p]) s += map[p], ++c;
     CHECK(counts[m] == c);
-    CHECK(std::fabs(sums[m] - s) < 1e-9);
+    CHECK(std::fabs(sums[m] - s) < 1e-4);  // float lanes folded into doubles
   }
 }
 
