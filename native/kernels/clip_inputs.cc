@@ -1,3 +1,4 @@
+#include <cstring>
 #include <vector>
 
 #include "clip_inputs_pixel.h"
@@ -40,25 +41,35 @@ void buildCpu(const uint8_t* rgb, const uint8_t* blurred, const uint8_t* masks, 
       }
   });
   parallelFor(n * s.outHeight, 8, [&](int64_t begin, int64_t end) {
+    std::vector<uint8_t> setCount(s.outWidth);
     for (int64_t r = begin; r < end; ++r) {
       const int64_t m = r / s.outHeight;
       const int oy = static_cast<int>(r % s.outHeight);
       const uint8_t* mask = masks + m * pixels;
-      const int64_t base = m * 3 * plane;
+      const int64_t row = int64_t{oy} * s.outWidth, base = m * 3 * plane;
       for (int ox = 0; ox < s.outWidth; ++ox) {
         bool in[4];
         tapsInside(mask, s.width, ty[oy], tx[ox], in);
-        const int set = in[0] + in[1] + in[2] + in[3];
-        const int64_t idx = int64_t{oy} * s.outWidth + ox;
-        if (set == 0 || set == 4) {
-          const Out* from = set ? inside.data() : outside.data();
+        setCount[ox] = static_cast<uint8_t>(in[0] + in[1] + in[2] + in[3]);
+      }
+      // Runs of uniform pixels are block copies of the precomputed planes; mixed pixels are computed.
+      for (int ox = 0; ox < s.outWidth;) {
+        const uint8_t code = setCount[ox];
+        int stop = ox + 1;
+        if (code == 0 || code == 4) {
+          while (stop < s.outWidth && setCount[stop] == code) ++stop;
+          const Out* from = code ? inside.data() : outside.data();
+          const size_t bytes = sizeof(Out) * (stop - ox);
           for (int c = 0; c < 3; ++c) {
-            global[base + c * plane + idx] = from[c * plane + idx];
-            local[base + c * plane + idx] = from[(3 + c) * plane + idx];
+            std::memcpy(global + base + c * plane + row + ox, from + c * plane + row + ox, bytes);
+            std::memcpy(local + base + c * plane + row + ox, from + (3 + c) * plane + row + ox, bytes);
           }
         } else {
-          pixel(rgb, blurred, in, s.width, ty[oy], tx[ox], k, base + idx, plane, global, local);
+          bool in[4];
+          tapsInside(mask, s.width, ty[oy], tx[ox], in);
+          pixel(rgb, blurred, in, s.width, ty[oy], tx[ox], k, base + row + ox, plane, global, local);
         }
+        ox = stop;
       }
     }
   });
