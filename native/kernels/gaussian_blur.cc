@@ -8,25 +8,29 @@
 namespace hybridgl::gaussian_blur {
 namespace {
 
-// out[j] = Σ_t k[t]·padded[j + t·channels]: sums stay below 255·256, so uint16 is exact.
+// out[j] = Σ_t k[t]·padded[j + t·channels], mirrored taps paired (the kernel is symmetric); sums stay below
+// 255·256, so uint16 is exact.
 HG_MULTIVERSION void horizontalRow(const uint16_t* padded, int64_t rowLen, int channels, const uint16_t* k,
                                    uint16_t* out) {
-  for (int64_t j = 0; j < rowLen; ++j) out[j] = 0;
-  for (int t = 0; t < kTaps; ++t) {
+  const uint16_t* centre = padded + kRadius * channels;
+  for (int64_t j = 0; j < rowLen; ++j) out[j] = static_cast<uint16_t>(k[kRadius] * centre[j]);
+  for (int t = 0; t < kRadius; ++t) {
     const uint16_t w = k[t];
-    const uint16_t* in = padded + t * channels;
-    for (int64_t j = 0; j < rowLen; ++j) out[j] = static_cast<uint16_t>(out[j] + w * in[j]);
+    const uint16_t* a = padded + t * channels;
+    const uint16_t* b = padded + (kTaps - 1 - t) * channels;
+    for (int64_t j = 0; j < rowLen; ++j) out[j] = static_cast<uint16_t>(out[j] + w * (a[j] + b[j]));
   }
 }
 
-// One output row of the vertical pass at 16 fractional bits, rounded half up to uint8.
+// One output row of the vertical pass at 16 fractional bits (mirrored rows paired), rounded half up to uint8.
 HG_MULTIVERSION void verticalRow(const uint16_t* const* rows, int64_t rowLen, const uint16_t* k, uint32_t* acc,
                                  uint8_t* out) {
-  for (int64_t j = 0; j < rowLen; ++j) acc[j] = 0;
-  for (int t = 0; t < kTaps; ++t) {
+  for (int64_t j = 0; j < rowLen; ++j) acc[j] = uint32_t{k[kRadius]} * rows[kRadius][j];
+  for (int t = 0; t < kRadius; ++t) {
     const uint32_t w = k[t];
-    const uint16_t* in = rows[t];
-    for (int64_t j = 0; j < rowLen; ++j) acc[j] += w * in[j];
+    const uint16_t* a = rows[t];
+    const uint16_t* b = rows[kTaps - 1 - t];
+    for (int64_t j = 0; j < rowLen; ++j) acc[j] += w * (uint32_t{a[j]} + b[j]);
   }
   for (int64_t j = 0; j < rowLen; ++j) {
     const uint32_t v = (acc[j] + (1u << 15)) >> 16;
