@@ -53,7 +53,8 @@ const f32 = Math.fround;
 export function minMaxNormalize(map: Float32Array): Float32Array {
   checkFloat32(map, 'map');
   let lo = Infinity, hi = -Infinity;
-  for (const v of map) {
+  for (let i = 0; i < map.length; i++) {
+    const v = map[i];
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
