@@ -1,4 +1,5 @@
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "gaussian_blur.h"
@@ -70,16 +71,19 @@ void blurCpu(const uint8_t* src, int height, int width, int channels, uint8_t* d
   const auto k = fixedKernel();
   const int64_t rowLen = static_cast<int64_t>(width) * channels;
   // Horizontal pass: a REFLECT_101-padded copy of each row, then 15 contiguous multiply-adds (vectorisable).
-  std::vector<uint16_t> horizontal(static_cast<size_t>(height) * rowLen);
+  std::unique_ptr<uint16_t[]> horizontal(new uint16_t[static_cast<size_t>(height) * rowLen]);  // fully written
   parallelFor(height, 16, [&](int64_t y0, int64_t y1) {
     std::vector<uint16_t> padded(static_cast<size_t>(width + 2 * kRadius) * channels);
+    uint16_t* inner = padded.data() + kRadius * channels;
     for (int64_t y = y0; y < y1; ++y) {
       const uint8_t* row = src + y * rowLen;
-      for (int x = -kRadius; x < width + kRadius; ++x) {
-        const int sx = reflect101(x, width);
-        for (int c = 0; c < channels; ++c) padded[(x + kRadius) * channels + c] = row[sx * channels + c];
-      }
-      horizontalRow(padded.data(), rowLen, channels, k.data(), horizontal.data() + y * rowLen);
+      for (int64_t j = 0; j < rowLen; ++j) inner[j] = row[j];
+      for (int x = 1; x <= kRadius; ++x)
+        for (int c = 0; c < channels; ++c) {
+          inner[-x * channels + c] = row[reflect101(-x, width) * channels + c];
+          inner[(width - 1 + x) * channels + c] = row[reflect101(width - 1 + x, width) * channels + c];
+        }
+      horizontalRow(padded.data(), rowLen, channels, k.data(), horizontal.get() + y * rowLen);
     }
   });
   parallelFor(height, 16, [&](int64_t y0, int64_t y1) {
@@ -87,7 +91,7 @@ void blurCpu(const uint8_t* src, int height, int width, int channels, uint8_t* d
     const uint16_t* rows[kTaps];
     for (int64_t y = y0; y < y1; ++y) {
       for (int t = 0; t < kTaps; ++t)
-        rows[t] = horizontal.data() + reflect101(static_cast<int>(y) + t - kRadius, height) * rowLen;
+        rows[t] = horizontal.get() + reflect101(static_cast<int>(y) + t - kRadius, height) * rowLen;
       verticalRow(rows, rowLen, k.data(), acc.data(), dst + y * rowLen);
     }
   });

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "heatmap.h"
@@ -102,6 +103,38 @@ void resizeCpu(const float* src, int channels, int inH, int inW, int outH, int o
   aaRows(src, int64_t{channels} * inH, inW, outW, tx, mid.data());
   for (int c = 0; c < channels; ++c)
     aaColumns(mid.data() + int64_t{c} * inH * outW, outH, outW, ty, dst + int64_t{c} * outH * outW);
+}
+
+void normalizeCpu(const float* map, int64_t height, int64_t width, bool minMax, const float* priorRow,
+                  bool divideByMean, float* out) {
+  const int64_t count = height * width;
+  float lo = 0, range = 1;
+  if (minMax) {
+    float hi = -INFINITY;
+    lo = INFINITY;
+    bool nan = false;
+    for (int64_t p = 0; p < count; ++p) {
+      nan |= std::isnan(map[p]);
+      lo = std::min(lo, map[p]);
+      hi = std::max(hi, map[p]);
+    }
+    if (nan) lo = hi = NAN;
+    range = hi - lo;
+  }
+  double sum = 0;
+  for (int64_t y = 0; y < height; ++y) {
+    const float* in = map + y * width;
+    float* o = out + y * width;
+    for (int64_t x = 0; x < width; ++x) {
+      float v = minMax ? (in[x] - lo) / range : in[x];
+      if (priorRow) v *= priorRow[x];
+      o[x] = v;
+      sum += v;
+    }
+  }
+  if (!divideByMean) return;
+  const float mean = static_cast<float>(sum / static_cast<double>(count));
+  for (int64_t p = 0; p < count; ++p) out[p] /= mean;
 }
 
 void maskSumsCpu(const float* map, const uint8_t* masks, int64_t n, int64_t pixels, double* sumInside,
