@@ -63,3 +63,17 @@ TEST_CASE("heatmap: CUDA equals CPU") {
   for (int m = 0; m < n; ++m) CHECK(std::fabs(s1[m] - s2[m]) <= 1e-6 * std::fabs(s1[m]));  // float vs double sums
   CHECK(t1 == t2);
 }
+
+TEST_CASE("heatmap normalize CPU: min-max, prior and mean division; a constant map gives NaN") {
+  const float map[6] = {2, 4, 6, 3, 5, 4};
+  const float prior[3] = {0, 0.5f, 1};
+  float out[6];
+  heatmap::normalizeCpu(map, 2, 3, true, prior, false, out);
+  const float want[6] = {0, 0.25f, 1, 0, 0.375f, 0.5f};
+  for (int i = 0; i < 6; ++i) CHECK(out[i] == want[i]);
+  heatmap::normalizeCpu(map, 2, 3, true, prior, true, out);  // mean of want = 2.125 / 6
+  for (int i = 0; i < 6; ++i) CHECK(std::fabs(out[i] - want[i] / (2.125f / 6)) < 1e-6);
+  const float flat[2] = {5, 5};
+  heatmap::normalizeCpu(flat, 1, 2, true, nullptr, false, out);
+  CHECK(std::isnan(out[0]) && std::isnan(out[1]));
+}
