@@ -1,5 +1,5 @@
+#include <algorithm>
 #include <cmath>
-#include <memory>
 #include <vector>
 
 #include "gaussian_blur.h"
@@ -70,29 +70,33 @@ std::array<uint16_t, kTaps> fixedKernel() {
 void blurCpu(const uint8_t* src, int height, int width, int channels, uint8_t* dst) {
   const auto k = fixedKernel();
   const int64_t rowLen = static_cast<int64_t>(width) * channels;
-  // Horizontal pass: a REFLECT_101-padded copy of each row, then 15 contiguous multiply-adds (vectorisable).
-  std::unique_ptr<uint16_t[]> horizontal(new uint16_t[static_cast<size_t>(height) * rowLen]);  // fully written
-  parallelFor(height, 16, [&](int64_t y0, int64_t y1) {
+  // Bands of output rows; each band filters horizontally the source rows it needs (its rows ± the radius,
+  // reflected) into a small buffer that stays in cache, then runs the vertical pass from it.
+  constexpr int kBand = 64;
+  const int64_t bands = (height + kBand - 1) / kBand;
+  parallelFor(bands, 1, [&](int64_t b0, int64_t b1) {
     std::vector<uint16_t> padded(static_cast<size_t>(width + 2 * kRadius) * channels);
-    uint16_t* inner = padded.data() + kRadius * channels;
-    for (int64_t y = y0; y < y1; ++y) {
-      const uint8_t* row = src + y * rowLen;
-      for (int64_t j = 0; j < rowLen; ++j) inner[j] = row[j];
-      for (int x = 1; x <= kRadius; ++x)
-        for (int c = 0; c < channels; ++c) {
-          inner[-x * channels + c] = row[reflect101(-x, width) * channels + c];
-          inner[(width - 1 + x) * channels + c] = row[reflect101(width - 1 + x, width) * channels + c];
-        }
-      horizontalRow(padded.data(), rowLen, channels, k.data(), horizontal.get() + y * rowLen);
-    }
-  });
-  parallelFor(height, 16, [&](int64_t y0, int64_t y1) {
+    std::vector<uint16_t> horizontal(static_cast<size_t>(kBand + 2 * kRadius) * rowLen);
     std::vector<uint32_t> acc(rowLen);
-    const uint16_t* rows[kTaps];
-    for (int64_t y = y0; y < y1; ++y) {
-      for (int t = 0; t < kTaps; ++t)
-        rows[t] = horizontal.get() + reflect101(static_cast<int>(y) + t - kRadius, height) * rowLen;
-      verticalRow(rows, rowLen, k.data(), acc.data(), dst + y * rowLen);
+    uint16_t* inner = padded.data() + kRadius * channels;
+    for (int64_t band = b0; band < b1; ++band) {
+      const int y0 = static_cast<int>(band * kBand), y1 = std::min(height, y0 + kBand);
+      for (int v = y0 - kRadius; v < y1 + kRadius; ++v) {  // virtual row v is buffer row v − (y0 − kRadius)
+        const uint8_t* row = src + int64_t{reflect101(v, height)} * rowLen;
+        for (int64_t j = 0; j < rowLen; ++j) inner[j] = row[j];
+        for (int x = 1; x <= kRadius; ++x)
+          for (int c = 0; c < channels; ++c) {
+            inner[-x * channels + c] = row[reflect101(-x, width) * channels + c];
+            inner[(width - 1 + x) * channels + c] = row[reflect101(width - 1 + x, width) * channels + c];
+          }
+        horizontalRow(padded.data(), rowLen, channels, k.data(),
+                      horizontal.data() + int64_t{v - (y0 - kRadius)} * rowLen);
+      }
+      const uint16_t* rows[kTaps];
+      for (int y = y0; y < y1; ++y) {
+        for (int t = 0; t < kTaps; ++t) rows[t] = horizontal.data() + int64_t{y - y0 + t} * rowLen;
+        verticalRow(rows, rowLen, k.data(), acc.data(), dst + int64_t{y} * rowLen);
+      }
     }
   });
 }
