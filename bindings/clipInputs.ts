@@ -9,6 +9,11 @@ export interface ClipInputsOptions {
   dtype?: 'float32' | 'float16';
   /** Output side, 224 by default. */
   size?: number;
+  /**
+   * Arrays to write into (n×3×size×size each, Float32Array or Uint16Array to match dtype), e.g. reused across
+   * images to skip the page faults of fresh memory. New arrays by default.
+   */
+  out?: { global: Float32Array | Uint16Array; local: Float32Array | Uint16Array };
 }
 
 export interface ClipInputs<T extends Float32Array | Uint16Array = Float32Array | Uint16Array> {
@@ -35,7 +40,18 @@ function clipArgs(
   if (dtype !== 'float32' && dtype !== 'float16') {
     throw new RangeError(`dtype must be 'float32' or 'float16', got ${String(dtype)}`);
   }
-  return { args: [rgb, blurred, masks, n, height, width, size, dtype === 'float16'] as const, size };
+  const count = n * 3 * size * size;
+  const out = options.out;
+  if (out !== undefined) {
+    for (const key of ['global', 'local'] as const) {
+      const arr = out[key];
+      const ok = dtype === 'float16' ? arr instanceof Uint16Array : arr instanceof Float32Array;
+      if (!ok) throw new TypeError(`out.${key} must be a ${dtype === 'float16' ? 'Uint16Array' : 'Float32Array'}`);
+      if (arr.length !== count) throw new RangeError(`out.${key} has length ${arr.length}, expected ${count}`);
+    }
+  }
+  const half = dtype === 'float16';
+  return { args: [rgb, blurred, masks, n, height, width, size, half] as const, out: [out?.global, out?.local], size };
 }
 
 /**
@@ -51,8 +67,8 @@ export function buildClipInputs(
   width: number,
   options: ClipInputsOptions = {},
 ): ClipInputs {
-  const { args, size } = clipArgs(rgb, blurred, masks, n, height, width, options);
-  const r = native.buildClipInputs(...args, false);
+  const { args, out, size } = clipArgs(rgb, blurred, masks, n, height, width, options);
+  const r = native.buildClipInputs(...args, false, ...out);
   return { global: r.global, local: r.local, shape: [n, 3, size, size] };
 }
 
@@ -66,7 +82,7 @@ export async function buildClipInputsAsync(
   width: number,
   options: ClipInputsOptions = {},
 ): Promise<ClipInputs> {
-  const { args, size } = clipArgs(rgb, blurred, masks, n, height, width, options);
-  const r = await native.buildClipInputs(...args, true);
+  const { args, out, size } = clipArgs(rgb, blurred, masks, n, height, width, options);
+  const r = await native.buildClipInputs(...args, true, ...out);
   return { global: r.global, local: r.local, shape: [n, 3, size, size] };
 }

@@ -49,18 +49,11 @@ export async function resizeMapAsync(
 
 const f32 = Math.fround;
 
-/** (x − min)/(max − min) in float32; a constant map gives NaN everywhere, as torch does. */
+/** (x − min)/(max − min) in float32; a constant map (or one with a NaN) gives NaN everywhere, as torch does. */
 export function minMaxNormalize(map: Float32Array): Float32Array {
   checkFloat32(map, 'map');
-  let lo = Infinity, hi = -Infinity;
-  for (const v of map) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  const range = f32(hi - lo);
-  const out = new Float32Array(map.length);
-  for (let i = 0; i < map.length; i++) out[i] = f32(map[i] - lo) / range;
-  return out;
+  if (map.length === 0) return new Float32Array(0);
+  return native.normalizeMap(map, 1, map.length, true, null, false);
 }
 
 /** torch.linspace(start, end, steps) in float32 (its scalar formula: each half computed from its own end). */
@@ -104,18 +97,7 @@ export function positionPrior(flag: PositionFlag, width: number): Float32Array {
 /** map × G row by row, then ÷ its mean, in float32 (the mean accumulated in double). */
 export function applyPriorAndMean(map: Float32Array, height: number, width: number, flag: PositionFlag): Float32Array {
   checkFloat32(map, 'map', checkInt(height, 'height', 1) * checkInt(width, 'width', 1));
-  const prior = positionPrior(flag, width);
-  const out = new Float32Array(map.length);
-  let sum = 0;
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      const v = f32(map[y * width + x] * prior[x]);
-      out[y * width + x] = v;
-      sum += v;
-    }
-  const mean = f32(sum / map.length);
-  for (let i = 0; i < out.length; i++) out[i] = f32(out[i] / mean);
-  return out;
+  return native.normalizeMap(map, height, width, false, positionPrior(flag, width), true);
 }
 
 /**
@@ -131,7 +113,7 @@ export function coherenceMap(
   flag: PositionFlag,
 ): Float32Array {
   const resized = resizeMap(heat, heatHeight, heatWidth, height, width, { antialias: true });
-  return applyPriorAndMean(minMaxNormalize(resized), height, width, flag);
+  return native.normalizeMap(resized, height, width, true, positionPrior(flag, width), true);
 }
 
 /** b of §7: 1.95 for relation 'big', 1.5 for 'small', else 1.8. */

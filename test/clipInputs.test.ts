@@ -120,6 +120,22 @@ describe('buildClipInputs', () => {
     expect(buildClipInputs(rgb, blurred, new Uint8Array(0), 0, h, w).global.length).toBe(0);
   });
 
+  it('writes into given output arrays', async () => {
+    const h = 30, w = 20, r = rng(8);
+    const rgb = Uint8Array.from({ length: h * w * 3 }, () => Math.floor(r() * 256));
+    const blurred = gaussianBlur(rgb, h, w), masks = randomMasks(2, h, w, 8);
+    const fresh = buildClipInputs(rgb, blurred, masks, 2, h, w, { size: 16 });
+    const out = { global: new Float32Array(2 * 3 * 256), local: new Float32Array(2 * 3 * 256) };
+    const got = await buildClipInputsAsync(rgb, blurred, masks, 2, h, w, { size: 16, out });
+    expect(got.global).toBe(out.global);
+    expect(Array.from(out.global)).toEqual(Array.from(fresh.global));
+    expect(Array.from(out.local)).toEqual(Array.from(fresh.local));
+    expect(() => buildClipInputs(rgb, blurred, masks, 2, h, w, { size: 8, out })).toThrow(/out.global has length/);
+    expect(() => buildClipInputs(rgb, blurred, masks, 2, h, w, { size: 16, dtype: 'float16', out })).toThrow(
+      /out.global must be a Uint16Array/,
+    );
+  });
+
   it('names the bad argument', () => {
     const rgb = new Uint8Array(12), m = new Uint8Array(4);
     expect(() => buildClipInputs(rgb, new Uint8Array(11), m, 1, 2, 2)).toThrow(/blurred has length 11/);

@@ -1,3 +1,4 @@
+#include <cstring>
 #include <vector>
 
 #include "clip_inputs_pixel.h"
@@ -26,13 +27,50 @@ void buildCpu(const uint8_t* rgb, const uint8_t* blurred, const uint8_t* masks, 
   for (int i = 0; i < s.outWidth; ++i) tx[i] = resample::bilinearTap(i, s.width, s.outWidth);
   const int64_t pixels = static_cast<int64_t>(s.height) * s.width;
   const int64_t plane = static_cast<int64_t>(s.outHeight) * s.outWidth;
+  // Most output pixels have all four taps inside or all outside a mask; their values do not depend on the mask,
+  // so they are computed once (same arithmetic, hence bit-identical) and copied per mask.
+  const bool allIn[4] = {true, true, true, true}, allOut[4] = {false, false, false, false};
+  std::vector<Out> inside(2 * 3 * plane), outside(2 * 3 * plane);  // global planes, then local planes
+  parallelFor(s.outHeight, 8, [&](int64_t begin, int64_t end) {
+    for (int64_t oy = begin; oy < end; ++oy)
+      for (int ox = 0; ox < s.outWidth; ++ox) {
+        const int64_t idx = oy * s.outWidth + ox;
+        pixel(rgb, blurred, allIn, s.width, ty[oy], tx[ox], k, idx, plane, inside.data(), inside.data() + 3 * plane);
+        pixel(rgb, blurred, allOut, s.width, ty[oy], tx[ox], k, idx, plane, outside.data(),
+              outside.data() + 3 * plane);
+      }
+  });
   parallelFor(n * s.outHeight, 8, [&](int64_t begin, int64_t end) {
+    std::vector<uint8_t> setCount(s.outWidth);
     for (int64_t r = begin; r < end; ++r) {
       const int64_t m = r / s.outHeight;
       const int oy = static_cast<int>(r % s.outHeight);
-      const int64_t base = m * 3 * plane + static_cast<int64_t>(oy) * s.outWidth;
-      for (int ox = 0; ox < s.outWidth; ++ox)
-        pixel(rgb, blurred, masks + m * pixels, s.width, ty[oy], tx[ox], k, base + ox, plane, global, local);
+      const uint8_t* mask = masks + m * pixels;
+      const int64_t row = int64_t{oy} * s.outWidth, base = m * 3 * plane;
+      for (int ox = 0; ox < s.outWidth; ++ox) {
+        bool in[4];
+        tapsInside(mask, s.width, ty[oy], tx[ox], in);
+        setCount[ox] = static_cast<uint8_t>(in[0] + in[1] + in[2] + in[3]);
+      }
+      // Runs of uniform pixels are block copies of the precomputed planes; mixed pixels are computed.
+      for (int ox = 0; ox < s.outWidth;) {
+        const uint8_t code = setCount[ox];
+        int stop = ox + 1;
+        if (code == 0 || code == 4) {
+          while (stop < s.outWidth && setCount[stop] == code) ++stop;
+          const Out* from = code ? inside.data() : outside.data();
+          const size_t bytes = sizeof(Out) * (stop - ox);
+          for (int c = 0; c < 3; ++c) {
+            std::memcpy(global + base + c * plane + row + ox, from + c * plane + row + ox, bytes);
+            std::memcpy(local + base + c * plane + row + ox, from + (3 + c) * plane + row + ox, bytes);
+          }
+        } else {
+          bool in[4];
+          tapsInside(mask, s.width, ty[oy], tx[ox], in);
+          pixel(rgb, blurred, in, s.width, ty[oy], tx[ox], k, base + row + ox, plane, global, local);
+        }
+        ox = stop;
+      }
     }
   });
 }

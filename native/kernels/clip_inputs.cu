@@ -15,8 +15,9 @@ __global__ void buildKernel(const uint8_t* rgb, const uint8_t* blurred, const ui
   const int oy = static_cast<int>(within / s.outWidth), ox = static_cast<int>(within % s.outWidth);
   const resample::Tap ty = resample::bilinearTap(oy, s.height, s.outHeight);
   const resample::Tap tx = resample::bilinearTap(ox, s.width, s.outWidth);
-  pixel(rgb, blurred, masks + m * static_cast<int64_t>(s.height) * s.width, s.width, ty, tx, k,
-        m * 3 * plane + within, plane, global, local);
+  bool in[4];
+  tapsInside(masks + m * static_cast<int64_t>(s.height) * s.width, s.width, ty, tx, in);
+  pixel(rgb, blurred, in, s.width, ty, tx, k, m * 3 * plane + within, plane, global, local);
 }
 
 }  // namespace

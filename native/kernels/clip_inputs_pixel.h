@@ -17,14 +17,22 @@ HG_HD inline uint16_t store<uint16_t>(float v) {
   return resample::floatToHalf(v);
 }
 
-// Writes channel c of the global and local images at one output pixel, given the taps and the mask.
+// Whether each of the four taps (y0x0, y0x1, y1x0, y1x1) is inside the mask.
+HG_HD inline void tapsInside(const uint8_t* mask, int width, const resample::Tap& ty, const resample::Tap& tx,
+                             bool in[4]) {
+  const uint8_t* r0 = mask + static_cast<int64_t>(ty.i0) * width;
+  const uint8_t* r1 = mask + static_cast<int64_t>(ty.i1) * width;
+  in[0] = r0[tx.i0] != 0, in[1] = r0[tx.i1] != 0, in[2] = r1[tx.i0] != 0, in[3] = r1[tx.i1] != 0;
+}
+
+// Writes the three channels of the global and local images at one output pixel, given the taps and which of
+// them are inside the mask.
 template <typename Out>
-HG_HD inline void pixel(const uint8_t* rgb, const uint8_t* blurred, const uint8_t* mask, int width,
+HG_HD inline void pixel(const uint8_t* rgb, const uint8_t* blurred, const bool in[4], int width,
                         const resample::Tap& ty, const resample::Tap& tx, const Constants& k, int64_t outIndex,
                         int64_t planeSize, Out* global, Out* local) {
   const int64_t p[4] = {static_cast<int64_t>(ty.i0) * width + tx.i0, static_cast<int64_t>(ty.i0) * width + tx.i1,
                         static_cast<int64_t>(ty.i1) * width + tx.i0, static_cast<int64_t>(ty.i1) * width + tx.i1};
-  const bool in[4] = {mask[p[0]] != 0, mask[p[1]] != 0, mask[p[2]] != 0, mask[p[3]] != 0};
   for (int c = 0; c < 3; ++c) {
     float g[4], l[4];
     for (int q = 0; q < 4; ++q) {

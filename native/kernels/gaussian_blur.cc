@@ -1,10 +1,45 @@
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "gaussian_blur.h"
+#include "multiversion.h"
 #include "parallel.h"
 
 namespace hybridgl::gaussian_blur {
+namespace {
+
+// out[j] = Σ_t k[t]·padded[j + t·channels], mirrored taps paired (the kernel is symmetric); sums stay below
+// 255·256, so uint16 is exact.
+HG_MULTIVERSION void horizontalRow(const uint16_t* padded, int64_t rowLen, int channels, const uint16_t* k,
+                                   uint16_t* out) {
+  const uint16_t* centre = padded + kRadius * channels;
+  for (int64_t j = 0; j < rowLen; ++j) out[j] = static_cast<uint16_t>(k[kRadius] * centre[j]);
+  for (int t = 0; t < kRadius; ++t) {
+    const uint16_t w = k[t];
+    const uint16_t* a = padded + t * channels;
+    const uint16_t* b = padded + (kTaps - 1 - t) * channels;
+    for (int64_t j = 0; j < rowLen; ++j) out[j] = static_cast<uint16_t>(out[j] + w * (a[j] + b[j]));
+  }
+}
+
+// One output row of the vertical pass at 16 fractional bits (mirrored rows paired), rounded half up to uint8.
+HG_MULTIVERSION void verticalRow(const uint16_t* const* rows, int64_t rowLen, const uint16_t* k, uint32_t* acc,
+                                 uint8_t* out) {
+  for (int64_t j = 0; j < rowLen; ++j) acc[j] = uint32_t{k[kRadius]} * rows[kRadius][j];
+  for (int t = 0; t < kRadius; ++t) {
+    const uint32_t w = k[t];
+    const uint16_t* a = rows[t];
+    const uint16_t* b = rows[kTaps - 1 - t];
+    for (int64_t j = 0; j < rowLen; ++j) acc[j] += w * (uint32_t{a[j]} + b[j]);
+  }
+  for (int64_t j = 0; j < rowLen; ++j) {
+    const uint32_t v = (acc[j] + (1u << 15)) >> 16;
+    out[j] = static_cast<uint8_t>(v > 255 ? 255 : v);
+  }
+}
+
+}  // namespace
 
 std::array<uint16_t, kTaps> fixedKernel() {
   // OpenCV (ksize 15, sigma 0): sigma = 15·0.15 + 0.35; half-kernel exp(-x²/(2σ²)), normalised with the centre
@@ -35,40 +70,32 @@ std::array<uint16_t, kTaps> fixedKernel() {
 void blurCpu(const uint8_t* src, int height, int width, int channels, uint8_t* dst) {
   const auto k = fixedKernel();
   const int64_t rowLen = static_cast<int64_t>(width) * channels;
-  // Horizontal pass: a REFLECT_101-padded copy of each row, then 15 contiguous multiply-adds (vectorisable);
-  // sums stay below 255·256 so uint16 is exact.
-  std::vector<uint16_t> horizontal(static_cast<size_t>(height) * rowLen);
-  parallelFor(height, 16, [&](int64_t y0, int64_t y1) {
+  // Bands of output rows; each band filters horizontally the source rows it needs (its rows ± the radius,
+  // reflected) into a small buffer that stays in cache, then runs the vertical pass from it.
+  constexpr int kBand = 64;
+  const int64_t bands = (height + kBand - 1) / kBand;
+  parallelFor(bands, 1, [&](int64_t b0, int64_t b1) {
     std::vector<uint16_t> padded(static_cast<size_t>(width + 2 * kRadius) * channels);
-    for (int64_t y = y0; y < y1; ++y) {
-      const uint8_t* row = src + y * rowLen;
-      for (int x = -kRadius; x < width + kRadius; ++x) {
-        const int sx = reflect101(x, width);
-        for (int c = 0; c < channels; ++c) padded[(x + kRadius) * channels + c] = row[sx * channels + c];
-      }
-      uint16_t* out = horizontal.data() + y * rowLen;
-      for (int64_t j = 0; j < rowLen; ++j) out[j] = 0;
-      for (int t = 0; t < kTaps; ++t) {
-        const uint16_t w = k[t];
-        const uint16_t* in = padded.data() + t * channels;
-        for (int64_t j = 0; j < rowLen; ++j) out[j] = static_cast<uint16_t>(out[j] + w * in[j]);
-      }
-    }
-  });
-  // Vertical pass at 16 fractional bits, then round half up to uint8.
-  parallelFor(height, 16, [&](int64_t y0, int64_t y1) {
+    std::vector<uint16_t> horizontal(static_cast<size_t>(kBand + 2 * kRadius) * rowLen);
     std::vector<uint32_t> acc(rowLen);
-    for (int64_t y = y0; y < y1; ++y) {
-      for (int64_t j = 0; j < rowLen; ++j) acc[j] = 0;
-      for (int t = 0; t < kTaps; ++t) {
-        const uint32_t w = k[t];
-        const uint16_t* in = horizontal.data() + reflect101(static_cast<int>(y) + t - kRadius, height) * rowLen;
-        for (int64_t j = 0; j < rowLen; ++j) acc[j] += w * in[j];
+    uint16_t* inner = padded.data() + kRadius * channels;
+    for (int64_t band = b0; band < b1; ++band) {
+      const int y0 = static_cast<int>(band * kBand), y1 = std::min(height, y0 + kBand);
+      for (int v = y0 - kRadius; v < y1 + kRadius; ++v) {  // virtual row v is buffer row v − (y0 − kRadius)
+        const uint8_t* row = src + int64_t{reflect101(v, height)} * rowLen;
+        for (int64_t j = 0; j < rowLen; ++j) inner[j] = row[j];
+        for (int x = 1; x <= kRadius; ++x)
+          for (int c = 0; c < channels; ++c) {
+            inner[-x * channels + c] = row[reflect101(-x, width) * channels + c];
+            inner[(width - 1 + x) * channels + c] = row[reflect101(width - 1 + x, width) * channels + c];
+          }
+        horizontalRow(padded.data(), rowLen, channels, k.data(),
+                      horizontal.data() + int64_t{v - (y0 - kRadius)} * rowLen);
       }
-      uint8_t* out = dst + y * rowLen;
-      for (int64_t j = 0; j < rowLen; ++j) {
-        const uint32_t v = (acc[j] + (1u << 15)) >> 16;
-        out[j] = static_cast<uint8_t>(v > 255 ? 255 : v);
+      const uint16_t* rows[kTaps];
+      for (int y = y0; y < y1; ++y) {
+        for (int t = 0; t < kTaps; ++t) rows[t] = horizontal.data() + int64_t{y - y0 + t} * rowLen;
+        verticalRow(rows, rowLen, k.data(), acc.data(), dst + int64_t{y} * rowLen);
       }
     }
   });

@@ -1,6 +1,9 @@
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "heatmap.h"
+#include "multiversion.h"
 #include "parallel.h"
 #include "resample.h"
 
@@ -42,6 +45,32 @@ void aaColumns(const float* src, int outRows, int width, const resample::AaTaps&
   });
 }
 
+struct MaskedSum {
+  double sum;
+  int64_t count;
+};
+
+// Σ map over set pixels: float partial sums over blocks of 4096 pixels, folded into a double. Reassociation is
+// allowed inside a block so that the reduction vectorises; the error stays at float rounding of short sums.
+__attribute__((optimize("associative-math", "no-signed-zeros", "no-trapping-math"))) HG_MULTIVERSION MaskedSum
+maskedSum(const float* map, const uint8_t* mask, int64_t pixels) {
+  constexpr int64_t kBlock = 4096;
+  MaskedSum r{0, 0};
+  for (int64_t b = 0; b < pixels; b += kBlock) {
+    const int64_t e = std::min(pixels, b + kBlock);
+    float s = 0;
+    int32_t count = 0;
+    for (int64_t p = b; p < e; ++p) {
+      const bool in = mask[p] != 0;
+      s += in ? map[p] : 0.f;
+      count += in;
+    }
+    r.sum += s;
+    r.count += count;
+  }
+  return r;
+}
+
 }  // namespace
 
 void resizeCpu(const float* src, int channels, int inH, int inW, int outH, int outW, bool antialias, float* dst) {
@@ -73,6 +102,38 @@ void resizeCpu(const float* src, int channels, int inH, int inW, int outH, int o
     aaColumns(mid.data() + int64_t{c} * inH * outW, outH, outW, ty, dst + int64_t{c} * outH * outW);
 }
 
+void normalizeCpu(const float* map, int64_t height, int64_t width, bool minMax, const float* priorRow,
+                  bool divideByMean, float* out) {
+  const int64_t count = height * width;
+  float lo = 0, range = 1;
+  if (minMax) {
+    float hi = -INFINITY;
+    lo = INFINITY;
+    bool nan = false;
+    for (int64_t p = 0; p < count; ++p) {
+      nan |= std::isnan(map[p]);
+      lo = std::min(lo, map[p]);
+      hi = std::max(hi, map[p]);
+    }
+    if (nan) lo = hi = NAN;
+    range = hi - lo;
+  }
+  double sum = 0;
+  for (int64_t y = 0; y < height; ++y) {
+    const float* in = map + y * width;
+    float* o = out + y * width;
+    for (int64_t x = 0; x < width; ++x) {
+      float v = minMax ? (in[x] - lo) / range : in[x];
+      if (priorRow) v *= priorRow[x];
+      o[x] = v;
+      sum += v;
+    }
+  }
+  if (!divideByMean) return;
+  const float mean = static_cast<float>(sum / static_cast<double>(count));
+  for (int64_t p = 0; p < count; ++p) out[p] /= mean;
+}
+
 void maskSumsCpu(const float* map, const uint8_t* masks, int64_t n, int64_t pixels, double* sumInside,
                  int64_t* countInside, double* total) {
   double t = 0;
@@ -80,16 +141,9 @@ void maskSumsCpu(const float* map, const uint8_t* masks, int64_t n, int64_t pixe
   *total = t;
   parallelFor(n, 1, [&](int64_t begin, int64_t end) {
     for (int64_t m = begin; m < end; ++m) {
-      const uint8_t* mask = masks + m * pixels;
-      double s = 0;
-      int64_t count = 0;
-      for (int64_t p = 0; p < pixels; ++p) {
-        const bool in = mask[p] != 0;
-        s += in ? static_cast<double>(map[p]) : 0.0;
-        count += in;
-      }
-      sumInside[m] = s;
-      countInside[m] = count;
+      const MaskedSum r = maskedSum(map, masks + m * pixels, pixels);
+      sumInside[m] = r.sum;
+      countInside[m] = r.count;
     }
   });
 }

@@ -18,6 +18,12 @@ void maskSumsCpu(const float* map, const uint8_t* masks, int64_t n, int64_t pixe
 void maskSumsCuda(const float* map, const uint8_t* masks, int64_t n, int64_t pixels, double* sumInside,
                   int64_t* countInside, double* total);
 
+// The §7 map normalisation in float32, each step optional and in this order: (x − min)/(max − min) (NaN
+// everywhere when the map holds a NaN or is constant, as torch); × priorRow[x] on every row (when given);
+// ÷ the mean (accumulated in double, rounded to float). Runs once per expression, so CPU only on every backend.
+void normalizeCpu(const float* map, int64_t height, int64_t width, bool minMax, const float* priorRow,
+                  bool divideByMean, float* out);
+
 inline void resize(Backend be, const float* src, int channels, int inH, int inW, int outH, int outW, bool antialias,
                    float* dst) {
 #ifdef HYBRIDGL_WITH_CUDA

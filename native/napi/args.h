@@ -36,6 +36,11 @@ struct TypedArrayTraits<double> {
   static constexpr const char* name = "a Float64Array";
 };
 template <>
+struct TypedArrayTraits<uint16_t> {
+  static constexpr napi_typedarray_type kind = napi_uint16_array;
+  static constexpr const char* name = "a Uint16Array";
+};
+template <>
 struct TypedArrayTraits<int32_t> {
   static constexpr napi_typedarray_type kind = napi_int32_array;
   static constexpr const char* name = "an Int32Array";

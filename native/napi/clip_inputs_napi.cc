@@ -6,8 +6,9 @@
 namespace hybridgl::napi {
 namespace {
 
-// buildClipInputs(rgb, blurred, masks, n, height, width, outSize, half, async) → { global, local }, each
-// n×3×outSize×outSize as Float32Array, or Uint16Array of half bits when `half`.
+// buildClipInputs(rgb, blurred, masks, n, height, width, outSize, half, async[, global, local]) → { global, local },
+// each n×3×outSize×outSize as Float32Array, or Uint16Array of half bits when `half`; written into the given
+// arrays when passed (reuse saves the page faults of fresh memory), else into new ones.
 Napi::Value buildClipInputs(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 9, "buildClipInputs");
@@ -20,13 +21,16 @@ Napi::Value buildClipInputs(const Napi::CallbackInfo& cb) {
   const clip_inputs::Shape shape{static_cast<int>(h), static_cast<int>(w), static_cast<int>(size),
                                  static_cast<int>(size)};
   const size_t count = static_cast<size_t>(n * 3 * size * size);
+  const bool given = cb.Length() >= 11 && !cb[9].IsUndefined();
   Napi::TypedArray global, local;
   void *gp, *lp;
   if (half) {
-    auto g = Napi::Uint16Array::New(env, count), l = Napi::Uint16Array::New(env, count);
+    auto g = given ? typedArray<uint16_t>(cb[9], "out.global", count) : Napi::Uint16Array::New(env, count);
+    auto l = given ? typedArray<uint16_t>(cb[10], "out.local", count) : Napi::Uint16Array::New(env, count);
     global = g, local = l, gp = g.Data(), lp = l.Data();
   } else {
-    auto g = Napi::Float32Array::New(env, count), l = Napi::Float32Array::New(env, count);
+    auto g = given ? typedArray<float>(cb[9], "out.global", count) : Napi::Float32Array::New(env, count);
+    auto l = given ? typedArray<float>(cb[10], "out.local", count) : Napi::Float32Array::New(env, count);
     global = g, local = l, gp = g.Data(), lp = l.Data();
   }
   const Backend be = guard(env, [] { return activeBackend(); });

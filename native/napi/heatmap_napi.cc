@@ -28,6 +28,19 @@ Napi::Value resizeMap(const Napi::CallbackInfo& cb) {
   return out;
 }
 
+// normalizeMap(map: Float32Array, height, width, minMax, prior: Float32Array | null, divideByMean) → Float32Array.
+Napi::Value normalizeMap(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 6, "normalizeMap");
+  const int64_t h = integer(cb[1], "height", 1), w = integer(cb[2], "width", 1);
+  auto map = typedArray<float>(cb[0], "map", h * w);
+  const bool minMax = boolean(cb[3], "minMax"), divide = boolean(cb[5], "divideByMean");
+  const float* prior = cb[4].IsNull() ? nullptr : typedArray<float>(cb[4], "prior", w).Data();
+  auto out = Napi::Float32Array::New(env, h * w);
+  heatmap::normalizeCpu(map.Data(), h, w, minMax, prior, divide, out.Data());
+  return out;
+}
+
 // maskMapSums(map: Float32Array, masks, n, height, width, async) → { sumInside: Float64Array,
 // countInside: Float64Array, total: number }.
 Napi::Value maskMapSums(const Napi::CallbackInfo& cb) {
@@ -62,6 +75,7 @@ Napi::Value maskMapSums(const Napi::CallbackInfo& cb) {
 
 void registerHeatmap(Napi::Env env, Napi::Object exports) {
   exports.Set("resizeMap", Napi::Function::New(env, resizeMap, "resizeMap"));
+  exports.Set("normalizeMap", Napi::Function::New(env, normalizeMap, "normalizeMap"));
   exports.Set("maskMapSums", Napi::Function::New(env, maskMapSums, "maskMapSums"));
 }
 
