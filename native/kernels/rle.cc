@@ -4,6 +4,9 @@
 #include <climits>
 #include <cmath>
 #include <cstring>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "parallel.h"
 #include "rle_core.h"
@@ -53,6 +56,19 @@ void encodeOne(const uint8_t* mask, uint32_t h, uint32_t w, EncodeScratch& s, Rl
     const uint8_t* cur = mask + uint64_t{y} * w;
     const uint8_t* prev = y == 0 ? s.wrapRow.data() : cur - w;
     uint32_t x = 0;
+#ifdef __SSE2__
+    const __m128i zero = _mm_setzero_si128();
+    for (; x + 16 <= w; x += 16) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(cur + x));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(prev + x));
+      unsigned diff = _mm_movemask_epi8(_mm_xor_si128(_mm_cmpeq_epi8(a, zero), _mm_cmpeq_epi8(b, zero)));
+      while (diff) {
+        s.columnOf.push_back(x + __builtin_ctz(diff));
+        s.rowOf.push_back(y);
+        diff &= diff - 1;
+      }
+    }
+#endif
     for (; x + 8 <= w; x += 8) {
       uint64_t diff = normalizeBytes(load8(cur + x)) ^ normalizeBytes(load8(prev + x));
       while (diff) {
@@ -193,23 +209,38 @@ Rle fromPolygon(const double* xy, uint32_t k, uint32_t h, uint32_t w) {
 
 }  // namespace
 
-core::Prepared core::prepare(const Rle& r, std::vector<uint32_t>& counts, std::vector<uint32_t>& ones) {
-  core::Prepared p{};
+void core::PreparedSet::add(const Rle& r) {
+  Prepared p{};
   p.countsOffset = counts.size();
-  p.onesOffset = ones.size() / 2;
+  p.columnOffset = firstY0.size();
+  p.segmentOffset = segments.size() / 2;
   p.m = static_cast<uint32_t>(r.counts.size());
   p.h = r.h, p.w = r.w;
   p.area = area(r);
   toBbox(r, p.bb);
   counts.insert(counts.end(), r.counts.begin(), r.counts.end());
-  uint32_t pos = 0;
+  firstY0.resize(firstY0.size() + r.w, 0);
+  firstY1.resize(firstY1.size() + r.w, 0);
+  segmentsInColumn.resize(segmentsInColumn.size() + r.w, 0);
+  firstSegment.resize(firstSegment.size() + r.w, 0);
+  uint64_t pos = 0;
+  uint32_t segment = 0;
   for (size_t j = 0; j < r.counts.size(); ++j) {
     if (j > 0 && r.counts[j] == 0) p.interiorZero = 1;
-    if (j % 2 == 1 && r.counts[j] > 0) ones.push_back(pos), ones.push_back(pos + r.counts[j]);
-    pos += r.counts[j];
+    const uint64_t end = pos + r.counts[j];
+    // A run of ones split at column boundaries.
+    for (uint64_t at = pos; j % 2 == 1 && at < end;) {
+      const uint64_t x = at / r.h, columnEnd = (x + 1) * r.h, stop = end < columnEnd ? end : columnEnd;
+      const uint64_t c = p.columnOffset + x;
+      const uint32_t y0 = static_cast<uint32_t>(at - x * r.h), y1 = static_cast<uint32_t>(stop - x * r.h);
+      if (segmentsInColumn[c]++ == 0) firstY0[c] = y0, firstY1[c] = y1, firstSegment[c] = segment;
+      segments.push_back(y0), segments.push_back(y1);
+      ++segment;
+      at = stop;
+    }
+    pos = end;
   }
-  p.nOnes = static_cast<uint32_t>(ones.size() / 2 - p.onesOffset);
-  return p;
+  items.push_back(p);
 }
 
 std::string toString(const Rle& r) {
@@ -349,14 +380,15 @@ Rle merge(const Rle* rles, int64_t n, bool intersect) {
 }
 
 void iouCpu(const Rle* dt, int64_t m, const Rle* gt, int64_t n, const uint8_t* iscrowd, double* out) {
-  std::vector<uint32_t> counts, ones;
-  std::vector<core::Prepared> pd(m), pg(n);
-  for (int64_t d = 0; d < m; ++d) pd[d] = core::prepare(dt[d], counts, ones);
-  for (int64_t g = 0; g < n; ++g) pg[g] = core::prepare(gt[g], counts, ones);
+  core::PreparedSet set;
+  for (int64_t d = 0; d < m; ++d) set.add(dt[d]);
+  for (int64_t g = 0; g < n; ++g) set.add(gt[g]);
+  const core::Shared sh = set.view();
+  const core::Prepared* items = set.items.data();
   parallelFor(m * n, 64, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const int64_t d = p / n, g = p % n;
-      out[p] = core::pairIou(pd[d], pg[g], counts.data(), ones.data(), iscrowd && iscrowd[g]);
+      out[p] = core::pairIou(items[d], items[m + g], sh, iscrowd && iscrowd[g]);
     }
   });
 }

@@ -56,12 +56,19 @@ __global__ void decodeColumnsKernel(const uint32_t* ends, const unsigned long lo
   }
 }
 
-__global__ void iouKernel(const core::Prepared* dt, int64_t m, const core::Prepared* gt, int64_t n,
-                          const uint32_t* counts, const uint32_t* ones, const uint8_t* iscrowd, double* out) {
+// One thread per (dt, gt) pair; items holds the m dt RLEs, then the n gt ones.
+__global__ void iouKernel(const core::Prepared* items, int64_t m, int64_t n, core::Shared sh, const uint8_t* iscrowd,
+                          double* out) {
   const int64_t p = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (p >= m * n) return;
   const int64_t d = p / n, g = p % n;
-  out[p] = core::pairIou(dt[d], gt[g], counts, ones, iscrowd[g] != 0);
+  out[p] = core::pairIou(items[d], items[m + g], sh, iscrowd[g] != 0);
+}
+
+// A device copy of a host vector, of at least one element so that every pointer handed to a kernel is valid.
+cuda::DeviceBuffer<uint32_t> upload(std::vector<uint32_t> v) {
+  if (v.empty()) v.push_back(0);
+  return cuda::DeviceBuffer<uint32_t>(v.data(), v.size());
 }
 
 }  // namespace
@@ -120,21 +127,19 @@ void decodeCuda(const Rle* rles, int64_t n, uint8_t* out) {
 
 void iouCuda(const Rle* dt, int64_t m, const Rle* gt, int64_t n, const uint8_t* iscrowd, double* out) {
   if (m == 0 || n == 0) return;
-  std::vector<uint32_t> counts, ones;
-  std::vector<core::Prepared> pd(m), pg(n);
-  for (int64_t d = 0; d < m; ++d) pd[d] = core::prepare(dt[d], counts, ones);
-  for (int64_t g = 0; g < n; ++g) pg[g] = core::prepare(gt[g], counts, ones);
+  core::PreparedSet set;
+  for (int64_t d = 0; d < m; ++d) set.add(dt[d]);
+  for (int64_t g = 0; g < n; ++g) set.add(gt[g]);
   std::vector<uint8_t> crowd(n, 0);
   if (iscrowd)
     for (int64_t g = 0; g < n; ++g) crowd[g] = iscrowd[g];
-  // Buffers of at least one element, so that every pointer handed to the kernel is valid.
-  counts.push_back(0), ones.push_back(0), ones.push_back(0);
-  cuda::DeviceBuffer<uint32_t> dcounts(counts.data(), counts.size()), dones(ones.data(), ones.size());
-  cuda::DeviceBuffer<core::Prepared> dpd(pd.data(), m), dpg(pg.data(), n);
+  auto counts = upload(set.counts), y0 = upload(set.firstY0), y1 = upload(set.firstY1);
+  auto inColumn = upload(set.segmentsInColumn), first = upload(set.firstSegment), segments = upload(set.segments);
+  const core::Shared sh{counts.get(), y0.get(), y1.get(), inColumn.get(), first.get(), segments.get()};
+  cuda::DeviceBuffer<core::Prepared> items(set.items.data(), set.items.size());
   cuda::DeviceBuffer<uint8_t> dcrowd(crowd.data(), n);
   cuda::DeviceBuffer<double> dout(m * n);
-  iouKernel<<<cuda::blocksFor(m * n, 128), 128>>>(dpd.get(), m, dpg.get(), n, dcounts.get(), dones.get(),
-                                                   dcrowd.get(), dout.get());
+  iouKernel<<<cuda::blocksFor(m * n, 128), 128>>>(items.get(), m, n, sh, dcrowd.get(), dout.get());
   cuda::finish("rle iou");
   dout.download(out, m * n);
 }

@@ -14,20 +14,38 @@
 
 namespace hybridgl::rle::core {
 
-// One RLE prepared for IoU: offsets into shared arrays of run counts and of set intervals [start, end) (as
-// start,end pairs, column-major positions), plus its 2.0.8 box and area.
+// One RLE prepared for IoU: its runs, and its set pixels split into per-column segments of rows [y0, y1), all as
+// offsets into shared arrays (see Shared); plus its 2.0.8 box and area.
 struct Prepared {
-  uint64_t countsOffset;
-  uint64_t onesOffset;  // in intervals (2 values each)
-  uint32_t m;           // number of runs
-  uint32_t nOnes;       // number of set intervals
-  uint32_t h, w, area;
+  uint64_t countsOffset;   // m run counts
+  uint64_t columnOffset;   // w entries in each per-column array
+  uint64_t segmentOffset;  // segments as y0,y1 pairs
+  uint32_t m, h, w, area;
   uint32_t interiorZero;  // a zero-length run after the first one
   double bb[4];
 };
 
-// Appends r's runs and set intervals to the shared arrays and describes it (host only).
-Prepared prepare(const Rle& r, std::vector<uint32_t>& counts, std::vector<uint32_t>& ones);
+// The arrays Prepared points into. Per column: the first segment's rows (0, 0 for an empty column), the number of
+// segments and the index of the first one (relative to the RLE's segmentOffset).
+struct Shared {
+  const uint32_t* counts;
+  const uint32_t* firstY0;
+  const uint32_t* firstY1;
+  const uint32_t* segmentsInColumn;
+  const uint32_t* firstSegment;
+  const uint32_t* segments;
+};
+
+// Host-side builder of Prepared RLEs and their shared arrays.
+struct PreparedSet {
+  std::vector<uint32_t> counts, firstY0, firstY1, segmentsInColumn, firstSegment, segments;
+  std::vector<Prepared> items;
+  void add(const Rle& r);
+  Shared view() const {
+    return {counts.data(), firstY0.data(), firstY1.data(), segmentsInColumn.data(), firstSegment.data(),
+            segments.data()};
+  }
+};
 
 // A product that the device compiler may not fuse into a multiply-add (the host build does not fuse either).
 HG_HD inline double mulNoFma(double a, double b) {
@@ -52,36 +70,34 @@ HG_HD inline double boxIou(const double* D, const double* G, bool crowd) {
   return i / u;
 }
 
-// First interval (of n, as start,end pairs) whose end is past pos.
-HG_HD inline uint32_t firstEndingAfter(const uint32_t* iv, uint32_t n, uint32_t pos) {
-  uint32_t lo = 0, hi = n;
-  while (lo < hi) {
-    const uint32_t mid = (lo + hi) / 2;
-    if (iv[2 * mid + 1] <= pos) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-// |A ∧ B| from the set intervals, looking only at the columns both boxes span.
-HG_HD inline uint32_t intersectIntervals(const Prepared& A, const uint32_t* ia, const Prepared& B, const uint32_t* ib) {
+// |A ∧ B| column by column over the columns both boxes span. Most columns of a mask hold at most one segment;
+// those pairs cost one overlap, the rest merge their segment lists.
+HG_HD inline uint32_t intersectColumns(const Prepared& A, const Prepared& B, const Shared& sh) {
   if (A.area == 0 || B.area == 0) return 0;
-  const double lo = fmaxExact(A.bb[0], B.bb[0]);
-  const double hi = fminExact(A.bb[0] + A.bb[2], B.bb[0] + B.bb[2]);  // exclusive column bound
-  const uint64_t begin = static_cast<uint64_t>(lo) * A.h;
-  const uint64_t end = static_cast<uint64_t>(hi) * A.h;
-  uint32_t p = firstEndingAfter(ia, A.nOnes, static_cast<uint32_t>(begin));
-  uint32_t q = firstEndingAfter(ib, B.nOnes, static_cast<uint32_t>(begin));
-  uint32_t inter = 0;
-  while (p < A.nOnes && q < B.nOnes) {
-    const uint32_t s1 = ia[2 * p], e1 = ia[2 * p + 1], s2 = ib[2 * q], e2 = ib[2 * q + 1];
-    if (s1 >= end || s2 >= end) break;
-    const uint32_t s = s1 > s2 ? s1 : s2, e = e1 < e2 ? e1 : e2;
-    if (e > s) inter += e - s;
-    if (e1 < e2) ++p;
-    else ++q;
+  const uint32_t lo = static_cast<uint32_t>(fmaxExact(A.bb[0], B.bb[0]));
+  const uint32_t hi = static_cast<uint32_t>(fminExact(A.bb[0] + A.bb[2], B.bb[0] + B.bb[2]));
+  const uint32_t *ay0 = sh.firstY0 + A.columnOffset, *ay1 = sh.firstY1 + A.columnOffset;
+  const uint32_t *by0 = sh.firstY0 + B.columnOffset, *by1 = sh.firstY1 + B.columnOffset;
+  const uint32_t *an = sh.segmentsInColumn + A.columnOffset, *bn = sh.segmentsInColumn + B.columnOffset;
+  int64_t inter = 0;
+  for (uint32_t x = lo; x < hi; ++x) {
+    if (an[x] <= 1 && bn[x] <= 1) {
+      const int64_t top = ay0[x] > by0[x] ? ay0[x] : by0[x], bottom = ay1[x] < by1[x] ? ay1[x] : by1[x];
+      inter += bottom > top ? bottom - top : 0;
+      continue;
+    }
+    const uint32_t* sa = sh.segments + 2 * (A.segmentOffset + sh.firstSegment[A.columnOffset + x]);
+    const uint32_t* sb = sh.segments + 2 * (B.segmentOffset + sh.firstSegment[B.columnOffset + x]);
+    uint32_t p = 0, q = 0;
+    while (p < an[x] && q < bn[x]) {
+      const uint32_t s1 = sa[2 * p], e1 = sa[2 * p + 1], s2 = sb[2 * q], e2 = sb[2 * q + 1];
+      const int64_t top = s1 > s2 ? s1 : s2, bottom = e1 < e2 ? e1 : e2;
+      inter += bottom > top ? bottom - top : 0;
+      if (e1 <= e2) ++p;
+      else ++q;
+    }
   }
-  return inter;
+  return static_cast<uint32_t>(inter);
 }
 
 // rleIou's own run walk, kept for RLEs with zero-length runs inside, where it may stop early.
@@ -105,16 +121,15 @@ HG_HD inline void walkRuns(const uint32_t* A, uint32_t ka, const uint32_t* B, ui
 }
 
 // One entry of rleIou: dt D against gt G.
-HG_HD inline double pairIou(const Prepared& D, const Prepared& G, const uint32_t* counts, const uint32_t* ones,
-                            bool crowd) {
+HG_HD inline double pairIou(const Prepared& D, const Prepared& G, const Shared& sh, bool crowd) {
   const double o = boxIou(D.bb, G.bb, crowd);
   if (!(o > 0)) return o;
   if (D.h != G.h || D.w != G.w) return -1;
   uint32_t inter, uni;
   if (D.interiorZero && G.interiorZero) {
-    walkRuns(counts + D.countsOffset, D.m, counts + G.countsOffset, G.m, inter, uni);
+    walkRuns(sh.counts + D.countsOffset, D.m, sh.counts + G.countsOffset, G.m, inter, uni);
   } else {
-    inter = intersectIntervals(D, ones + 2 * D.onesOffset, G, ones + 2 * G.onesOffset);
+    inter = intersectColumns(D, G, sh);
     uni = D.area + G.area - inter;
   }
   if (inter == 0) uni = 1;
