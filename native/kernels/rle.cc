@@ -148,21 +148,23 @@ Rle fromPolygon(const double* xy, uint32_t k, uint32_t h, uint32_t w) {
   for (uint32_t j = 0; j < k; ++j) py[j] = truncToInt(scale * xy[2 * j + 1] + .5);
   if (k > 0) px[k] = px[0], py[k] = py[0];
   std::vector<uint32_t> marks;
-  const double lastColumn = static_cast<double>(static_cast<uint64_t>(w) - 1);
   const double height = static_cast<double>(h);
   bool havePrev = false;
   int pu = 0, pv = 0;
+  // maskApi.c keeps a step where (X + .5) / 5 − .5 is a whole column in [0, w − 1], X being the step's smaller
+  // upsampled x. In doubles that value is whole exactly when X ≡ 2 (mod 5) (otherwise its fraction is a tenth
+  // away from whole, far beyond rounding), and then it is exactly (X − 2) / 5: tested here in integers.
   auto visit = [&](int u, int v) {
     if (havePrev && u != pu) {
-      double xd = static_cast<double>(u < pu ? u : u - 1);
-      xd = (xd + .5) / scale - .5;
-      if (std::floor(xd) == xd && xd >= 0 && !(xd > lastColumn)) {
+      const int64_t X = u < pu ? u : u - 1;
+      const int64_t column = (X - 2) / 5;
+      if (X >= 2 && (X - 2) % 5 == 0 && (w == 0 || column <= int64_t{w} - 1)) {
         double yd = static_cast<double>(v < pv ? v : pv);
         yd = (yd + .5) / scale - .5;
         if (yd < 0) yd = 0;
         else if (yd > height) yd = height;
         yd = std::ceil(yd);
-        marks.push_back(static_cast<uint32_t>(static_cast<int>(xd) * static_cast<int>(h) + static_cast<int>(yd)));
+        marks.push_back(static_cast<uint32_t>(static_cast<int>(column) * static_cast<int>(h) + static_cast<int>(yd)));
       }
     }
     havePrev = true, pu = u, pv = v;
