@@ -14,6 +14,7 @@ export {
   rleEncodeBatch,
   rleEncodeBatchAsync,
   rleFromBoxes,
+  rleFromCounts,
   rleFromPolygons,
   rleFromPolygonsAsync,
   rleIoU,
@@ -21,5 +22,6 @@ export {
   rleMerge,
   rleToBbox,
   rleToBboxBatch,
+  rleToCounts,
 } from '../bindings/rle.ts';
 export type { Rle } from '../bindings/rle.ts';

@@ -169,6 +169,32 @@ Napi::Value fromBoxes(const Napi::CallbackInfo& cb) {
   return toStrings(env, out);
 }
 
+// rleFromCounts(counts: Uint32Array, height, width) → compressed counts string (frUncompressedRLE), checking
+// that the runs cover height×width.
+Napi::Value fromCounts(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 3, "rleFromCounts");
+  auto counts = typedArray<uint32_t>(cb[0], "counts");
+  const int64_t h = integer(cb[1], "height"), w = integer(cb[2], "width");
+  if (static_cast<uint64_t>(h * w) > rle::kMaxPixels) throwRange(env, "height×width is too large");
+  rle::Rle r;
+  r.h = static_cast<uint32_t>(h), r.w = static_cast<uint32_t>(w);
+  r.counts.assign(counts.Data(), counts.Data() + counts.ElementLength());
+  uint64_t total = 0;
+  for (uint32_t c : r.counts) total += c;
+  if (total != static_cast<uint64_t>(h * w))
+    throwRange(env, "counts cover " + std::to_string(total) + " pixels, not height×width = " + std::to_string(h * w));
+  return Napi::String::New(env, rle::toString(r));
+}
+
+// rleToCounts(counts, sizes, name) → the runs of the first RLE as a Uint32Array.
+Napi::Value toCounts(const Napi::CallbackInfo& cb) {
+  requireArgs(cb, 3, "rleToCounts");
+  RleList rles = readRles(cb[0], cb[1], string(cb[2], "name"));
+  if (rles->empty()) throwRange(cb.Env(), "no RLE given");
+  return toTypedArray<uint32_t>(cb.Env(), (*rles)[0].counts);
+}
+
 }  // namespace
 
 void registerRle(Napi::Env env, Napi::Object exports) {
@@ -180,6 +206,8 @@ void registerRle(Napi::Env env, Napi::Object exports) {
   exports.Set("rleIoU", Napi::Function::New(env, iou, "rleIoU"));
   exports.Set("rleFromPolygons", Napi::Function::New(env, fromPolygons, "rleFromPolygons"));
   exports.Set("rleFromBoxes", Napi::Function::New(env, fromBoxes, "rleFromBoxes"));
+  exports.Set("rleFromCounts", Napi::Function::New(env, fromCounts, "rleFromCounts"));
+  exports.Set("rleToCounts", Napi::Function::New(env, toCounts, "rleToCounts"));
 }
 
 }  // namespace hybridgl::napi
