@@ -1,7 +1,6 @@
 #include "rle.h"
 
 #include <algorithm>
-#include <climits>
 #include <cmath>
 #include <cstring>
 #ifdef __SSE2__
@@ -132,67 +131,13 @@ void decodeOne(const Rle& r, uint8_t* out) {
   }
 }
 
-// (int)d as x86-64's cvttsd2si computes it, NaN included (pycocotools' rleFrPoly converts 0/0 for a repeated
-// vertex; that value is never used, but the conversion must not be undefined here).
-inline int truncToInt(double d) {
-  if (!(d > -2147483649.0 && d < 2147483648.0)) return INT_MIN;
-  return static_cast<int>(d);
-}
+}  // namespace
 
-// rleFrPoly. The boundary is upsampled ×5 and walked one point at a time (without storing it); wherever the
-// walk changes x, a point may mark where a column's run of set pixels begins or ends.
-Rle fromPolygon(const double* xy, uint32_t k, uint32_t h, uint32_t w) {
-  const double scale = 5;
-  std::vector<int> px(size_t{k} + 1), py(size_t{k} + 1);
-  for (uint32_t j = 0; j < k; ++j) px[j] = truncToInt(scale * xy[2 * j] + .5);
-  for (uint32_t j = 0; j < k; ++j) py[j] = truncToInt(scale * xy[2 * j + 1] + .5);
-  if (k > 0) px[k] = px[0], py[k] = py[0];
-  std::vector<uint32_t> marks;
-  const double height = static_cast<double>(h);
-  bool havePrev = false;
-  int pu = 0, pv = 0;
-  // maskApi.c keeps a step where (X + .5) / 5 − .5 is a whole column in [0, w − 1], X being the step's smaller
-  // upsampled x. In doubles that value is whole exactly when X ≡ 2 (mod 5) (otherwise its fraction is a tenth
-  // away from whole, far beyond rounding), and then it is exactly (X − 2) / 5: tested here in integers.
-  auto visit = [&](int u, int v) {
-    if (havePrev && u != pu) {
-      const int64_t X = u < pu ? u : u - 1;
-      const int64_t column = (X - 2) / 5;
-      if (X >= 2 && (X - 2) % 5 == 0 && (w == 0 || column <= int64_t{w} - 1)) {
-        double yd = static_cast<double>(v < pv ? v : pv);
-        yd = (yd + .5) / scale - .5;
-        if (yd < 0) yd = 0;
-        else if (yd > height) yd = height;
-        yd = std::ceil(yd);
-        marks.push_back(static_cast<uint32_t>(static_cast<int>(column) * static_cast<int>(h) + static_cast<int>(yd)));
-      }
-    }
-    havePrev = true, pu = u, pv = v;
-  };
-  for (uint32_t j = 0; j < k; ++j) {
-    int xs = px[j], xe = px[j + 1], ys = py[j], ye = py[j + 1];
-    const int dx = std::abs(xe - xs), dy = std::abs(ys - ye);
-    const bool flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
-    if (flip) std::swap(xs, xe), std::swap(ys, ye);
-    const double slope = dx >= dy ? static_cast<double>(ye - ys) / dx : static_cast<double>(xe - xs) / dy;
-    if (dx >= dy) {
-      for (int d = 0; d <= dx; ++d) {
-        const int t = flip ? dx - d : d;
-        const double along = slope * t;
-        visit(t + xs, truncToInt(ys + along + .5));
-      }
-    } else {
-      for (int d = 0; d <= dy; ++d) {
-        const int t = flip ? dy - d : d;
-        const double along = slope * t;
-        visit(truncToInt(xs + along + .5), t + ys);
-      }
-    }
-  }
+// rleFrPoly's tail: the sorted marks (with h*w appended) differ into runs; a zero difference (two marks at one
+// place cancel) joins the run after it onto the one before.
+Rle core::runsFromMarks(std::vector<uint32_t>& marks, uint32_t h, uint32_t w) {
   marks.push_back(static_cast<uint32_t>(uint64_t{h} * w));
   std::sort(marks.begin(), marks.end());
-  // Differences of the sorted marks are the runs; a zero difference (two marks at one place cancel) joins the run
-  // after it onto the one before.
   Rle r;
   r.h = h, r.w = w;
   uint32_t prev = 0;
@@ -208,8 +153,6 @@ Rle fromPolygon(const double* xy, uint32_t k, uint32_t h, uint32_t w) {
   }
   return r;
 }
-
-}  // namespace
 
 void core::PreparedSet::add(const Rle& r) {
   Prepared p{};
@@ -397,8 +340,13 @@ void iouCpu(const Rle* dt, int64_t m, const Rle* gt, int64_t n, const uint8_t* i
 
 void fromPolygonsCpu(const double* xy, const uint32_t* offsets, int64_t n, uint32_t h, uint32_t w, Rle* out) {
   parallelFor(n, 8, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      out[i] = fromPolygon(xy + offsets[i], (offsets[i + 1] - offsets[i]) / 2, h, w);
+    std::vector<uint32_t> marks;
+    for (int64_t i = begin; i < end; ++i) {
+      marks.clear();
+      core::polygonMarks(xy + offsets[i], (offsets[i + 1] - offsets[i]) / 2, h, w,
+                         [&](uint32_t mark) { marks.push_back(mark); });
+      out[i] = core::runsFromMarks(marks, h, w);
+    }
   });
 }
 
@@ -407,7 +355,8 @@ void fromBoxesCpu(const double* boxes, int64_t n, uint32_t h, uint32_t w, Rle* o
     const double* b = boxes + 4 * i;
     const double xs = b[0], xe = xs + b[2], ys = b[1], ye = ys + b[3];
     const double corners[8] = {xs, ys, xs, ye, xe, ye, xe, ys};
-    out[i] = fromPolygon(corners, 4, h, w);
+    const uint32_t offsets[2] = {0, 8};
+    fromPolygonsCpu(corners, offsets, 1, h, w, out + i);
   }
 }
 

@@ -1,6 +1,7 @@
 #include <vector>
 
 #include "cuda_util.h"
+#include "parallel.h"
 #include "rle.h"
 #include "rle_core.h"
 
@@ -53,6 +54,23 @@ __global__ void decodeColumnsKernel(const uint32_t* ends, const unsigned long lo
     const uint32_t runEnd = e[j] < colEnd ? e[j] : colEnd;
     const uint8_t v = j & 1;
     for (; pos < runEnd; ++pos) m[static_cast<int64_t>(pos - colStart) * w + x] = v;
+  }
+}
+
+// One thread per polygon walks its boundary: first counting its marks (marks == nullptr), then writing them at
+// markOffsets[i].
+__global__ void polygonMarksKernel(const double* xy, const uint32_t* offsets, int64_t n, uint32_t h, uint32_t w,
+                                   const unsigned long long* markOffsets, uint32_t* counts, uint32_t* marks) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= n) return;
+  const uint32_t k = (offsets[i + 1] - offsets[i]) / 2;
+  if (marks) {
+    uint32_t* out = marks + markOffsets[i];
+    core::polygonMarks(xy + offsets[i], k, h, w, [&](uint32_t mark) { *out++ = mark; });
+  } else {
+    uint32_t found = 0;
+    core::polygonMarks(xy + offsets[i], k, h, w, [&](uint32_t) { ++found; });
+    counts[i] = found;
   }
 }
 
@@ -142,6 +160,40 @@ void iouCuda(const Rle* dt, int64_t m, const Rle* gt, int64_t n, const uint8_t* 
   iouKernel<<<cuda::blocksFor(m * n, 128), 128>>>(items.get(), m, n, sh, dcrowd.get(), dout.get());
   cuda::finish("rle iou");
   dout.download(out, m * n);
+}
+
+}  // namespace hybridgl::rle
+
+namespace hybridgl::rle {
+
+// The boundary walks run on the GPU; sorting the marks into runs stays on the CPU.
+void fromPolygonsCuda(const double* xy, const uint32_t* offsets, int64_t n, uint32_t h, uint32_t w, Rle* out) {
+  if (n == 0) return;
+  const uint32_t coords = offsets[n];
+  std::vector<double> hostXy(xy, xy + coords);
+  if (hostXy.empty()) hostXy.push_back(0);
+  cuda::DeviceBuffer<double> dxy(hostXy.data(), hostXy.size());
+  cuda::DeviceBuffer<uint32_t> doff(offsets, n + 1), dcounts(n);
+  polygonMarksKernel<<<cuda::blocksFor(n, 64), 64>>>(dxy.get(), doff.get(), n, h, w, nullptr, dcounts.get(), nullptr);
+  cuda::finish("rle polygons (count)");
+  std::vector<uint32_t> counts(n);
+  dcounts.download(counts.data(), n);
+  std::vector<unsigned long long> markOffsets(n + 1, 0);
+  for (int64_t i = 0; i < n; ++i) markOffsets[i + 1] = markOffsets[i] + counts[i];
+  cuda::DeviceBuffer<unsigned long long> dmarkOff(markOffsets.data(), n + 1);
+  cuda::DeviceBuffer<uint32_t> dmarks(markOffsets[n] ? markOffsets[n] : 1);
+  polygonMarksKernel<<<cuda::blocksFor(n, 64), 64>>>(dxy.get(), doff.get(), n, h, w, dmarkOff.get(), nullptr,
+                                                     dmarks.get());
+  cuda::finish("rle polygons (write)");
+  std::vector<uint32_t> marks(markOffsets[n]);
+  dmarks.download(marks.data(), marks.size());
+  parallelFor(n, 8, [&](int64_t begin, int64_t end) {
+    std::vector<uint32_t> one;
+    for (int64_t i = begin; i < end; ++i) {
+      one.assign(marks.begin() + markOffsets[i], marks.begin() + markOffsets[i + 1]);
+      out[i] = core::runsFromMarks(one, h, w);
+    }
+  });
 }
 
 }  // namespace hybridgl::rle

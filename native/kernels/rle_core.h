@@ -1,6 +1,7 @@
 // Per-pair RLE IoU shared by rle.cc and rle.cu (host and device), so that both give the same bits.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -99,6 +100,68 @@ HG_HD inline uint32_t intersectColumns(const Prepared& A, const Prepared& B, con
   }
   return static_cast<uint32_t>(inter);
 }
+
+// (int)d as x86-64's cvttsd2si computes it, NaN included (rleFrPoly converts 0/0 for a repeated vertex; that
+// value is never used, but the conversion must not be undefined here).
+HG_HD inline int truncToInt(double d) {
+  if (!(d > -2147483649.0 && d < 2147483648.0)) return INT32_MIN;
+  return static_cast<int>(d);
+}
+
+// rleFrPoly's boundary walk: the polygon is upsampled ×5 and its edges walked one point at a time; wherever the
+// walk changes x, a point may mark (column*h + row) where a column's run of set pixels begins or ends. Calls
+// emit(mark) for each, in walk order.
+template <typename Emit>
+HG_HD void polygonMarks(const double* xy, uint32_t k, uint32_t h, uint32_t w, Emit&& emit) {
+  const double scale = 5;
+  const double height = static_cast<double>(h);
+  bool havePrev = false;
+  int pu = 0, pv = 0;
+  // maskApi.c keeps a step where (X + .5) / 5 − .5 is a whole column in [0, w − 1], X being the step's smaller
+  // upsampled x. In doubles that value is whole exactly when X ≡ 2 (mod 5) (otherwise its fraction is a tenth
+  // away from whole, far beyond rounding), and then it is exactly (X − 2) / 5: tested here in integers.
+  auto visit = [&](int u, int v) {
+    if (havePrev && u != pu) {
+      const int64_t X = u < pu ? u : u - 1;
+      const int64_t column = (X - 2) / 5;
+      if (X >= 2 && (X - 2) % 5 == 0 && (w == 0 || column <= static_cast<int64_t>(w) - 1)) {
+        double yd = static_cast<double>(v < pv ? v : pv);
+        yd = (yd + .5) / scale - .5;
+        if (yd < 0) yd = 0;
+        else if (yd > height) yd = height;
+        yd = ceil(yd);
+        emit(static_cast<uint32_t>(static_cast<int>(column) * static_cast<int>(h) + static_cast<int>(yd)));
+      }
+    }
+    havePrev = true, pu = u, pv = v;
+  };
+  auto vertexX = [&](uint32_t j) { return truncToInt(mulNoFma(scale, xy[2 * (j % k)]) + .5); };
+  auto vertexY = [&](uint32_t j) { return truncToInt(mulNoFma(scale, xy[2 * (j % k) + 1]) + .5); };
+  for (uint32_t j = 0; j < k; ++j) {
+    int xs = vertexX(j), xe = vertexX(j + 1), ys = vertexY(j), ye = vertexY(j + 1);
+    const int dx = xe > xs ? xe - xs : xs - xe, dy = ye > ys ? ye - ys : ys - ye;
+    const bool flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
+    if (flip) {
+      const int tx = xs, ty = ys;
+      xs = xe, ys = ye, xe = tx, ye = ty;
+    }
+    const double slope = dx >= dy ? static_cast<double>(ye - ys) / dx : static_cast<double>(xe - xs) / dy;
+    if (dx >= dy) {
+      for (int d = 0; d <= dx; ++d) {
+        const int t = flip ? dx - d : d;
+        visit(t + xs, truncToInt(ys + mulNoFma(slope, t) + .5));
+      }
+    } else {
+      for (int d = 0; d <= dy; ++d) {
+        const int t = flip ? dy - d : d;
+        visit(truncToInt(xs + mulNoFma(slope, t) + .5), t + ys);
+      }
+    }
+  }
+}
+
+// Sorts the marks, appends h*w, and turns them into the polygon's runs (host only).
+Rle runsFromMarks(std::vector<uint32_t>& marks, uint32_t h, uint32_t w);
 
 // rleIou's own run walk, kept for RLEs with zero-length runs inside, where it may stop early.
 HG_HD inline void walkRuns(const uint32_t* A, uint32_t ka, const uint32_t* B, uint32_t kb, uint32_t& inter,

@@ -145,8 +145,9 @@ Napi::Value fromPolygons(const Napi::CallbackInfo& cb) {
     if (!(std::abs(pc[j]) <= rle::kMaxPolygonCoordinate))
       throwRange(env, "polygon coordinate " + std::to_string(pc[j]) + " is not finite or beyond ±2^22");
   auto out = std::make_shared<std::vector<rle::Rle>>(n);
+  const Backend be = guard(env, [] { return activeBackend(); });
   auto work = [=] {
-    rle::fromPolygonsCpu(pc, po, n, static_cast<uint32_t>(h), static_cast<uint32_t>(w), out->data());
+    rle::fromPolygons(be, pc, po, n, static_cast<uint32_t>(h), static_cast<uint32_t>(w), out->data());
   };
   return runSyncOrAsync(env, async, {coords, offsets}, work,
                        [=](Napi::Env e) -> Napi::Value { return toStrings(e, *out); });
