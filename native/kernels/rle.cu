@@ -83,6 +83,15 @@ __global__ void iouKernel(const core::Prepared* items, int64_t m, int64_t n, cor
   out[p] = core::pairIou(items[d], items[m + g], sh, iscrowd[g] != 0);
 }
 
+// Downloads n per-item counts and returns where each item's output starts (n + 1 entries, from 0).
+std::vector<unsigned long long> runningSums(const cuda::DeviceBuffer<uint32_t>& counts, int64_t n) {
+  std::vector<uint32_t> host(n);
+  counts.download(host.data(), n);
+  std::vector<unsigned long long> offsets(n + 1, 0);
+  for (int64_t i = 0; i < n; ++i) offsets[i + 1] = offsets[i] + host[i];
+  return offsets;
+}
+
 // A device copy of a host vector, of at least one element so that every pointer handed to a kernel is valid.
 cuda::DeviceBuffer<uint32_t> upload(std::vector<uint32_t> v) {
   if (v.empty()) v.push_back(0);
@@ -100,10 +109,7 @@ void encodeCuda(const uint8_t* masks, int64_t n, uint32_t h, uint32_t w, Rle* ou
   cuda::DeviceBuffer<uint32_t> dcounts(columns);
   columnTransitionsKernel<<<cuda::blocksFor(columns, 256), 256>>>(dm.get(), n, h, w, nullptr, dcounts.get(), nullptr);
   cuda::finish("rle encode (count)");
-  std::vector<uint32_t> perColumn(columns);
-  dcounts.download(perColumn.data(), columns);
-  std::vector<unsigned long long> offsets(columns + 1, 0);
-  for (int64_t c = 0; c < columns; ++c) offsets[c + 1] = offsets[c] + perColumn[c];
+  const std::vector<unsigned long long> offsets = runningSums(dcounts, columns);
   cuda::DeviceBuffer<unsigned long long> doff(offsets.data(), columns + 1);
   cuda::DeviceBuffer<uint32_t> dpos(offsets[columns]);
   columnTransitionsKernel<<<cuda::blocksFor(columns, 256), 256>>>(dm.get(), n, h, w, doff.get(), nullptr, dpos.get());
@@ -176,10 +182,7 @@ void fromPolygonsCuda(const double* xy, const uint32_t* offsets, int64_t n, uint
   cuda::DeviceBuffer<uint32_t> doff(offsets, n + 1), dcounts(n);
   polygonMarksKernel<<<cuda::blocksFor(n, 64), 64>>>(dxy.get(), doff.get(), n, h, w, nullptr, dcounts.get(), nullptr);
   cuda::finish("rle polygons (count)");
-  std::vector<uint32_t> counts(n);
-  dcounts.download(counts.data(), n);
-  std::vector<unsigned long long> markOffsets(n + 1, 0);
-  for (int64_t i = 0; i < n; ++i) markOffsets[i + 1] = markOffsets[i] + counts[i];
+  const std::vector<unsigned long long> markOffsets = runningSums(dcounts, n);
   cuda::DeviceBuffer<unsigned long long> dmarkOff(markOffsets.data(), n + 1);
   cuda::DeviceBuffer<uint32_t> dmarks(markOffsets[n] ? markOffsets[n] : 1);
   polygonMarksKernel<<<cuda::blocksFor(n, 64), 64>>>(dxy.get(), doff.get(), n, h, w, dmarkOff.get(), nullptr,
