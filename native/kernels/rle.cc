@@ -154,38 +154,61 @@ Rle core::runsFromMarks(std::vector<uint32_t>& marks, uint32_t h, uint32_t w) {
   return r;
 }
 
-void core::PreparedSet::add(const Rle& r) {
-  Prepared p{};
-  p.countsOffset = counts.size();
-  p.columnOffset = firstY0.size();
-  p.segmentOffset = segments.size() / 2;
-  p.m = static_cast<uint32_t>(r.counts.size());
-  p.h = r.h, p.w = r.w;
-  p.area = area(r);
-  toBbox(r, p.bb);
-  counts.insert(counts.end(), r.counts.begin(), r.counts.end());
-  firstY0.resize(firstY0.size() + r.w, 0);
-  firstY1.resize(firstY1.size() + r.w, 0);
-  segmentsInColumn.resize(segmentsInColumn.size() + r.w, 0);
-  firstSegment.resize(firstSegment.size() + r.w, 0);
-  uint64_t pos = 0;
-  uint32_t segment = 0;
-  for (size_t j = 0; j < r.counts.size(); ++j) {
-    if (j > 0 && r.counts[j] == 0) p.interiorZero = 1;
-    const uint64_t end = pos + r.counts[j];
-    // A run of ones split at column boundaries.
-    for (uint64_t at = pos; j % 2 == 1 && at < end;) {
-      const uint64_t x = at / r.h, columnEnd = (x + 1) * r.h, stop = end < columnEnd ? end : columnEnd;
-      const uint64_t c = p.columnOffset + x;
-      const uint32_t y0 = static_cast<uint32_t>(at - x * r.h), y1 = static_cast<uint32_t>(stop - x * r.h);
-      if (segmentsInColumn[c]++ == 0) firstY0[c] = y0, firstY1[c] = y1, firstSegment[c] = segment;
-      segments.push_back(y0), segments.push_back(y1);
-      ++segment;
-      at = stop;
-    }
-    pos = end;
+// Each RLE gets fixed slices of the shared arrays (its runs, w columns, and room for every segment: a run of ones
+// makes one segment plus one per column boundary it crosses, and the runs together cross at most w − 1), so that
+// the RLEs can be prepared in parallel.
+core::PreparedSet::PreparedSet(const Rle* a, int64_t m, const Rle* b, int64_t n) {
+  const int64_t total = m + n;
+  auto rle = [&](int64_t i) -> const Rle& { return i < m ? a[i] : b[i - m]; };
+  items.resize(total);
+  uint64_t runs = 0, columns = 0, room = 0;
+  for (int64_t i = 0; i < total; ++i) {
+    Prepared& p = items[i];
+    p = Prepared{};
+    p.countsOffset = runs, p.columnOffset = columns, p.segmentOffset = room, p.multiOffset = columns;
+    runs += rle(i).counts.size();
+    columns += rle(i).w;
+    room += rle(i).counts.size() / 2 + rle(i).w;
   }
-  items.push_back(p);
+  counts.resize(runs);
+  firstY0.assign(columns, 0), firstY1.assign(columns, 0), segmentsInColumn.assign(columns, 0);
+  firstSegment.assign(columns, 0);
+  segments.resize(2 * room);
+  multiColumns.resize(columns);
+  parallelFor(total, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const Rle& r = rle(i);
+      Prepared& p = items[i];
+      p.m = static_cast<uint32_t>(r.counts.size());
+      p.h = r.h, p.w = r.w;
+      p.area = area(r);
+      toBbox(r, p.bb);
+      std::copy(r.counts.begin(), r.counts.end(), counts.begin() + p.countsOffset);
+      uint32_t pos = 0, segment = 0;
+      for (size_t j = 0; j < r.counts.size(); ++j) {
+        if (j > 0 && r.counts[j] == 0) p.interiorZero = 1;
+        const uint32_t runEnd = pos + r.counts[j];
+        // A run of ones split at column boundaries.
+        for (uint32_t at = pos; j % 2 == 1 && at < runEnd;) {
+          const uint32_t x = at / r.h, columnStart = x * r.h;
+          const uint32_t stop = runEnd - columnStart < r.h ? runEnd : columnStart + r.h;
+          const uint64_t c = p.columnOffset + x;
+          const uint32_t y0 = at - columnStart, y1 = stop - columnStart;
+          if (segmentsInColumn[c]++ == 0) {
+            firstY0[c] = static_cast<int32_t>(y0), firstY1[c] = static_cast<int32_t>(y1);
+            firstSegment[c] = segment;
+          }
+          segments[2 * (p.segmentOffset + segment)] = y0;
+          segments[2 * (p.segmentOffset + segment) + 1] = y1;
+          ++segment;
+          at = stop;
+        }
+        pos = runEnd;
+      }
+      for (uint32_t x = 0; x < r.w; ++x)
+        if (segmentsInColumn[p.columnOffset + x] > 1) multiColumns[p.multiOffset + p.multiCount++] = x;
+    }
+  });
 }
 
 std::string toString(const Rle& r) {
@@ -325,9 +348,7 @@ Rle merge(const Rle* rles, int64_t n, bool intersect) {
 }
 
 void iouCpu(const Rle* dt, int64_t m, const Rle* gt, int64_t n, const uint8_t* iscrowd, double* out) {
-  core::PreparedSet set;
-  for (int64_t d = 0; d < m; ++d) set.add(dt[d]);
-  for (int64_t g = 0; g < n; ++g) set.add(gt[g]);
+  const core::PreparedSet set(dt, m, gt, n);
   const core::Shared sh = set.view();
   const core::Prepared* items = set.items.data();
   parallelFor(m * n, 64, [&](int64_t begin, int64_t end) {

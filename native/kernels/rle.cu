@@ -93,9 +93,10 @@ std::vector<unsigned long long> runningSums(const cuda::DeviceBuffer<uint32_t>& 
 }
 
 // A device copy of a host vector, of at least one element so that every pointer handed to a kernel is valid.
-cuda::DeviceBuffer<uint32_t> upload(std::vector<uint32_t> v) {
+template <typename T>
+cuda::DeviceBuffer<T> upload(std::vector<T> v) {
   if (v.empty()) v.push_back(0);
-  return cuda::DeviceBuffer<uint32_t>(v.data(), v.size());
+  return cuda::DeviceBuffer<T>(v.data(), v.size());
 }
 
 }  // namespace
@@ -151,15 +152,15 @@ void decodeCuda(const Rle* rles, int64_t n, uint8_t* out) {
 
 void iouCuda(const Rle* dt, int64_t m, const Rle* gt, int64_t n, const uint8_t* iscrowd, double* out) {
   if (m == 0 || n == 0) return;
-  core::PreparedSet set;
-  for (int64_t d = 0; d < m; ++d) set.add(dt[d]);
-  for (int64_t g = 0; g < n; ++g) set.add(gt[g]);
+  const core::PreparedSet set(dt, m, gt, n);
   std::vector<uint8_t> crowd(n, 0);
   if (iscrowd)
     for (int64_t g = 0; g < n; ++g) crowd[g] = iscrowd[g];
-  auto counts = upload(set.counts), y0 = upload(set.firstY0), y1 = upload(set.firstY1);
-  auto inColumn = upload(set.segmentsInColumn), first = upload(set.firstSegment), segments = upload(set.segments);
-  const core::Shared sh{counts.get(), y0.get(), y1.get(), inColumn.get(), first.get(), segments.get()};
+  auto counts = upload(set.counts), inColumn = upload(set.segmentsInColumn), first = upload(set.firstSegment);
+  auto segments = upload(set.segments), multi = upload(set.multiColumns);
+  auto y0 = upload(set.firstY0), y1 = upload(set.firstY1);
+  const core::Shared sh{counts.get(), y0.get(),       y1.get(),   inColumn.get(),
+                        first.get(),  segments.get(), multi.get()};
   cuda::DeviceBuffer<core::Prepared> items(set.items.data(), set.items.size());
   cuda::DeviceBuffer<uint8_t> dcrowd(crowd.data(), n);
   cuda::DeviceBuffer<double> dout(m * n);

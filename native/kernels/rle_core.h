@@ -21,6 +21,8 @@ struct Prepared {
   uint64_t countsOffset;   // m run counts
   uint64_t columnOffset;   // w entries in each per-column array
   uint64_t segmentOffset;  // segments as y0,y1 pairs
+  uint64_t multiOffset;    // the columns holding two segments or more, ascending
+  uint32_t multiCount;
   uint32_t m, h, w, area;
   uint32_t interiorZero;  // a zero-length run after the first one
   double bb[4];
@@ -30,21 +32,23 @@ struct Prepared {
 // segments and the index of the first one (relative to the RLE's segmentOffset).
 struct Shared {
   const uint32_t* counts;
-  const uint32_t* firstY0;
-  const uint32_t* firstY1;
+  const int32_t* firstY0;
+  const int32_t* firstY1;
   const uint32_t* segmentsInColumn;
   const uint32_t* firstSegment;
   const uint32_t* segments;
+  const uint32_t* multiColumns;
 };
 
-// Host-side builder of Prepared RLEs and their shared arrays.
+// Host-side builder of Prepared RLEs and their shared arrays: the m RLEs of a, then the n of b.
 struct PreparedSet {
-  std::vector<uint32_t> counts, firstY0, firstY1, segmentsInColumn, firstSegment, segments;
+  std::vector<uint32_t> counts, segmentsInColumn, firstSegment, segments, multiColumns;
+  std::vector<int32_t> firstY0, firstY1;
   std::vector<Prepared> items;
-  void add(const Rle& r);
+  PreparedSet(const Rle* a, int64_t m, const Rle* b, int64_t n);
   Shared view() const {
-    return {counts.data(), firstY0.data(), firstY1.data(), segmentsInColumn.data(), firstSegment.data(),
-            segments.data()};
+    return {counts.data(),       firstY0.data(),  firstY1.data(),     segmentsInColumn.data(),
+            firstSegment.data(), segments.data(), multiColumns.data()};
   }
 };
 
@@ -71,32 +75,45 @@ HG_HD inline double boxIou(const double* D, const double* G, bool crowd) {
   return i / u;
 }
 
-// |A ∧ B| column by column over the columns both boxes span. Most columns of a mask hold at most one segment;
-// those pairs cost one overlap, the rest merge their segment lists.
+// Rows shared by the first segments of two columns (a column without any has rows [0, 0)).
+HG_HD inline int32_t firstOverlap(int32_t a0, int32_t a1, int32_t b0, int32_t b1) {
+  const int32_t top = a0 > b0 ? a0 : b0, bottom = a1 < b1 ? a1 : b1;
+  return bottom > top ? bottom - top : 0;
+}
+
+// Rows shared by column x of A and of B, merging their segment lists.
+HG_HD inline int32_t columnOverlap(const Prepared& A, const Prepared& B, const Shared& sh, uint32_t x) {
+  const uint32_t na = sh.segmentsInColumn[A.columnOffset + x], nb = sh.segmentsInColumn[B.columnOffset + x];
+  const uint32_t* sa = sh.segments + 2 * (A.segmentOffset + sh.firstSegment[A.columnOffset + x]);
+  const uint32_t* sb = sh.segments + 2 * (B.segmentOffset + sh.firstSegment[B.columnOffset + x]);
+  int32_t inter = 0;
+  for (uint32_t p = 0, q = 0; p < na && q < nb;) {
+    const uint32_t s1 = sa[2 * p], e1 = sa[2 * p + 1], s2 = sb[2 * q], e2 = sb[2 * q + 1];
+    inter += firstOverlap(s1, e1, s2, e2);
+    if (e1 <= e2) ++p;
+    else ++q;
+  }
+  return inter;
+}
+
+// |A ∧ B| over the columns both boxes span: first the overlap of each column's first segments (a loop the
+// compiler vectorises), then a correction for the columns where either mask has more than one segment.
 HG_HD inline uint32_t intersectColumns(const Prepared& A, const Prepared& B, const Shared& sh) {
   if (A.area == 0 || B.area == 0) return 0;
   const uint32_t lo = static_cast<uint32_t>(fmaxExact(A.bb[0], B.bb[0]));
   const uint32_t hi = static_cast<uint32_t>(fminExact(A.bb[0] + A.bb[2], B.bb[0] + B.bb[2]));
-  const uint32_t *ay0 = sh.firstY0 + A.columnOffset, *ay1 = sh.firstY1 + A.columnOffset;
-  const uint32_t *by0 = sh.firstY0 + B.columnOffset, *by1 = sh.firstY1 + B.columnOffset;
-  const uint32_t *an = sh.segmentsInColumn + A.columnOffset, *bn = sh.segmentsInColumn + B.columnOffset;
-  int64_t inter = 0;
-  for (uint32_t x = lo; x < hi; ++x) {
-    if (an[x] <= 1 && bn[x] <= 1) {
-      const int64_t top = ay0[x] > by0[x] ? ay0[x] : by0[x], bottom = ay1[x] < by1[x] ? ay1[x] : by1[x];
-      inter += bottom > top ? bottom - top : 0;
-      continue;
-    }
-    const uint32_t* sa = sh.segments + 2 * (A.segmentOffset + sh.firstSegment[A.columnOffset + x]);
-    const uint32_t* sb = sh.segments + 2 * (B.segmentOffset + sh.firstSegment[B.columnOffset + x]);
-    uint32_t p = 0, q = 0;
-    while (p < an[x] && q < bn[x]) {
-      const uint32_t s1 = sa[2 * p], e1 = sa[2 * p + 1], s2 = sb[2 * q], e2 = sb[2 * q + 1];
-      const int64_t top = s1 > s2 ? s1 : s2, bottom = e1 < e2 ? e1 : e2;
-      inter += bottom > top ? bottom - top : 0;
-      if (e1 <= e2) ++p;
-      else ++q;
-    }
+  const int32_t *ay0 = sh.firstY0 + A.columnOffset, *ay1 = sh.firstY1 + A.columnOffset;
+  const int32_t *by0 = sh.firstY0 + B.columnOffset, *by1 = sh.firstY1 + B.columnOffset;
+  int32_t inter = 0;  // at most h*w < 2^31
+  for (uint32_t x = lo; x < hi; ++x) inter += firstOverlap(ay0[x], ay1[x], by0[x], by1[x]);
+  const uint32_t *ma = sh.multiColumns + A.multiOffset, *mb = sh.multiColumns + B.multiOffset;
+  for (uint32_t p = 0, q = 0; p < A.multiCount || q < B.multiCount;) {
+    const uint32_t xa = p < A.multiCount ? ma[p] : UINT32_MAX, xb = q < B.multiCount ? mb[q] : UINT32_MAX;
+    const uint32_t x = xa < xb ? xa : xb;
+    p += xa == x, q += xb == x;
+    if (x >= hi) break;
+    if (x < lo) continue;
+    inter += columnOverlap(A, B, sh, x) - firstOverlap(ay0[x], ay1[x], by0[x], by1[x]);
   }
   return static_cast<uint32_t>(inter);
 }
