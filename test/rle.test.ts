@@ -204,6 +204,13 @@ describe('COCO RLE against a plain TS reference', () => {
     });
   }
 
+  it('handles zero-size RLEs as pycocotools 2.0.8 does', () => {
+    const r: Rle = { size: [0, 5], counts: '0' };
+    expect(Array.from(rleIoU([r], [r], [false]))).toEqual([0]);
+    expect([rleArea(r), rleToBbox(r), rleMerge([r, r])]).toEqual([0, [0, 0, 0, 0], r]);
+    expect(rleFromPolygons([[1, 1, 3, 1, 3, 3]], 0, 5)).toEqual([r]);
+  });
+
   it('treats any non-zero byte as set', () => {
     const m = new Uint8Array([0, 3, 255, 1, 0, 128]);
     expect(rleEncode(m, 2, 3)).toEqual(refEncode(m, 2, 3));
