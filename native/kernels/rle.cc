@@ -131,13 +131,37 @@ void decodeOne(const Rle& r, uint8_t* out) {
   }
 }
 
+// Sorts marks (column*h + row, row ≤ h; or h*w): bucketed by column, then each bucket (a few marks) by insertion.
+void sortMarks(std::vector<uint32_t>& marks, uint32_t h, uint32_t w) {
+  if (h == 0 || marks.size() < 64) {
+    std::sort(marks.begin(), marks.end());
+    return;
+  }
+  thread_local std::vector<uint32_t> start, sorted;
+  start.assign(size_t{w} + 3, 0);
+  for (uint32_t m : marks) ++start[m / h + 1];
+  for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+  sorted.resize(marks.size());
+  for (uint32_t m : marks) sorted[start[m / h]++] = m;
+  // start[b] now ends bucket b; sort inside each bucket.
+  for (size_t b = 0, begin = 0; b + 1 < start.size(); begin = start[b++]) {
+    for (size_t i = begin + 1; i < start[b]; ++i) {
+      const uint32_t v = sorted[i];
+      size_t j = i;
+      for (; j > begin && sorted[j - 1] > v; --j) sorted[j] = sorted[j - 1];
+      sorted[j] = v;
+    }
+  }
+  marks.swap(sorted);
+}
+
 }  // namespace
 
 // rleFrPoly's tail: the sorted marks (with h*w appended) differ into runs; a zero difference (two marks at one
 // place cancel) joins the run after it onto the one before.
 Rle core::runsFromMarks(std::vector<uint32_t>& marks, uint32_t h, uint32_t w) {
   marks.push_back(static_cast<uint32_t>(uint64_t{h} * w));
-  std::sort(marks.begin(), marks.end());
+  sortMarks(marks, h, w);
   Rle r;
   r.h = h, r.w = w;
   uint32_t prev = 0;
