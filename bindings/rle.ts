@@ -202,3 +202,22 @@ export function rleFromBoxes(boxes: number[][], height: number, width: number): 
   });
   return toRles(native.rleFromBoxes(coords, h, w), h, w);
 }
+
+/** Compresses uncompressed runs (column-major, starting with zeros) as pycocotools' frUncompressedRLE. */
+export function rleFromCounts(counts: ArrayLike<number>, height: number, width: number): Rle {
+  const [h, w] = checkSize(height, width);
+  let runs: Uint32Array;
+  if (counts instanceof Uint32Array) {
+    runs = counts;
+  } else if (Array.isArray(counts)) {
+    runs = Uint32Array.from(counts, (c, i) => checkInt(c, `counts[${i}]`, 0, 2 ** 32 - 1));
+  } else {
+    throw new TypeError(`counts must be an array of integers or a Uint32Array, got ${describe(counts)}`);
+  }
+  return { size: [h, w], counts: native.rleFromCounts(runs, h, w) };
+}
+
+/** The uncompressed runs of an RLE. */
+export function rleToCounts(rle: Rle): Uint32Array {
+  return onOne(rle, (counts, sizes) => native.rleToCounts(counts, sizes, 'rle'));
+}

@@ -17,6 +17,7 @@ export {
   rleEncodeBatch,
   rleEncodeBatchAsync,
   rleFromBoxes,
+  rleFromCounts,
   rleFromPolygons,
   rleFromPolygonsAsync,
   rleIoU,
@@ -24,6 +25,7 @@ export {
   rleMerge,
   rleToBbox,
   rleToBboxBatch,
+  rleToCounts,
 } from '../bindings/rle.ts';
 export type { Rle } from '../bindings/rle.ts';
 // Per-pixel kernels: blur, CLIP inputs, mask grid, heatmap scores (spec §3, §4, §7–§8).

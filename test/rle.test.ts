@@ -14,6 +14,7 @@ import {
   rleEncodeBatch,
   rleEncodeBatchAsync,
   rleFromBoxes,
+  rleFromCounts,
   rleFromPolygons,
   rleFromPolygonsAsync,
   rleIoU,
@@ -21,6 +22,7 @@ import {
   rleMerge,
   rleToBbox,
   rleToBboxBatch,
+  rleToCounts,
 } from '../src/index.ts';
 import type { Rle } from '../src/index.ts';
 import { AWKWARD_SIZES, randomMasks, rng } from './helpers.ts';
@@ -162,10 +164,14 @@ describe('COCO RLE against pycocotools 2.0.8', () => {
     }
   });
 
-  it('measures and boxes RLEs with zero-length runs identically', () => {
-    for (const c of golden.zeroRuns as Array<{ size: [number, number]; counts: string; area: number; bbox: number[] }>) {
-      expect(rleArea(c)).toBe(c.area);
-      expect(rleToBbox(c)).toEqual(c.bbox);
+  it('compresses, measures and boxes RLEs with zero-length runs identically', () => {
+    type ZeroRuns = { size: [number, number]; uncompressed: number[]; counts: string; area: number; bbox: number[] };
+    for (const c of golden.zeroRuns as ZeroRuns[]) {
+      const rle = { size: c.size, counts: c.counts };
+      expect(rleFromCounts(c.uncompressed, c.size[0], c.size[1])).toEqual(rle);
+      expect(Array.from(rleToCounts(rle))).toEqual(c.uncompressed);
+      expect(rleArea(rle)).toBe(c.area);
+      expect(rleToBbox(rle)).toEqual(c.bbox);
     }
   });
 
@@ -190,10 +196,20 @@ describe('COCO RLE against a plain TS reference', () => {
         expect(rleEncode(masks.subarray(i * px, (i + 1) * px), h, w)).toEqual(rles[i]);
         expect(rleArea(rles[i])).toBe(refArea(masks, i * px, px));
         expect(rleToBbox(rles[i])).toEqual(refBbox(masks, h, w, i * px));
+        const runs = refCounts(masks, h, w, i * px);
+        expect(Array.from(rleToCounts(rles[i]))).toEqual(runs);
+        expect(rleFromCounts(runs, h, w)).toEqual(rles[i]);
       }
       expectBytes(rleDecodeBatch(rles), masks);
     });
   }
+
+  it('handles zero-size RLEs as pycocotools 2.0.8 does', () => {
+    const r: Rle = { size: [0, 5], counts: '0' };
+    expect(Array.from(rleIoU([r], [r], [false]))).toEqual([0]);
+    expect([rleArea(r), rleToBbox(r), rleMerge([r, r])]).toEqual([0, [0, 0, 0, 0], r]);
+    expect(rleFromPolygons([[1, 1, 3, 1, 3, 3]], 0, 5)).toEqual([r]);
+  });
 
   it('treats any non-zero byte as set', () => {
     const m = new Uint8Array([0, 3, 255, 1, 0, 128]);
@@ -269,6 +285,8 @@ describe('COCO RLE argument checks', () => {
     expect(() => rleFromPolygons([[1, 2, 3, 4, 5, 1e9]], 10, 10)).toThrow(/polygons\[0\]\[5\]/);
     expect(() => rleFromPolygons([{}] as unknown as number[][], 10, 10)).toThrow(/polygons\[0\] must be an array/);
     expect(() => rleFromBoxes([[1, 2, 3]], 10, 10)).toThrow(/boxes\[0\] must be \[x, y, w, h\]/);
+    expect(() => rleFromCounts([1, 2], 2, 2)).toThrow(/counts cover 3 pixels, not height×width = 4/);
+    expect(() => rleFromCounts([1, -3], 2, 2)).toThrow(/counts\[1\]/);
   });
 
   it('rejects corrupt input in async calls as a rejected Promise', async () => {

@@ -1,9 +1,11 @@
 #include "rle.h"
 
 #include <algorithm>
-#include <climits>
 #include <cmath>
 #include <cstring>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "parallel.h"
 #include "rle_core.h"
@@ -53,6 +55,19 @@ void encodeOne(const uint8_t* mask, uint32_t h, uint32_t w, EncodeScratch& s, Rl
     const uint8_t* cur = mask + uint64_t{y} * w;
     const uint8_t* prev = y == 0 ? s.wrapRow.data() : cur - w;
     uint32_t x = 0;
+#ifdef __SSE2__
+    const __m128i zero = _mm_setzero_si128();
+    for (; x + 16 <= w; x += 16) {
+      const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(cur + x));
+      const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(prev + x));
+      unsigned diff = _mm_movemask_epi8(_mm_xor_si128(_mm_cmpeq_epi8(a, zero), _mm_cmpeq_epi8(b, zero)));
+      while (diff) {
+        s.columnOf.push_back(x + __builtin_ctz(diff));
+        s.rowOf.push_back(y);
+        diff &= diff - 1;
+      }
+    }
+#endif
     for (; x + 8 <= w; x += 8) {
       uint64_t diff = normalizeBytes(load8(cur + x)) ^ normalizeBytes(load8(prev + x));
       while (diff) {
@@ -116,65 +131,37 @@ void decodeOne(const Rle& r, uint8_t* out) {
   }
 }
 
-// (int)d as x86-64's cvttsd2si computes it, NaN included (pycocotools' rleFrPoly converts 0/0 for a repeated
-// vertex; that value is never used, but the conversion must not be undefined here).
-inline int truncToInt(double d) {
-  if (!(d > -2147483649.0 && d < 2147483648.0)) return INT_MIN;
-  return static_cast<int>(d);
-}
-
-// rleFrPoly. The boundary is upsampled ×5 and walked one point at a time (without storing it); wherever the
-// walk changes x, a point may mark where a column's run of set pixels begins or ends.
-Rle fromPolygon(const double* xy, uint32_t k, uint32_t h, uint32_t w) {
-  const double scale = 5;
-  std::vector<int> px(size_t{k} + 1), py(size_t{k} + 1);
-  for (uint32_t j = 0; j < k; ++j) px[j] = truncToInt(scale * xy[2 * j] + .5);
-  for (uint32_t j = 0; j < k; ++j) py[j] = truncToInt(scale * xy[2 * j + 1] + .5);
-  if (k > 0) px[k] = px[0], py[k] = py[0];
-  std::vector<uint32_t> marks;
-  const double lastColumn = static_cast<double>(static_cast<uint64_t>(w) - 1);
-  const double height = static_cast<double>(h);
-  bool havePrev = false;
-  int pu = 0, pv = 0;
-  auto visit = [&](int u, int v) {
-    if (havePrev && u != pu) {
-      double xd = static_cast<double>(u < pu ? u : u - 1);
-      xd = (xd + .5) / scale - .5;
-      if (std::floor(xd) == xd && xd >= 0 && !(xd > lastColumn)) {
-        double yd = static_cast<double>(v < pv ? v : pv);
-        yd = (yd + .5) / scale - .5;
-        if (yd < 0) yd = 0;
-        else if (yd > height) yd = height;
-        yd = std::ceil(yd);
-        marks.push_back(static_cast<uint32_t>(static_cast<int>(xd) * static_cast<int>(h) + static_cast<int>(yd)));
-      }
-    }
-    havePrev = true, pu = u, pv = v;
-  };
-  for (uint32_t j = 0; j < k; ++j) {
-    int xs = px[j], xe = px[j + 1], ys = py[j], ye = py[j + 1];
-    const int dx = std::abs(xe - xs), dy = std::abs(ys - ye);
-    const bool flip = (dx >= dy && xs > xe) || (dx < dy && ys > ye);
-    if (flip) std::swap(xs, xe), std::swap(ys, ye);
-    const double slope = dx >= dy ? static_cast<double>(ye - ys) / dx : static_cast<double>(xe - xs) / dy;
-    if (dx >= dy) {
-      for (int d = 0; d <= dx; ++d) {
-        const int t = flip ? dx - d : d;
-        const double along = slope * t;
-        visit(t + xs, truncToInt(ys + along + .5));
-      }
-    } else {
-      for (int d = 0; d <= dy; ++d) {
-        const int t = flip ? dy - d : d;
-        const double along = slope * t;
-        visit(truncToInt(xs + along + .5), t + ys);
-      }
+// Sorts marks (column*h + row, row ≤ h; or h*w): bucketed by column, then each bucket (a few marks) by insertion.
+void sortMarks(std::vector<uint32_t>& marks, uint32_t h, uint32_t w) {
+  if (h == 0 || marks.size() < 64) {
+    std::sort(marks.begin(), marks.end());
+    return;
+  }
+  thread_local std::vector<uint32_t> start, sorted;
+  start.assign(size_t{w} + 3, 0);
+  for (uint32_t m : marks) ++start[m / h + 1];
+  for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+  sorted.resize(marks.size());
+  for (uint32_t m : marks) sorted[start[m / h]++] = m;
+  // start[b] now ends bucket b; sort inside each bucket.
+  for (size_t b = 0, begin = 0; b + 1 < start.size(); begin = start[b++]) {
+    for (size_t i = begin + 1; i < start[b]; ++i) {
+      const uint32_t v = sorted[i];
+      size_t j = i;
+      for (; j > begin && sorted[j - 1] > v; --j) sorted[j] = sorted[j - 1];
+      sorted[j] = v;
     }
   }
+  marks.swap(sorted);
+}
+
+}  // namespace
+
+// rleFrPoly's tail: the sorted marks (with h*w appended) differ into runs; a zero difference (two marks at one
+// place cancel) joins the run after it onto the one before.
+Rle core::runsFromMarks(std::vector<uint32_t>& marks, uint32_t h, uint32_t w) {
   marks.push_back(static_cast<uint32_t>(uint64_t{h} * w));
-  std::sort(marks.begin(), marks.end());
-  // Differences of the sorted marks are the runs; a zero difference (two marks at one place cancel) joins the run
-  // after it onto the one before.
+  sortMarks(marks, h, w);
   Rle r;
   r.h = h, r.w = w;
   uint32_t prev = 0;
@@ -191,25 +178,61 @@ Rle fromPolygon(const double* xy, uint32_t k, uint32_t h, uint32_t w) {
   return r;
 }
 
-}  // namespace
-
-core::Prepared core::prepare(const Rle& r, std::vector<uint32_t>& counts, std::vector<uint32_t>& ones) {
-  core::Prepared p{};
-  p.countsOffset = counts.size();
-  p.onesOffset = ones.size() / 2;
-  p.m = static_cast<uint32_t>(r.counts.size());
-  p.h = r.h, p.w = r.w;
-  p.area = area(r);
-  toBbox(r, p.bb);
-  counts.insert(counts.end(), r.counts.begin(), r.counts.end());
-  uint32_t pos = 0;
-  for (size_t j = 0; j < r.counts.size(); ++j) {
-    if (j > 0 && r.counts[j] == 0) p.interiorZero = 1;
-    if (j % 2 == 1 && r.counts[j] > 0) ones.push_back(pos), ones.push_back(pos + r.counts[j]);
-    pos += r.counts[j];
+// Each RLE gets fixed slices of the shared arrays (its runs, w columns, and room for every segment: a run of ones
+// makes one segment plus one per column boundary it crosses, and the runs together cross at most w − 1), so that
+// the RLEs can be prepared in parallel.
+core::PreparedSet::PreparedSet(const Rle* a, int64_t m, const Rle* b, int64_t n) {
+  const int64_t total = m + n;
+  auto rle = [&](int64_t i) -> const Rle& { return i < m ? a[i] : b[i - m]; };
+  items.resize(total);
+  uint64_t runs = 0, columns = 0, room = 0;
+  for (int64_t i = 0; i < total; ++i) {
+    Prepared& p = items[i];
+    p = Prepared{};
+    p.countsOffset = runs, p.columnOffset = columns, p.segmentOffset = room, p.multiOffset = columns;
+    runs += rle(i).counts.size();
+    columns += rle(i).w;
+    room += rle(i).counts.size() / 2 + rle(i).w;
   }
-  p.nOnes = static_cast<uint32_t>(ones.size() / 2 - p.onesOffset);
-  return p;
+  counts.resize(runs);
+  firstY0.assign(columns, 0), firstY1.assign(columns, 0), segmentsInColumn.assign(columns, 0);
+  firstSegment.assign(columns, 0);
+  segments.resize(2 * room);
+  multiColumns.resize(columns);
+  parallelFor(total, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const Rle& r = rle(i);
+      Prepared& p = items[i];
+      p.m = static_cast<uint32_t>(r.counts.size());
+      p.h = r.h, p.w = r.w;
+      p.area = area(r);
+      toBbox(r, p.bb);
+      std::copy(r.counts.begin(), r.counts.end(), counts.begin() + p.countsOffset);
+      uint32_t pos = 0, segment = 0;
+      for (size_t j = 0; j < r.counts.size(); ++j) {
+        if (j > 0 && r.counts[j] == 0) p.interiorZero = 1;
+        const uint32_t runEnd = pos + r.counts[j];
+        // A run of ones split at column boundaries.
+        for (uint32_t at = pos; j % 2 == 1 && at < runEnd;) {
+          const uint32_t x = at / r.h, columnStart = x * r.h;
+          const uint32_t stop = runEnd - columnStart < r.h ? runEnd : columnStart + r.h;
+          const uint64_t c = p.columnOffset + x;
+          const uint32_t y0 = at - columnStart, y1 = stop - columnStart;
+          if (segmentsInColumn[c]++ == 0) {
+            firstY0[c] = static_cast<int32_t>(y0), firstY1[c] = static_cast<int32_t>(y1);
+            firstSegment[c] = segment;
+          }
+          segments[2 * (p.segmentOffset + segment)] = y0;
+          segments[2 * (p.segmentOffset + segment) + 1] = y1;
+          ++segment;
+          at = stop;
+        }
+        pos = runEnd;
+      }
+      for (uint32_t x = 0; x < r.w; ++x)
+        if (segmentsInColumn[p.columnOffset + x] > 1) multiColumns[p.multiOffset + p.multiCount++] = x;
+    }
+  });
 }
 
 std::string toString(const Rle& r) {
@@ -349,22 +372,26 @@ Rle merge(const Rle* rles, int64_t n, bool intersect) {
 }
 
 void iouCpu(const Rle* dt, int64_t m, const Rle* gt, int64_t n, const uint8_t* iscrowd, double* out) {
-  std::vector<uint32_t> counts, ones;
-  std::vector<core::Prepared> pd(m), pg(n);
-  for (int64_t d = 0; d < m; ++d) pd[d] = core::prepare(dt[d], counts, ones);
-  for (int64_t g = 0; g < n; ++g) pg[g] = core::prepare(gt[g], counts, ones);
+  const core::PreparedSet set(dt, m, gt, n);
+  const core::Shared sh = set.view();
+  const core::Prepared* items = set.items.data();
   parallelFor(m * n, 64, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const int64_t d = p / n, g = p % n;
-      out[p] = core::pairIou(pd[d], pg[g], counts.data(), ones.data(), iscrowd && iscrowd[g]);
+      out[p] = core::pairIou(items[d], items[m + g], sh, iscrowd && iscrowd[g]);
     }
   });
 }
 
 void fromPolygonsCpu(const double* xy, const uint32_t* offsets, int64_t n, uint32_t h, uint32_t w, Rle* out) {
   parallelFor(n, 8, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      out[i] = fromPolygon(xy + offsets[i], (offsets[i + 1] - offsets[i]) / 2, h, w);
+    std::vector<uint32_t> marks;
+    for (int64_t i = begin; i < end; ++i) {
+      marks.clear();
+      core::polygonMarks(xy + offsets[i], (offsets[i + 1] - offsets[i]) / 2, h, w,
+                         [&](uint32_t mark) { marks.push_back(mark); });
+      out[i] = core::runsFromMarks(marks, h, w);
+    }
   });
 }
 
@@ -373,7 +400,8 @@ void fromBoxesCpu(const double* boxes, int64_t n, uint32_t h, uint32_t w, Rle* o
     const double* b = boxes + 4 * i;
     const double xs = b[0], xe = xs + b[2], ys = b[1], ye = ys + b[3];
     const double corners[8] = {xs, ys, xs, ye, xe, ye, xe, ys};
-    out[i] = fromPolygon(corners, 4, h, w);
+    const uint32_t offsets[2] = {0, 8};
+    fromPolygonsCpu(corners, offsets, 1, h, w, out + i);
   }
 }
 

@@ -1,6 +1,7 @@
 #include <vector>
 
 #include "cuda_util.h"
+#include "parallel.h"
 #include "rle.h"
 #include "rle_core.h"
 
@@ -56,12 +57,46 @@ __global__ void decodeColumnsKernel(const uint32_t* ends, const unsigned long lo
   }
 }
 
-__global__ void iouKernel(const core::Prepared* dt, int64_t m, const core::Prepared* gt, int64_t n,
-                          const uint32_t* counts, const uint32_t* ones, const uint8_t* iscrowd, double* out) {
+// One thread per polygon walks its boundary: first counting its marks (marks == nullptr), then writing them at
+// markOffsets[i].
+__global__ void polygonMarksKernel(const double* xy, const uint32_t* offsets, int64_t n, uint32_t h, uint32_t w,
+                                   const unsigned long long* markOffsets, uint32_t* counts, uint32_t* marks) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= n) return;
+  const uint32_t k = (offsets[i + 1] - offsets[i]) / 2;
+  if (marks) {
+    uint32_t* out = marks + markOffsets[i];
+    core::polygonMarks(xy + offsets[i], k, h, w, [&](uint32_t mark) { *out++ = mark; });
+  } else {
+    uint32_t found = 0;
+    core::polygonMarks(xy + offsets[i], k, h, w, [&](uint32_t) { ++found; });
+    counts[i] = found;
+  }
+}
+
+// One thread per (dt, gt) pair; items holds the m dt RLEs, then the n gt ones.
+__global__ void iouKernel(const core::Prepared* items, int64_t m, int64_t n, core::Shared sh, const uint8_t* iscrowd,
+                          double* out) {
   const int64_t p = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (p >= m * n) return;
   const int64_t d = p / n, g = p % n;
-  out[p] = core::pairIou(dt[d], gt[g], counts, ones, iscrowd[g] != 0);
+  out[p] = core::pairIou(items[d], items[m + g], sh, iscrowd[g] != 0);
+}
+
+// Downloads n per-item counts and returns where each item's output starts (n + 1 entries, from 0).
+std::vector<unsigned long long> runningSums(const cuda::DeviceBuffer<uint32_t>& counts, int64_t n) {
+  std::vector<uint32_t> host(n);
+  counts.download(host.data(), n);
+  std::vector<unsigned long long> offsets(n + 1, 0);
+  for (int64_t i = 0; i < n; ++i) offsets[i + 1] = offsets[i] + host[i];
+  return offsets;
+}
+
+// A device copy of a host vector, of at least one element so that every pointer handed to a kernel is valid.
+template <typename T>
+cuda::DeviceBuffer<T> upload(std::vector<T> v) {
+  if (v.empty()) v.push_back(0);
+  return cuda::DeviceBuffer<T>(v.data(), v.size());
 }
 
 }  // namespace
@@ -75,10 +110,7 @@ void encodeCuda(const uint8_t* masks, int64_t n, uint32_t h, uint32_t w, Rle* ou
   cuda::DeviceBuffer<uint32_t> dcounts(columns);
   columnTransitionsKernel<<<cuda::blocksFor(columns, 256), 256>>>(dm.get(), n, h, w, nullptr, dcounts.get(), nullptr);
   cuda::finish("rle encode (count)");
-  std::vector<uint32_t> perColumn(columns);
-  dcounts.download(perColumn.data(), columns);
-  std::vector<unsigned long long> offsets(columns + 1, 0);
-  for (int64_t c = 0; c < columns; ++c) offsets[c + 1] = offsets[c] + perColumn[c];
+  const std::vector<unsigned long long> offsets = runningSums(dcounts, columns);
   cuda::DeviceBuffer<unsigned long long> doff(offsets.data(), columns + 1);
   cuda::DeviceBuffer<uint32_t> dpos(offsets[columns]);
   columnTransitionsKernel<<<cuda::blocksFor(columns, 256), 256>>>(dm.get(), n, h, w, doff.get(), nullptr, dpos.get());
@@ -120,23 +152,52 @@ void decodeCuda(const Rle* rles, int64_t n, uint8_t* out) {
 
 void iouCuda(const Rle* dt, int64_t m, const Rle* gt, int64_t n, const uint8_t* iscrowd, double* out) {
   if (m == 0 || n == 0) return;
-  std::vector<uint32_t> counts, ones;
-  std::vector<core::Prepared> pd(m), pg(n);
-  for (int64_t d = 0; d < m; ++d) pd[d] = core::prepare(dt[d], counts, ones);
-  for (int64_t g = 0; g < n; ++g) pg[g] = core::prepare(gt[g], counts, ones);
+  const core::PreparedSet set(dt, m, gt, n);
   std::vector<uint8_t> crowd(n, 0);
   if (iscrowd)
     for (int64_t g = 0; g < n; ++g) crowd[g] = iscrowd[g];
-  // Buffers of at least one element, so that every pointer handed to the kernel is valid.
-  counts.push_back(0), ones.push_back(0), ones.push_back(0);
-  cuda::DeviceBuffer<uint32_t> dcounts(counts.data(), counts.size()), dones(ones.data(), ones.size());
-  cuda::DeviceBuffer<core::Prepared> dpd(pd.data(), m), dpg(pg.data(), n);
+  auto counts = upload(set.counts), inColumn = upload(set.segmentsInColumn), first = upload(set.firstSegment);
+  auto segments = upload(set.segments), multi = upload(set.multiColumns);
+  auto y0 = upload(set.firstY0), y1 = upload(set.firstY1);
+  const core::Shared sh{counts.get(), y0.get(),       y1.get(),   inColumn.get(),
+                        first.get(),  segments.get(), multi.get()};
+  cuda::DeviceBuffer<core::Prepared> items(set.items.data(), set.items.size());
   cuda::DeviceBuffer<uint8_t> dcrowd(crowd.data(), n);
   cuda::DeviceBuffer<double> dout(m * n);
-  iouKernel<<<cuda::blocksFor(m * n, 128), 128>>>(dpd.get(), m, dpg.get(), n, dcounts.get(), dones.get(),
-                                                   dcrowd.get(), dout.get());
+  iouKernel<<<cuda::blocksFor(m * n, 128), 128>>>(items.get(), m, n, sh, dcrowd.get(), dout.get());
   cuda::finish("rle iou");
   dout.download(out, m * n);
+}
+
+}  // namespace hybridgl::rle
+
+namespace hybridgl::rle {
+
+// The boundary walks run on the GPU; sorting the marks into runs stays on the CPU.
+void fromPolygonsCuda(const double* xy, const uint32_t* offsets, int64_t n, uint32_t h, uint32_t w, Rle* out) {
+  if (n == 0) return;
+  const uint32_t coords = offsets[n];
+  std::vector<double> hostXy(xy, xy + coords);
+  if (hostXy.empty()) hostXy.push_back(0);
+  cuda::DeviceBuffer<double> dxy(hostXy.data(), hostXy.size());
+  cuda::DeviceBuffer<uint32_t> doff(offsets, n + 1), dcounts(n);
+  polygonMarksKernel<<<cuda::blocksFor(n, 64), 64>>>(dxy.get(), doff.get(), n, h, w, nullptr, dcounts.get(), nullptr);
+  cuda::finish("rle polygons (count)");
+  const std::vector<unsigned long long> markOffsets = runningSums(dcounts, n);
+  cuda::DeviceBuffer<unsigned long long> dmarkOff(markOffsets.data(), n + 1);
+  cuda::DeviceBuffer<uint32_t> dmarks(markOffsets[n] ? markOffsets[n] : 1);
+  polygonMarksKernel<<<cuda::blocksFor(n, 64), 64>>>(dxy.get(), doff.get(), n, h, w, dmarkOff.get(), nullptr,
+                                                     dmarks.get());
+  cuda::finish("rle polygons (write)");
+  std::vector<uint32_t> marks(markOffsets[n]);
+  dmarks.download(marks.data(), marks.size());
+  parallelFor(n, 8, [&](int64_t begin, int64_t end) {
+    std::vector<uint32_t> one;
+    for (int64_t i = begin; i < end; ++i) {
+      one.assign(marks.begin() + markOffsets[i], marks.begin() + markOffsets[i + 1]);
+      out[i] = core::runsFromMarks(one, h, w);
+    }
+  });
 }
 
 }  // namespace hybridgl::rle

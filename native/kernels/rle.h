@@ -55,6 +55,7 @@ void iouCuda(const Rle* dt, int64_t m, const Rle* gt, int64_t n, const uint8_t* 
 // coordinate is ignored). Coordinates must be finite with |v| ≤ kMaxPolygonCoordinate.
 constexpr double kMaxPolygonCoordinate = 1 << 22;
 void fromPolygonsCpu(const double* xy, const uint32_t* offsets, int64_t n, uint32_t h, uint32_t w, Rle* out);
+void fromPolygonsCuda(const double* xy, const uint32_t* offsets, int64_t n, uint32_t h, uint32_t w, Rle* out);
 
 // rleFrBbox: each box [x, y, w, h] as the polygon of its four corners.
 void fromBoxesCpu(const double* boxes, int64_t n, uint32_t h, uint32_t w, Rle* out);
@@ -71,6 +72,14 @@ inline void decode(Backend be, const Rle* rles, int64_t n, uint8_t* out) {
   if (be == Backend::Cuda) return decodeCuda(rles, n, out);
 #endif
   decodeCpu(rles, n, out);
+}
+
+inline void fromPolygons(Backend be, const double* xy, const uint32_t* offsets, int64_t n, uint32_t h, uint32_t w,
+                         Rle* out) {
+#ifdef HYBRIDGL_WITH_CUDA
+  if (be == Backend::Cuda) return fromPolygonsCuda(xy, offsets, n, h, w, out);
+#endif
+  fromPolygonsCpu(xy, offsets, n, h, w, out);
 }
 
 inline void iou(Backend be, const Rle* dt, int64_t m, const Rle* gt, int64_t n, const uint8_t* iscrowd, double* out) {

@@ -74,4 +74,14 @@ auto guard(Napi::Env env, Fn fn) -> decltype(fn()) {
   }
 }
 
+// Runs work now and returns finish's value, or runs it off the JS thread and returns a Promise of that value.
+inline Napi::Value runSyncOrAsync(Napi::Env env, bool async, const std::vector<Napi::Value>& keepAlive,
+                                  PromiseWorker::Work work, PromiseWorker::Finish finish) {
+  if (async) return PromiseWorker::Run(env, keepAlive, std::move(work), std::move(finish));
+  return guard(env, [&] {
+    work();
+    return finish(env);
+  });
+}
+
 }  // namespace hybridgl::napi

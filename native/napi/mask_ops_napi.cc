@@ -31,11 +31,7 @@ Napi::Value pairwiseMaskCounts(const Napi::CallbackInfo& cb) {
     out.Set("union", toTypedArray<double>(e, *uni));
     return out;
   };
-  if (async) return PromiseWorker::Run(env, {a, b}, work, finish);
-  return guard(env, [&] {
-    work();
-    return finish(env);
-  });
+  return runSyncOrAsync(env, async, {a, b}, work, finish);
 }
 
 // masksToBoxes(masks: Uint8Array, n, height, width, async) → Int32Array n×4 inclusive XYXY.
@@ -51,11 +47,7 @@ Napi::Value masksToBoxes(const Napi::CallbackInfo& cb) {
     mask_ops::boxes(be, pm, n, static_cast<int>(h), static_cast<int>(w), boxes->data());
   };
   auto finish = [=](Napi::Env e) -> Napi::Value { return toTypedArray<int32_t>(e, *boxes); };
-  if (async) return PromiseWorker::Run(env, {masks}, work, finish);
-  return guard(env, [&] {
-    work();
-    return finish(env);
-  });
+  return runSyncOrAsync(env, async, {masks}, work, finish);
 }
 
 }  // namespace

@@ -33,20 +33,16 @@ RleList readRles(const Napi::Value& countsValue, const Napi::Value& sizesValue, 
   return out;
 }
 
+void requireOneSize(Napi::Env env, const std::vector<rle::Rle>& rles, const std::string& name) {
+  for (size_t i = 1; i < rles.size(); ++i)
+    if (rles[i].h != rles[0].h || rles[i].w != rles[0].w)
+      throwRange(env, name + "[" + std::to_string(i) + "] has another size than " + name + "[0]");
+}
+
 Napi::Array toStrings(Napi::Env env, const std::vector<rle::Rle>& rles) {
   auto out = Napi::Array::New(env, rles.size());
   for (size_t i = 0; i < rles.size(); ++i) out.Set(static_cast<uint32_t>(i), rle::toString(rles[i]));
   return out;
-}
-
-// Runs work now and returns finish's value, or runs it off the JS thread and returns a Promise of it.
-Napi::Value runMaybeAsync(Napi::Env env, bool async, const std::vector<Napi::Value>& keepAlive,
-                          PromiseWorker::Work work, PromiseWorker::Finish finish) {
-  if (async) return PromiseWorker::Run(env, keepAlive, std::move(work), std::move(finish));
-  return guard(env, [&] {
-    work();
-    return finish(env);
-  });
 }
 
 // rleEncode(masks: Uint8Array, n, height, width, async) → counts strings.
@@ -62,7 +58,7 @@ Napi::Value encode(const Napi::CallbackInfo& cb) {
   auto work = [=, pm = masks.Data()] {
     rle::encode(be, pm, n, static_cast<uint32_t>(h), static_cast<uint32_t>(w), out->data());
   };
-  return runMaybeAsync(env, async, {masks}, work, [=](Napi::Env e) -> Napi::Value { return toStrings(e, *out); });
+  return runSyncOrAsync(env, async, {masks}, work, [=](Napi::Env e) -> Napi::Value { return toStrings(e, *out); });
 }
 
 // rleDecode(counts: string[], sizes: Uint32Array, name, async) → Uint8Array of n row-major masks (one size).
@@ -74,14 +70,12 @@ Napi::Value decode(const Napi::CallbackInfo& cb) {
   const bool async = boolean(cb[3], "async");
   const int64_t n = static_cast<int64_t>(rles->size());
   const uint64_t pixels = n ? uint64_t{(*rles)[0].h} * (*rles)[0].w : 0;
-  for (int64_t i = 1; i < n; ++i)
-    if ((*rles)[i].h != (*rles)[0].h || (*rles)[i].w != (*rles)[0].w)
-      throwRange(env, name + "[" + std::to_string(i) + "] has another size than " + name + "[0]");
+  requireOneSize(env, *rles, name);
   auto out = Napi::Uint8Array::New(env, n * pixels);
   auto outRef = std::make_shared<Napi::Reference<Napi::Uint8Array>>(Napi::Persistent(out));
   const Backend be = guard(env, [] { return activeBackend(); });
   auto work = [=, po = out.Data()] { rle::decode(be, rles->data(), n, po); };
-  return runMaybeAsync(env, async, {}, work, [=](Napi::Env) -> Napi::Value { return outRef->Value(); });
+  return runSyncOrAsync(env, async, {}, work, [=](Napi::Env) -> Napi::Value { return outRef->Value(); });
 }
 
 // rleArea(counts, sizes, name) → Float64Array of areas.
@@ -110,9 +104,7 @@ Napi::Value merge(const Napi::CallbackInfo& cb) {
   RleList rles = readRles(cb[0], cb[1], name);
   const bool intersect = boolean(cb[3], "intersect");
   if (rles->empty()) throwRange(env, name + " is empty");
-  for (size_t i = 1; i < rles->size(); ++i)
-    if ((*rles)[i].h != (*rles)[0].h || (*rles)[i].w != (*rles)[0].w)
-      throwRange(env, name + "[" + std::to_string(i) + "] has another size than " + name + "[0]");
+  requireOneSize(env, *rles, name);
   return Napi::String::New(env, rle::toString(rle::merge(rles->data(), rles->size(), intersect)));
 }
 
@@ -129,7 +121,7 @@ Napi::Value iou(const Napi::CallbackInfo& cb) {
   auto out = std::make_shared<std::vector<double>>(m * n);
   const Backend be = guard(env, [] { return activeBackend(); });
   auto work = [=] { rle::iou(be, dt->data(), m, gt->data(), n, crowd->data(), out->data()); };
-  return runMaybeAsync(env, async, {}, work,
+  return runSyncOrAsync(env, async, {}, work,
                        [=](Napi::Env e) -> Napi::Value { return toTypedArray<double>(e, *out); });
 }
 
@@ -153,10 +145,11 @@ Napi::Value fromPolygons(const Napi::CallbackInfo& cb) {
     if (!(std::abs(pc[j]) <= rle::kMaxPolygonCoordinate))
       throwRange(env, "polygon coordinate " + std::to_string(pc[j]) + " is not finite or beyond ±2^22");
   auto out = std::make_shared<std::vector<rle::Rle>>(n);
+  const Backend be = guard(env, [] { return activeBackend(); });
   auto work = [=] {
-    rle::fromPolygonsCpu(pc, po, n, static_cast<uint32_t>(h), static_cast<uint32_t>(w), out->data());
+    rle::fromPolygons(be, pc, po, n, static_cast<uint32_t>(h), static_cast<uint32_t>(w), out->data());
   };
-  return runMaybeAsync(env, async, {coords, offsets}, work,
+  return runSyncOrAsync(env, async, {coords, offsets}, work,
                        [=](Napi::Env e) -> Napi::Value { return toStrings(e, *out); });
 }
 
@@ -177,6 +170,32 @@ Napi::Value fromBoxes(const Napi::CallbackInfo& cb) {
   return toStrings(env, out);
 }
 
+// rleFromCounts(counts: Uint32Array, height, width) → compressed counts string (frUncompressedRLE), checking
+// that the runs cover height×width.
+Napi::Value fromCounts(const Napi::CallbackInfo& cb) {
+  Napi::Env env = cb.Env();
+  requireArgs(cb, 3, "rleFromCounts");
+  auto counts = typedArray<uint32_t>(cb[0], "counts");
+  const int64_t h = integer(cb[1], "height"), w = integer(cb[2], "width");
+  if (static_cast<uint64_t>(h * w) > rle::kMaxPixels) throwRange(env, "height×width is too large");
+  rle::Rle r;
+  r.h = static_cast<uint32_t>(h), r.w = static_cast<uint32_t>(w);
+  r.counts.assign(counts.Data(), counts.Data() + counts.ElementLength());
+  uint64_t total = 0;
+  for (uint32_t c : r.counts) total += c;
+  if (total != static_cast<uint64_t>(h * w))
+    throwRange(env, "counts cover " + std::to_string(total) + " pixels, not height×width = " + std::to_string(h * w));
+  return Napi::String::New(env, rle::toString(r));
+}
+
+// rleToCounts(counts, sizes, name) → the runs of the first RLE as a Uint32Array.
+Napi::Value toCounts(const Napi::CallbackInfo& cb) {
+  requireArgs(cb, 3, "rleToCounts");
+  RleList rles = readRles(cb[0], cb[1], string(cb[2], "name"));
+  if (rles->empty()) throwRange(cb.Env(), "no RLE given");
+  return toTypedArray<uint32_t>(cb.Env(), (*rles)[0].counts);
+}
+
 }  // namespace
 
 void registerRle(Napi::Env env, Napi::Object exports) {
@@ -188,6 +207,8 @@ void registerRle(Napi::Env env, Napi::Object exports) {
   exports.Set("rleIoU", Napi::Function::New(env, iou, "rleIoU"));
   exports.Set("rleFromPolygons", Napi::Function::New(env, fromPolygons, "rleFromPolygons"));
   exports.Set("rleFromBoxes", Napi::Function::New(env, fromBoxes, "rleFromBoxes"));
+  exports.Set("rleFromCounts", Napi::Function::New(env, fromCounts, "rleFromCounts"));
+  exports.Set("rleToCounts", Napi::Function::New(env, toCounts, "rleToCounts"));
 }
 
 }  // namespace hybridgl::napi

@@ -1,4 +1,5 @@
 // rle: the CPU kernels against direct per-pixel references, and the CUDA kernels against the CPU ones bit for bit.
+#include <cmath>
 #include <vector>
 
 #include "harness.h"
@@ -156,4 +157,23 @@ TEST_CASE("rle encode/decode/iou: CUDA equals CPU") {
     rle::iouCuda(cpu.data(), n, cpu.data(), n, crowd, o2.data());
     CHECK(o1 == o2);
   }
+}
+
+TEST_CASE("rle polygons: CUDA equals CPU") {
+  REQUIRE_GPU();
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<double> u(-20, 700);
+  std::vector<double> xy;
+  std::vector<uint32_t> offsets{0};
+  for (int i = 0; i < 300; ++i) {
+    const int k = 3 + i % 17;
+    for (int j = 0; j < 2 * k; ++j) xy.push_back(i % 5 == 0 ? std::round(u(gen)) : u(gen));
+    if (i % 7 == 0) xy.push_back(xy[xy.size() - 2]), xy.push_back(xy[xy.size() - 2]);  // a repeated vertex
+    offsets.push_back(static_cast<uint32_t>(xy.size()));
+  }
+  const int64_t n = 300;
+  std::vector<rle::Rle> cpu(n), gpu(n);
+  rle::fromPolygonsCpu(xy.data(), offsets.data(), n, 480, 640, cpu.data());
+  rle::fromPolygonsCuda(xy.data(), offsets.data(), n, 480, 640, gpu.data());
+  for (int64_t i = 0; i < n; ++i) CHECK(cpu[i].counts == gpu[i].counts);
 }
