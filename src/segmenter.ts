@@ -186,10 +186,11 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     return { image, proposals, features: hybrid.features, dim: hybrid.dim, gemPatches, timings };
   }
 
-  async function segmentPrepared(prepared: PreparedImage, expressions: ExpressionInput[], segOptions: SegmentOptions = {}): Promise<ExpressionResult[]> {
-    const { image, proposals, features } = prepared;
-    const n = proposals.count;
-    const parses = expressions.map((e, i) => {
+  function parseExpressions(expressions: ExpressionInput[]) {
+    if (!Array.isArray(expressions) || expressions.length === 0) {
+      throw new SegmentError('badInput', 'expressions must be a non-empty array of strings');
+    }
+    return expressions.map((e, i) => {
       const text = typeof e === 'string' ? e : e?.text;
       if (typeof text !== 'string' || text.trim() === '') {
         throw new SegmentError('badInput', `expression ${i} is empty: give the object to find, e.g. "the dog on the left"`);
@@ -197,6 +198,13 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
       const parse = typeof e === 'string' || !e.parse ? parseExpression(text, options.parse) : e.parse;
       return { text, parse };
     });
+  }
+
+  type Parsed = ReturnType<typeof parseExpressions>;
+
+  async function scoreExpressions(prepared: PreparedImage, parses: Parsed, segOptions: SegmentOptions): Promise<ExpressionResult[]> {
+    const { image, proposals, features } = prepared;
+    const n = proposals.count;
     const textTimings: Record<string, number> = {};
     const texts: ExpressionTextFeatures[] = await timed(textTimings, 'text', () => featurizer.featurize(parses.map((p) => p.parse)));
     const results: ExpressionResult[] = [];
@@ -258,14 +266,12 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
   return {
     models,
     prepare,
-    segmentPrepared,
+    segmentPrepared: (prepared, expressions, segOptions = {}) => scoreExpressions(prepared, parseExpressions(expressions), segOptions),
     decodeMask,
     async segment(input, expressions, segOptions) {
-      if (!Array.isArray(expressions) || expressions.length === 0) {
-        throw new SegmentError('badInput', 'expressions must be a non-empty array of strings');
-      }
+      const parses = parseExpressions(expressions); // bad expressions fail before the image work
       const prepared = await prepare(input);
-      const results = await segmentPrepared(prepared, expressions, segOptions);
+      const results = await scoreExpressions(prepared, parses, segOptions ?? {});
       const { image, proposals, timings } = prepared;
       return { imageData: image, height: image.height, width: image.width, proposals: proposals.count, results, timings };
     },

@@ -1,0 +1,151 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { rleDecode } from '../bindings/rle.ts';
+import type { FloatTensor, Models } from '../src/models/loadModels.ts';
+import { createSegmenter, SegmentError } from '../src/segmenter.ts';
+
+const VOCAB = join(import.meta.dirname, '..', '..', 'shared', 'data', 'clip', 'bpe_simple_vocab_16e6.txt.gz');
+const H = 60, W = 80, E = 4, D = 8;
+
+/** A stand-in for the ONNX backbones with deterministic, structured outputs: every prompt point gets three discs of
+ *  growing radius around it (logits ±10), so that proposals survive SAM's filters, overlap for NMS, and differ. */
+function fakeModels(calls: Record<string, number>) {
+  const count = (k: string) => (calls[k] = (calls[k] ?? 0) + 1);
+  const models = {
+    manifest: { files: [{ model: 'clip_text', outputs: [{ name: 'features', dtype: 'float32', shape: ['batch', E] }] }] },
+    device: 'cpu', precision: 'fp32', logitScale: 100, vocabPath: VOCAB,
+    async samEncoder(): Promise<FloatTensor> {
+      count('samEncoder');
+      return { data: new Float32Array(4), dims: [1, 1, 2, 2] };
+    },
+    async samDecoder(_e: FloatTensor, points: FloatTensor) {
+      count('samDecoder');
+      const p = points.dims[0], S = 256;
+      const logits = new Float32Array(p * 3 * S * S), iou = new Float32Array(p * 3).fill(0.95);
+      for (let i = 0; i < p; i++) {
+        const cx = points.data[2 * i] / 4, cy = points.data[2 * i + 1] / 4;
+        for (let k = 0; k < 3; k++) {
+          const r = 12 + 10 * k + (i % 5) * 3;
+          for (let y = 0; y < S; y++)
+            for (let x = 0; x < S; x++) logits[((i * 3 + k) * S + y) * S + x] = (x - cx) ** 2 + (y - cy) ** 2 < r * r ? 10 : -10;
+        }
+      }
+      return { lowResLogits: { data: logits, dims: [p, 3, S, S] }, iouPredictions: { data: iou, dims: [p, 3] } };
+    },
+    async clipTrunk(images: FloatTensor): Promise<FloatTensor> {
+      count('clipTrunk');
+      const b = images.dims[0], plane = 3 * 224 * 224, out = new Float32Array(b * 197 * D);
+      for (let i = 0; i < b; i++) {
+        let s = 0;
+        for (let q = 0; q < plane; q += 97) s += images.data[i * plane + q];
+        out.fill(s / 1000, i * 197 * D, (i + 1) * 197 * D);
+      }
+      return { data: out, dims: [b, 197, D] };
+    },
+    async clipHead(local: FloatTensor, _g: FloatTensor | null, grid: FloatTensor | null): Promise<FloatTensor> {
+      count('clipHead');
+      const n = local.dims[0], out = new Float32Array(n * E);
+      for (let i = 0; i < n; i++) {
+        let left = 0, right = 0;
+        for (let y = 0; y < 14; y++) for (let x = 0; x < 14; x++) (x < 7 ? (left += grid!.data[i * 196 + y * 14 + x]) : (right += grid!.data[i * 196 + y * 14 + x]));
+        out.set([1 + left, 1 + right, local.data[i * 197 * D], 0.5], i * E);
+      }
+      return { data: out, dims: [n, E] };
+    },
+    async clipText(ids: { data: Int32Array | BigInt64Array; dims: readonly number[] }): Promise<FloatTensor> {
+      count('clipText');
+      const n = ids.dims[0], out = new Float32Array(n * E);
+      for (let i = 0; i < n; i++)
+        for (let t = 0; t < 77; t++) {
+          const id = Number(ids.data[i * 77 + t]);
+          out[i * E + (id % E)] += ((id * 2654435761) % 1000) / 1000;
+        }
+      return { data: out, dims: [n, E] };
+    },
+    async gemVisual(): Promise<FloatTensor> {
+      count('gemVisual');
+      const out = new Float32Array(784 * E);
+      for (let t = 0; t < 784; t++) out.set([(t % 28) / 28, 1 - (t % 28) / 28, Math.floor(t / 28) / 28, 0.3], t * E);
+      return { data: out, dims: [1, 784, E] };
+    },
+    async dispose() {},
+  };
+  return models as unknown as Models;
+}
+
+function testImage() {
+  const rgb = new Uint8Array(H * W * 3);
+  for (let p = 0; p < H * W; p++) rgb.set([(p * 7) % 256, (p % W) * 3, Math.floor(p / W) * 4], 3 * p);
+  return { rgb, height: H, width: W };
+}
+
+describe.skipIf(!existsSync(VOCAB))('createSegmenter with stand-in backbones', () => {
+  it('computes image work once for all expressions and returns the result shape of the README', async () => {
+    const calls: Record<string, number> = {};
+    const segmenter = await createSegmenter({ models: fakeModels(calls) });
+    const exprs = ['the dog on the left', 'a big cat next to the tree', 'person in the middle'];
+    const result = await segmenter.segment(testImage(), exprs);
+    expect(calls).toMatchObject({ samEncoder: 1, samDecoder: 1, clipTrunk: 1, clipHead: 1, gemVisual: 1, clipText: 1 });
+    expect(result.proposals).toBeGreaterThan(3);
+    expect(result.results.map((r) => r.expression)).toEqual(exprs);
+    for (const r of result.results) {
+      expect(r.mask.size).toEqual([H, W]);
+      const mask = rleDecode(r.mask);
+      expect(mask.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      expect(r.bbox).toHaveLength(4);
+      expect(r.candidates.length).toBe(Math.min(5, result.proposals));
+      // Candidates are the best CLIP scores, best first; the pure choice is the first of them.
+      for (let i = 1; i < r.candidates.length; i++) expect(r.candidates[i - 1].clip).toBeGreaterThanOrEqual(r.candidates[i].clip);
+      expect(r.hybrid.proposal).toBe(r.candidates[0].proposal);
+      // The guided choice is one of the top-3 and has the best final score among them.
+      const finals = r.candidates.filter((c) => c.final !== undefined);
+      expect(finals.length).toBe(3);
+      expect(finals.map((c) => c.proposal)).toContain(r.proposal);
+      expect(r.score).toBe(Math.max(...finals.map((c) => c.final!)));
+      expect(r.parse.nounPhrase.length).toBeGreaterThan(0);
+      expect(Object.keys(r.timings)).toEqual(expect.arrayContaining(['text', 'clipScores', 'coherence', 'relation']));
+    }
+    expect(Object.keys(result.timings)).toEqual(expect.arrayContaining(['decode', 'samEncoder', 'samDecoder', 'samPostprocess', 'clipInputs', 'clipTrunk', 'clipHead', 'gem']));
+    // Text features are cached by string: the same expressions again need no encoder call.
+    await segmenter.segmentPrepared(await segmenter.prepare(testImage()), exprs);
+    expect(calls.clipText).toBe(1);
+  });
+
+  it('chooses the argmax of the CLIP score without guidance, and guided variants per k', async () => {
+    const calls: Record<string, number> = {};
+    const models = fakeModels(calls);
+    const pure = await createSegmenter({ models, guidance: false });
+    const prepared = await pure.prepare(testImage());
+    const [r] = await pure.segmentPrepared(prepared, ['the dog on the left']);
+    expect(calls.gemVisual).toBeUndefined();
+    expect(r.proposal).toBe(r.hybrid.proposal);
+    expect(r.candidates.every((c) => c.final === undefined)).toBe(true);
+    const guided = await createSegmenter({ models });
+    const p2 = await guided.prepare(testImage());
+    const [g] = await guided.segmentPrepared(p2, ['the dog on the left'], { kVariants: [{ k1: 1, k2: 1 }, { k1: 3, k2: 6 }] });
+    // With k1 = 1 the only candidate is the CLIP argmax.
+    expect(g.guidedByK!['1,1'].proposal).toBe(g.hybrid.proposal);
+    expect(g.guidedByK!['3,6'].proposal).toBe(g.proposal);
+  });
+
+  it('names bad input and reports an image without proposals', async () => {
+    const calls: Record<string, number> = {};
+    const models = fakeModels(calls);
+    const segmenter = await createSegmenter({ models });
+    await expect(segmenter.segment(testImage(), ['  '])).rejects.toThrow(/expression 0 is empty/);
+    await expect(segmenter.segment(testImage(), [])).rejects.toThrow(/non-empty array/);
+    await expect(segmenter.segment('/no/such/image.jpg', ['x'])).rejects.toMatchObject({ kind: 'badInput' });
+    const noProposals = { ...models, samDecoder: async (_e: FloatTensor, pts: FloatTensor) => {
+      const p = pts.dims[0];
+      return { lowResLogits: { data: new Float32Array(p * 3 * 256 * 256).fill(-5), dims: [p, 3, 256, 256] }, iouPredictions: { data: new Float32Array(p * 3).fill(0.9), dims: [p, 3] } };
+    } } as Models;
+    const none = await createSegmenter({ models: noProposals });
+    const err = await none.segment(testImage(), ['the dog']).catch((e) => e);
+    expect(err).toBeInstanceOf(SegmentError);
+    expect(err.kind).toBe('noProposal');
+    await expect(createSegmenter({ models: '/no/such/models' })).rejects.toMatchObject({ kind: 'models' });
+  });
+});
