@@ -55,6 +55,15 @@ describe('maskIoU', () => {
     }
   });
 
+  it('counts any non-zero byte as set', () => {
+    const h = 9, w = 70; // 630 pixels: whole 64-pixel words and a tail
+    const a = Uint8Array.from({ length: h * w }, (_, i) => (i % 3 === 0 ? 0 : (i * 37) % 255 || 200));
+    const b = Uint8Array.from(a, (v) => (v ? 1 : 0));
+    const r = maskIoU(a, b, h, w);
+    expect(r.intersection[0]).toBe(b.reduce((s, v) => s + v, 0));
+    expect(r.iou[0]).toBe(1);
+  });
+
   it('names the bad argument', () => {
     const m = new Uint8Array(12);
     expect(() => maskIoU(m, new Uint8Array(5), 3, 4)).toThrow(/others has length 5/);
