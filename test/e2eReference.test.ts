@@ -1,5 +1,6 @@
 // Spec §4, §5, §7, §8: the end-to-end reference fixture (scripts/fixtures/make_e2e_reference.py) against the TS
 // stages that exist on their own — CLIP scores, relation guidance, selection — and the exported ONNX models.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,9 +8,12 @@ import { argmax, clipScores, softmax, topK } from '../src/pipeline/clipScores.js
 import { relationGuidance, type Relation } from '../src/pipeline/relationGuidance.js';
 import { selectGuided } from '../src/pipeline/selection.js';
 import { loadModels, type FloatTensor, type Models } from '../src/models/loadModels.js';
+import { loadImage } from '../src/pipeline/image.js';
+import { prepareSamInput } from '../src/pipeline/preprocess.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'e2e');
 const VOCAB = '/work/shared/data/clip/bpe_simple_vocab_16e6.txt.gz';
+const IMAGE = '/work/shared/data/images/dog.jpg';
 
 interface BinEntry { dtype: 'float32' | 'uint8'; offset: number; shape: number[] }
 interface Expression {
@@ -24,7 +28,8 @@ interface Expression {
   max_index_hybrid: number; max_index_final: number; heat448?: BinEntry;
 }
 interface Reference {
-  image: { height: number; width: number; gem_resized_uint8: BinEntry };
+  image: { height: number; width: number; rgb_sha256: string; gem_resized_uint8: BinEntry };
+  sam: { resized: [number, number]; points: number[][]; iou_predictions: number[][] };
   proposals: Array<{ bbox: [number, number, number, number] }>;
   clip_inputs: { count: number; global: BinEntry; local: BinEntry };
   mask_grid: BinEntry;
@@ -120,6 +125,22 @@ describe('e2e reference fixture: ONNX models (fp32, CPU)', () => {
   afterAll(() => models?.dispose());
 
   const ids = (rows: number[][]) => ({ data: Int32Array.from(rows.flat()), dims: [rows.length, 77] });
+
+  it('loadImage decodes the photo as PIL does and SAM reproduces the reference IoU predictions', async () => {
+    const img = await loadImage(IMAGE);
+    expect([img.height, img.width]).toEqual([ref.image.height, ref.image.width]);
+    expect(createHash('sha256').update(img.rgb).digest('hex')).toBe(ref.image.rgb_sha256);
+    const sam = prepareSamInput(img);
+    expect([sam.resizedHeight, sam.resizedWidth]).toEqual(ref.sam.resized);
+    const emb = await models.samEncoder({ data: sam.pixels, dims: [1, 3, 1024, 1024] });
+    // One positive point per prompt in the resized frame (the decoder adds SAM's padding point itself).
+    const sx = sam.resizedWidth / img.width, sy = sam.resizedHeight / img.height;
+    const n = ref.sam.points.length;
+    const pts = Float32Array.from(ref.sam.points.flatMap(([x, y]) => [x * sx, y * sy]));
+    const out = await models.samDecoder(emb, { data: pts, dims: [n, 1, 2] },
+      { data: new Float32Array(n).fill(1), dims: [n, 1] });
+    expect(relErr(out.iouPredictions.data, ref.sam.iou_predictions.flat())).toBeLessThan(1e-4);
+  }, 120_000);
 
   it('clip_text reproduces the sentence, noun-phrase, other-noun and GEM-prompt features', async () => {
     for (const e of ref.expressions) {
