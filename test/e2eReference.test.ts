@@ -139,7 +139,7 @@ describe('e2e reference fixture: ONNX models (fp32, CPU)', () => {
     const pts = Float32Array.from(ref.sam.points.flatMap(([x, y]) => [x * sx, y * sy]));
     const out = await models.samDecoder(emb, { data: pts, dims: [n, 1, 2] },
       { data: new Float32Array(n).fill(1), dims: [n, 1] });
-    expect(relErr(out.iouPredictions.data, ref.sam.iou_predictions.flat())).toBeLessThan(1e-4);
+    expect(relErr(out.iouPredictions.data, ref.sam.iou_predictions.flat())).toBeLessThan(1e-5);
   }, 120_000);
 
   it('clip_text reproduces the sentence, noun-phrase, other-noun and GEM-prompt features', async () => {
@@ -167,7 +167,7 @@ describe('e2e reference fixture: ONNX models (fp32, CPU)', () => {
       { data: tokens.data.slice(k * row), dims: [k, ...tokens.dims.slice(1)] },
       { data: grid.data.slice(0, k * 196), dims: [k, 14, 14] }, 'G2L');
     const dim = feats.dims[1];
-    expect(relErr(feats.data, g2l.data.subarray(0, k * dim))).toBeLessThan(1e-4);
+    expect(relErr(feats.data, g2l.data.subarray(0, k * dim))).toBeLessThan(1e-5);
   }, 120_000);
 
   it('gem_visual on the GEM input reproduces the patch features and the 448×448 heatmap', async () => {
@@ -187,7 +187,7 @@ describe('e2e reference fixture: ONNX models (fp32, CPU)', () => {
       const n = Math.hypot(...row);
       for (let d = 0; d < dim; d++) wantNorm[t * dim + d] = row[d] / n;
     }
-    expect(relErr(feats.data, wantNorm)).toBeLessThan(1e-4);
+    expect(relErr(feats.data, wantNorm)).toBeLessThan(1e-5);
 
     const first = ref.expressions[0];
     const logits = new Float32Array(784);
@@ -197,6 +197,6 @@ describe('e2e reference fixture: ONNX models (fp32, CPU)', () => {
     let lo = Infinity, hi = -Infinity;
     for (const v of up) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     const heat = up.map((v) => (v - lo) / (hi - lo));
-    expect(relErr(heat, tensor(first.heat448!).data)).toBeLessThan(1e-3);
+    expect(relErr(heat, tensor(first.heat448!).data)).toBeLessThan(1e-5);
   }, 120_000);
 });
