@@ -1,7 +1,7 @@
 // Spec §4, §5, §7, §8: the end-to-end reference fixture (scripts/fixtures/make_e2e_reference.py) against the TS
 // stages that exist on their own — CLIP scores, relation guidance, selection — and the exported ONNX models.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { argmax, clipScores, softmax, topK } from '../src/pipeline/clipScores.js';
@@ -12,8 +12,8 @@ import { loadImage } from '../src/pipeline/image.js';
 import { prepareSamInput } from '../src/pipeline/preprocess.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'e2e');
-const VOCAB = '/work/shared/data/clip/bpe_simple_vocab_16e6.txt.gz';
-const IMAGE = '/work/shared/data/images/dog.jpg';
+// The photo the fixture was made from (not committed); the test that decodes it is skipped where it is absent.
+const IMAGE = process.env.HYBRIDGL_E2E_IMAGE ?? '/work/shared/data/images/dog.jpg';
 
 interface BinEntry { dtype: 'float32' | 'uint8'; offset: number; shape: number[] }
 interface Expression {
@@ -120,13 +120,13 @@ function bilinear(src: Float32Array, inSize: number, outSize: number): Float32Ar
 describe('e2e reference fixture: ONNX models (fp32, CPU)', () => {
   let models: Models;
   beforeAll(async () => {
-    models = await loadModels(join(DIR, 'models'), { device: 'cpu', precision: 'fp32', vocabPath: VOCAB });
+    models = await loadModels(join(DIR, 'models'), { device: 'cpu', precision: 'fp32' });
   }, 120_000);
   afterAll(() => models?.dispose());
 
   const ids = (rows: number[][]) => ({ data: Int32Array.from(rows.flat()), dims: [rows.length, 77] });
 
-  it('loadImage decodes the photo as PIL does and SAM reproduces the reference IoU predictions', async () => {
+  it.skipIf(!existsSync(IMAGE))('loadImage decodes the photo as PIL does and SAM reproduces the reference IoU predictions', async () => {
     const img = await loadImage(IMAGE);
     expect([img.height, img.width]).toEqual([ref.image.height, ref.image.width]);
     expect(createHash('sha256').update(img.rgb).digest('hex')).toBe(ref.image.rgb_sha256);
