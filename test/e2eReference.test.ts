@@ -30,7 +30,8 @@ interface Expression {
 interface Reference {
   image: { height: number; width: number; rgb_sha256: string; gem_resized_uint8: BinEntry };
   sam: { resized: [number, number]; points: number[][]; iou_predictions: number[][] };
-  proposals: Array<{ bbox: [number, number, number, number] }>;
+  proposals: Array<{ bbox: [number, number, number, number]; area: number;
+    rle: { size: [number, number]; counts: number[] } }>;
   clip_inputs: { count: number; global: BinEntry; local: BinEntry };
   mask_grid: BinEntry;
   hybrid_features: Record<string, BinEntry>;
@@ -96,26 +97,57 @@ describe('e2e reference fixture: pure-TS stages', () => {
   }
 });
 
-/** PyTorch bilinear (align_corners False, no antialias) of one square map. */
-function bilinear(src: Float32Array, inSize: number, outSize: number): Float32Array {
-  const out = new Float32Array(outSize * outSize);
-  const scale = inSize / outSize;
-  const coord = (o: number) => {
-    const x = Math.max(0, (o + 0.5) * scale - 0.5);
+/** PyTorch bilinear (align_corners False, no antialias) of one H×W map to outH×outW. */
+function bilinear(src: ArrayLike<number>, inH: number, inW: number, outH: number, outW: number): Float32Array {
+  const out = new Float32Array(outH * outW);
+  const coord = (o: number, inSize: number, outSize: number) => {
+    const x = Math.max(0, (o + 0.5) * (inSize / outSize) - 0.5);
     const x0 = Math.min(Math.floor(x), inSize - 1), x1 = Math.min(x0 + 1, inSize - 1);
     return [x0, x1, x - x0] as const;
   };
-  for (let oy = 0; oy < outSize; oy++) {
-    const [y0, y1, fy] = coord(oy);
-    for (let ox = 0; ox < outSize; ox++) {
-      const [x0, x1, fx] = coord(ox);
-      const top = src[y0 * inSize + x0] * (1 - fx) + src[y0 * inSize + x1] * fx;
-      const bottom = src[y1 * inSize + x0] * (1 - fx) + src[y1 * inSize + x1] * fx;
-      out[oy * outSize + ox] = top * (1 - fy) + bottom * fy;
+  for (let oy = 0; oy < outH; oy++) {
+    const [y0, y1, fy] = coord(oy, inH, outH);
+    for (let ox = 0; ox < outW; ox++) {
+      const [x0, x1, fx] = coord(ox, inW, outW);
+      const top = src[y0 * inW + x0] * (1 - fx) + src[y0 * inW + x1] * fx;
+      const bottom = src[y1 * inW + x0] * (1 - fx) + src[y1 * inW + x1] * fx;
+      out[oy * outW + ox] = top * (1 - fy) + bottom * fy;
     }
   }
   return out;
 }
+
+/** Uncompressed COCO RLE (column-major runs, zeros first) → row-major 0/1 mask. */
+function decodeRle({ size: [h, w], counts }: { size: [number, number]; counts: number[] }): Uint8Array {
+  const mask = new Uint8Array(h * w);
+  let pos = 0;
+  counts.forEach((run, i) => {
+    if (i % 2) for (let k = pos; k < pos + run; k++) mask[(k % h) * w + Math.floor(k / h)] = 1;
+    pos += run;
+  });
+  expect(pos).toBe(h * w);
+  return mask;
+}
+
+describe('e2e reference fixture: proposals', () => {
+  const { height: H, width: W } = ref.image;
+  const grid = tensor(ref.mask_grid);
+  ref.proposals.forEach((p, i) => {
+    it(`proposal ${i}: RLE, area, XYWH box and the 14×14 grid (bilinear point samples) agree`, () => {
+      const mask = decodeRle(p.rle);
+      let area = 0, x1 = W, y1 = H, x2 = -1, y2 = -1;
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++)
+          if (mask[y * W + x]) {
+            area++;
+            x1 = Math.min(x1, x); x2 = Math.max(x2, x); y1 = Math.min(y1, y); y2 = Math.max(y2, y);
+          }
+      expect(area).toBe(p.area);
+      expect(p.bbox).toEqual([x1, y1, x2 - x1, y2 - y1]);
+      expect(relErr(bilinear(mask, H, W, 14, 14), grid.data.subarray(i * 196, (i + 1) * 196))).toBeLessThan(1e-5);
+    });
+  });
+});
 
 describe('e2e reference fixture: ONNX models (fp32, CPU)', () => {
   let models: Models;
@@ -193,7 +225,7 @@ describe('e2e reference fixture: ONNX models (fp32, CPU)', () => {
     const logits = new Float32Array(784);
     for (let t = 0; t < 784; t++)
       for (let d = 0; d < dim; d++) logits[t] += feats.data[t * dim + d] * first.gem_text_features[d];
-    const up = bilinear(logits, 28, 448);
+    const up = bilinear(logits, 28, 28, 448, 448);
     let lo = Infinity, hi = -Infinity;
     for (const v of up) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
     const heat = up.map((v) => (v - lo) / (hi - lo));
