@@ -1,5 +1,5 @@
-// Spec §4, §5, §7, §8: the end-to-end reference fixture (scripts/fixtures/make_e2e_reference.py) against the TS
-// stages that exist on their own — CLIP scores, relation guidance, selection — and the exported ONNX models.
+// Spec §2-§8: the end-to-end reference fixture (scripts/fixtures/make_e2e_reference.py) against the TS stages that
+// exist on their own (CLIP scores, relation guidance, selection), the proposals' own consistency and the ONNX models.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
