@@ -83,3 +83,21 @@ export type { PredictionRecord, RunSummary, SentenceResult, Shard } from './eval
 export { overlayPng, pickExamples, reportHtml, reportMarkdown } from './eval/report.ts';
 export type { ReportExample, ReportInput, ReportSection } from './eval/report.ts';
 export { writeSynthRefer } from './eval/synthRefer.ts';
+
+// The whole method (spec §0–§8): segmenter, stages, rendering, evaluation loop.
+export { createSegmenter, SegmentError } from './segmenter.ts';
+export type {
+  Candidate, ExpressionInput, ExpressionResult, PreparedImage, SegmentOptions, SegmentResult, Segmenter, SegmenterOptions,
+} from './segmenter.ts';
+export { loadImage } from './pipeline/image.ts';
+export type { ImageInput } from './pipeline/image.ts';
+export { prepareGemInput, prepareImageNetImage, prepareSamInput } from './pipeline/preprocess.ts';
+export type { RgbImage } from './pipeline/preprocess.ts';
+export { generateProposals } from './pipeline/proposals.ts';
+export { computeHybridFeatures } from './pipeline/hybridFeatures.ts';
+export { argmax, clipScores, softmax, topK } from './pipeline/clipScores.ts';
+export { relationGuidance, relationTerm } from './pipeline/relationGuidance.ts';
+export { coherenceScores, gemHeatmap } from './pipeline/coherenceGuidance.ts';
+export { selectGuided } from './pipeline/selection.ts';
+export { renderContactSheet, renderOverlay, tintMask } from './render/overlay.ts';
+export { runEval } from './eval/evaluate.ts';
