@@ -19,7 +19,7 @@ const USAGE = `usage: hybridgl <command> [options]
 commands:
   segment <image> "<expression>" ["<expression>" …] --models DIR [--out overlay.png] [--json result.json]
           [--sheet candidates.png] [--fusion G2L|L2G|G2L&L2G|crop|token_masking|attn_masking]
-          [--device auto|cpu|cuda] [--precision fp32|fp16] [--no-guidance]
+          [--device auto|cpu|cuda] [--precision fp32|fp16] [--no-guidance] [--vocab bpe_simple_vocab_16e6.txt.gz]
       Segments the object each expression refers to; prints the result JSON unless --json is given.
   segment --jsonl --models DIR [options]
       Streams: reads {"image": PATH, "expressions": [...]} lines on stdin, writes one result line per input line
@@ -41,6 +41,8 @@ commands:
   info    the native backend (CPU or CUDA) and versions
   help    this text
 
+The CLIP vocabulary is read from the model directory, or --vocab, or $HYBRIDGL_VOCAB.
+
 exit codes: 0 ok, 1 failure, 2 usage, 3 unreadable image or empty expression, 4 missing or mismatched models,
 5 no proposal survived for the image.`;
 
@@ -59,7 +61,8 @@ async function openSegmenter(values: Record<string, string | boolean | undefined
   if (!['fp32', 'fp16'].includes(precision)) throw new UsageError('--precision must be fp32 or fp16');
   const t0 = performance.now();
   log(`loading models from ${values.models} (${device}, ${precision})`);
-  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, guidance: !values['no-guidance'] });
+  const vocabPath = typeof values.vocab === 'string' ? values.vocab : undefined;
+  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'] });
   log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return segmenter;
 }
@@ -154,7 +157,7 @@ export async function main(argv: string[]): Promise<number> {
         options: {
           models: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, sheet: { type: 'string' },
           fusion: { type: 'string' }, device: { type: 'string' }, precision: { type: 'string' },
-          'no-guidance': { type: 'boolean' }, jsonl: { type: 'boolean' },
+          'no-guidance': { type: 'boolean' }, jsonl: { type: 'boolean' }, vocab: { type: 'string' },
         },
       });
       return values.jsonl ? segmentStream(values) : segmentOnce(positionals, values);

@@ -31,7 +31,7 @@ export interface SegmenterOptions {
   models: string | Models;
   device?: 'auto' | 'cpu' | 'cuda';
   precision?: 'fp32' | 'fp16';
-  /** The CLIP vocabulary when the model directory has none. */
+  /** The CLIP vocabulary when the model directory has none (else $HYBRIDGL_VOCAB). */
   vocabPath?: string;
   /** Hybrid fusion of the global and local streams (the reference's default: G2L). */
   fusion?: Fusion;
@@ -121,10 +121,10 @@ export interface Segmenter {
 
 
 function findVocab(models: Models, override?: string): string {
-  const path = override ?? models.vocabPath;
+  const path = override ?? models.vocabPath ?? process.env.HYBRIDGL_VOCAB;
   if (!path || !existsSync(path)) {
     throw new SegmentError('models', `the CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) was not found${path ? ` at ${path}` : ''}: ` +
-      're-export the models (models/export.py writes it beside them) or pass vocabPath');
+      're-export the models (models/export.py writes it beside them), pass vocabPath (--vocab) or set HYBRIDGL_VOCAB');
   }
   return path;
 }
