@@ -39,8 +39,13 @@ export interface SegmenterOptions {
   guidance?: boolean;
   /** Candidates reported per expression (best CLIP scores first). Default 5. */
   topK?: number;
-  /** Parser quirks (QUIRK right-never is on by default). */
-  parse?: ParseOptions;
+  /**
+   * The reference's quirks, each on by default (spec §4, §6, §7): `rightNever` (the relation 'right' never fires),
+   * `aliasedPool` (masks reach the 14×14 patch grid as bilinear point samples; false: exact area fractions),
+   * `nanCoherence` (a full-image or empty proposal scores NaN coherence, which torch.argmax then picks when it is in
+   * the top-k1; false: its empty side counts as mean 0).
+   */
+  quirks?: { rightNever?: boolean; aliasedPool?: boolean; nanCoherence?: boolean };
   /** SAM automatic mask generation settings; the defaults are the reference's. */
   proposals?: ProposalOptions;
   /** Weight of coherence against the relation term in the final score (the reference's alpha). */
@@ -136,6 +141,8 @@ function bboxOf(p: Proposals, i: number): [number, number, number, number] {
 
 export async function createSegmenter(options: SegmenterOptions): Promise<Segmenter> {
   const fusion = options.fusion ?? 'G2L';
+  const quirks = { rightNever: true, aliasedPool: true, nanCoherence: true, ...options.quirks };
+  const parseOptions: ParseOptions = { quirks: { rightNever: quirks.rightNever } };
   const guidance = options.guidance ?? true;
   const topK = options.topK ?? 5;
   let models: Models;
@@ -159,7 +166,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     gemTokenizer: createClipTokenizer(vocab, { flavour: 'open_clip' }),
     encodeText: async (ids: Int32Array, n: number) => (await models.clipText({ data: ids, dims: [n, 77] })).data,
     dim: models.manifest.files.find((f) => f.model === 'clip_text')?.outputs[0].shape[1] as number,
-    parseOptions: options.parse,
+    parseOptions,
   });
 
   function decodeMask(rle: Rle): Uint8Array {
@@ -178,7 +185,8 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     if (proposals.count === 0) {
       throw new SegmentError('noProposal', `no SAM proposal survived the filters for this ${image.height}×${image.width} image`);
     }
-    const hybrid = await computeHybridFeatures(image, proposals.masks, proposals.count, models, { fusion }, timings);
+    const hybrid = await computeHybridFeatures(image, proposals.masks, proposals.count, models,
+      { fusion, maskGrid: quirks.aliasedPool ? 'bilinear' : 'area' }, timings);
     const gemPatches = guidance
       ? await timed(timings, 'gem', async () =>
         (await models.gemVisual({ data: prepareGemInput(image), dims: [1, 3, GEM_IMAGE_SIZE, GEM_IMAGE_SIZE] })).data)
@@ -195,7 +203,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
       if (typeof text !== 'string' || text.trim() === '') {
         throw new SegmentError('badInput', `expression ${i} is empty: give the object to find, e.g. "the dog on the left"`);
       }
-      const parse = typeof e === 'string' || !e.parse ? parseExpression(text, options.parse) : e.parse;
+      const parse = typeof e === 'string' || !e.parse ? parseExpression(text, parseOptions) : e.parse;
       return { text, parse };
     });
   }
@@ -227,7 +235,8 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
         const q = hasOtherNouns ? softmax(clipScores(features, n, tf.otherNouns, models.logitScale)) : new Float64Array(n).fill(NaN);
         const coh = await timed(timings, 'coherence', async () => {
           const heat = gemHeatmap(prepared.gemPatches, tf.gemPromptFeature);
-          return coherenceScores(heat, proposals.masks, n, image.height, image.width, parse.position, parse.relation);
+          return coherenceScores(heat, proposals.masks, n, image.height, image.width, parse.position, parse.relation,
+            quirks.nanCoherence ? NaN : 0);
         });
         const choose = (k1: number, k2: number) => {
           const rel = relationGuidance({ p, q, boxesXYWH: proposals.boxesXYWH, hasOtherNouns, relation: parse.relation, k1, k2 });

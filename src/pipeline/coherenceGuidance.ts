@@ -36,7 +36,8 @@ export interface CoherenceResult {
 
 /**
  * Resizes the 448×448 heatmap to the image (bilinear with antialias), min-max normalises it, applies the position
- * prior, divides by the mean, and scores each proposal mask against it.
+ * prior, divides by the mean, and scores each proposal mask against it. `emptyValue` is the mean of an empty side
+ * (empty or full mask): NaN as the reference's 0/0.
  */
 export async function coherenceScores(
   heat448: Float32Array,
@@ -46,9 +47,10 @@ export async function coherenceScores(
   width: number,
   position: PositionFlag,
   relation: string,
+  emptyValue = NaN,
 ): Promise<CoherenceResult & { map: Float32Array }> {
   const map = coherenceMap(heat448, GEM_IMAGE_SIZE, GEM_IMAGE_SIZE, height, width, position);
   const weight = coherenceWeight(relation);
-  const scores = await heatmapMaskScoresAsync(map, masks, n, height, width, { weight });
+  const scores = await heatmapMaskScoresAsync(map, masks, n, height, width, { weight, emptyValue });
   return { coherence: scores.coherence, weight, map };
 }

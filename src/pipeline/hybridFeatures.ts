@@ -20,6 +20,9 @@ export interface HybridFeatures {
 
 export interface HybridFeatureOptions {
   fusion?: Fusion;
+  /** How masks reach the 14×14 patch grid: 'bilinear' point samples as the reference (QUIRK aliased-pool) or
+   *  exact 'area' fractions. */
+  maskGrid?: 'bilinear' | 'area';
   /** Also return the CLIP inputs (n × 3 × 224 × 224 each), for inspection and parity tests. */
   keepInputs?: boolean;
 }
@@ -42,7 +45,7 @@ export async function computeHybridFeatures(
     const blurred = await gaussianBlurAsync(rgb, height, width);
     return Promise.all([
       buildClipInputsAsync(rgb, blurred, masks, n, height, width, { size: CLIP_IMAGE_SIZE }),
-      poolMasksToGridAsync(masks, n, height, width, CLIP_GRID),
+      poolMasksToGridAsync(masks, n, height, width, CLIP_GRID, { mode: options.maskGrid ?? 'bilinear' }),
     ]);
   });
   const local = inputs.local as Float32Array, global = inputs.global as Float32Array;
