@@ -4,87 +4,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModels, ModelLoadError, type FloatTensor, type Models } from '../src/models/loadModels.js';
+import { loadModels, ModelLoadError, type Models } from '../src/models/loadModels.js';
+import {
+  loadReference, referenceInput, referenceOutput, relativeError, runReferenceCase, type InputSpec,
+} from './modelReference.js';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'models');
-
-interface InputSpec {
-  pattern?: number; maskPattern?: number; levels?: number; shape?: number[];
-  values?: unknown[]; output_of?: string; rows?: [number, number];
-}
-interface Case {
-  model: string;
-  inputs: Record<string, InputSpec>;
-  outputs: Record<string, { offset: number; shape: number[] }>;
-}
-const reference = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as { cases: Case[] };
-const refData = new Float32Array(new Uint8Array(readFileSync(join(DIR, 'reference.bin'))).buffer);
-
-/** k_i = (i·7919 + seed·104729) mod 2001, as models/hybridgl_export/reference_io.py. */
-const patternIndex = (i: number, seed: number) => (i * 7919 + seed * 104729) % 2001;
-
-function refOutput(c: Case, name: string): FloatTensor {
-  const { offset, shape } = c.outputs[name];
-  const n = shape.reduce((a, b) => a * b, 1);
-  return { data: refData.subarray(offset, offset + n), dims: shape };
-}
-
-function input(spec: InputSpec): FloatTensor {
-  if (spec.values) {
-    const flat = (spec.values as unknown[]).flat(3) as number[];
-    const dims: number[] = [];
-    for (let v: unknown = spec.values; Array.isArray(v); v = v[0]) dims.push(v.length);
-    return { data: Float32Array.from(flat), dims };
-  }
-  if (spec.output_of) {
-    const c = reference.cases.find((x) => x.model === spec.output_of)!;
-    const full = refOutput(c, Object.keys(c.outputs)[0]);
-    const row = full.dims.slice(1).reduce((a, b) => a * b, 1);
-    const [a, b] = spec.rows!;
-    return { data: full.data.slice(a * row, b * row), dims: [b - a, ...full.dims.slice(1)] };
-  }
-  const shape = spec.shape!;
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  if (spec.maskPattern !== undefined)
-    for (let i = 0; i < data.length; i++) data[i] = (patternIndex(i, spec.maskPattern) % spec.levels!) / (spec.levels! - 1);
-  else for (let i = 0; i < data.length; i++) data[i] = (patternIndex(i, spec.pattern!) - 1000) / 1000;
-  return { data, dims: shape };
-}
-
-/** max |a − b| / max |b|. */
-function relativeError(got: FloatTensor, want: FloatTensor): number {
-  expect(got.dims).toEqual(want.dims);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < want.data.length; i++) {
-    diff = Math.max(diff, Math.abs(got.data[i] - want.data[i]));
-    scale = Math.max(scale, Math.abs(want.data[i]));
-  }
-  return diff / scale;
-}
-
-async function runCase(models: Models, c: Case): Promise<Record<string, FloatTensor>> {
-  const inp = (name: string) => input(c.inputs[name]);
-  switch (c.model) {
-    case 'sam_encoder': return { embeddings: await models.samEncoder(inp('pixels')) };
-    case 'sam_decoder': {
-      const r = await models.samDecoder(inp('embeddings'), inp('points'), inp('labels'));
-      return { low_res_logits: r.lowResLogits, iou_predictions: r.iouPredictions };
-    }
-    case 'clip_trunk': return { tokens: await models.clipTrunk(inp('images')) };
-    case 'clip_text': {
-      const ids = (c.inputs.ids.values as number[][]);
-      return { features: await models.clipText({ data: Int32Array.from(ids.flat()), dims: [ids.length, ids[0].length] }) };
-    }
-    case 'gem_visual': return { patch_features: await models.gemVisual(inp('images')) };
-    default: {
-      const fusion = (models.manifest.files.find((f) => f.model === c.model)!).fusion!;
-      const local = c.inputs.local ? inp('local') : inp('tokens');
-      const global = c.inputs.global ? inp('global') : null;
-      const grid = c.inputs.mask_grid ? inp('mask_grid') : null;
-      return { features: await models.clipHead(local, global, grid, fusion) };
-    }
-  }
-}
+const reference = loadReference(DIR);
+const input = (spec: InputSpec) => referenceInput(reference, spec);
 
 describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
   let models: Models;
@@ -102,9 +29,9 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
 
   for (const c of reference.cases)
     it(`${c.model} matches PyTorch (relative error ≤ 1e-5)`, async () => {
-      const got = await runCase(models, c);
+      const got = await runReferenceCase(models, reference, c);
       for (const name of Object.keys(c.outputs)) {
-        const err = relativeError(got[name], refOutput(c, name));
+        const err = relativeError(got[name], referenceOutput(reference, c, name));
         expect(err, `${c.model}.${name}`).toBeLessThanOrEqual(1e-5);
       }
     }, 60_000);
