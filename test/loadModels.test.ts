@@ -24,7 +24,7 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
     expect(models.device).toBe('cpu');
     expect(models.logitScale).toBeCloseTo(100, 3);
     expect(models.vocabPath).toBeNull(); // not committed with the fixtures
-    expect(models.manifest.files.length).toBe(11);
+    expect(models.manifest.files.filter((f) => f.precision === 'fp32').length).toBe(11);
   });
 
   for (const c of reference.cases)
@@ -49,12 +49,46 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
     }
   });
 
+  it('runs a batch of prompts through the SAM decoder row by row alike', async () => {
+    const c = reference.cases.find((x) => x.model === 'sam_decoder')!;
+    const embeddings = input(c.inputs.embeddings);
+    const points = { data: new Float32Array([100, 200, 700.5, 33.25, 512, 512, 0, 0]), dims: [2, 2, 2] };
+    const labels = { data: new Float32Array([1, 0, 1, -1]), dims: [2, 2] };
+    const both = await models.samDecoder(embeddings, points, labels);
+    const first = referenceOutput(reference, c, 'low_res_logits');
+    const n = first.data.length;
+    expect(both.lowResLogits.dims).toEqual([2, ...first.dims.slice(1)]);
+    expect(relativeError({ data: both.lowResLogits.data.subarray(0, n), dims: first.dims }, first)).toBeLessThanOrEqual(1e-5);
+    const second = await models.samDecoder(embeddings, { data: points.data.slice(4), dims: [1, 2, 2] },
+      { data: labels.data.slice(2), dims: [1, 2] });
+    expect(relativeError({ data: both.lowResLogits.data.subarray(n), dims: first.dims }, second.lowResLogits))
+      .toBeLessThanOrEqual(1e-5);
+  });
+
   it('rejects inputs of the wrong shape, naming them', async () => {
     await expect(models.clipTrunk({ data: new Float32Array(3 * 4 * 4), dims: [1, 3, 4, 4] }))
       .rejects.toThrow(/clip_trunk: images has dims \[1, 3, 4, 4\], expected \[batch, 3, 224, 224\]/);
     await expect(models.clipHead(input({ shape: [1, 197, 32], pattern: 1 }), null, null, 'G2L'))
       .rejects.toThrow(/needs the global tokens/);
   });
+});
+
+describe('loadModels on the tiny fixtures (fp16, CPU)', () => {
+  it('matches PyTorch fp32 within fp16 rounding (relative error ≤ 2e-2)', async () => {
+    const models = await loadModels(DIR, { device: 'cpu', precision: 'fp16' });
+    try {
+      const names = new Set<string>(models.manifest.files.filter((f) => f.precision === 'fp16').map((f) => f.model));
+      const cases = reference.cases.filter((c) => names.has(c.model));
+      expect(cases.length).toBeGreaterThanOrEqual(10);
+      for (const c of cases) {
+        const got = await runReferenceCase(models, reference, c);
+        for (const name of Object.keys(c.outputs))
+          expect(relativeError(got[name], referenceOutput(reference, c, name)), `${c.model}.${name}`).toBeLessThanOrEqual(2e-2);
+      }
+    } finally {
+      await models.dispose();
+    }
+  }, 120_000);
 });
 
 describe('loadModels errors', () => {
@@ -121,6 +155,7 @@ describe('loadModels errors', () => {
 
   it('reports a precision the directory lacks', async () => {
     fresh();
-    await expect(loadModels(dir, { ...only, precision: 'fp16' })).rejects.toThrow(/no fp16 file for clip_head_crop/);
+    await expect(loadModels(dir, { ...only, models: ['clip_text'], precision: 'fp16' }))
+      .rejects.toThrow(/no fp16 file for clip_text/);
   });
 });

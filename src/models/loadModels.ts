@@ -166,6 +166,7 @@ function sessionOptions(device: 'cpu' | 'cuda'): ort.InferenceSession.SessionOpt
     executionProviders: [device],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: availableParallelism(),
+    logSeverityLevel: 3, // errors only: fp16 graphs on CPU warn about every node they cannot constant-fold
   };
 }
 
@@ -229,7 +230,7 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
   }
   if (problems.length) throw new ModelLoadError(dir, problems, fix);
 
-  let device: 'cpu' | 'cuda' = requested === 'cuda' || (requested === 'auto' && cudaProviderInstalled()) ? 'cuda' : 'cpu';
+  const device: 'cpu' | 'cuda' = requested === 'cuda' || (requested === 'auto' && cudaProviderInstalled()) ? 'cuda' : 'cpu';
   if (requested === 'auto' && device === 'cpu')
     process.stderr.write('hybridgl: onnxruntime CUDA provider not installed; running the models on CPU\n');
 
@@ -245,7 +246,6 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
       } catch (e) {
         if (device !== 'cuda' || requested === 'cuda') throw e;
         process.stderr.write(`hybridgl: onnxruntime CUDA provider failed (${(e as Error).message.split('\n')[0]}); running the models on CPU\n`);
-        device = 'cpu';
         await closeAll();
         sessions.clear();
         return loadModels(dir, { ...options, device: 'cpu' });
