@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModels, ModelLoadError, type Models } from '../src/models/loadModels.js';
+import { cudaProviderInstalled, loadModels, ModelLoadError, type Models } from '../src/models/loadModels.js';
 import {
   loadReference, referenceInput, referenceOutput, relativeError, runReferenceCase, type InputSpec,
 } from './modelReference.js';
@@ -151,6 +151,12 @@ describe('loadModels errors', () => {
     await expect(loadModels(dir, { ...only, vocabPath: join(dir, 'nope.txt.gz') })).rejects.toThrow(/vocabulary .*nope\.txt\.gz is missing/);
     writeFileSync(join(dir, 'fake.txt.gz'), 'not the vocabulary');
     await expect(loadModels(dir, { ...only, vocabPath: join(dir, 'fake.txt.gz') })).rejects.toThrow(/has the wrong sha256/);
+  });
+
+  it.skipIf(cudaProviderInstalled())('says how to install the CUDA provider when cuda is forced', async () => {
+    await (await loadModels(DIR, only)).dispose(); // the same request on CPU loads
+    await expect(loadModels(DIR, { ...only, device: 'cuda' }))
+      .rejects.toThrow(/device 'cuda'.*npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12/);
   });
 
   it('reports a precision the directory lacks', async () => {
