@@ -1,7 +1,9 @@
 #!/bin/sh
 # Full-size parity, outside CI: random-init SAM vit_b and CLIP ViT-B/16 at full size, exported to ONNX with the
 # PyTorch outputs for fixed inputs, then run through onnxruntime-node and compared (relative error per output).
-# Needs ~6 GB of RAM and a few minutes on 2 cores. OUT (default /tmp/hybridgl-full-size) keeps the files.
+# Needs ~9 GB of RAM and ~2 GB of disk; about 7 minutes on 2 cores with OpenBLAS. Debian's default libblas is the
+# slow reference BLAS: point LD_LIBRARY_PATH at an OpenBLAS libblas.so.3 directory (libopenblas0-pthread) first.
+# OUT (default /tmp/hybridgl-full-size) keeps the files.
 set -e
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/hybridgl-full-size}
