@@ -4,10 +4,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cudaProviderInstalled, loadModels, ModelLoadError, type Models } from '../src/models/loadModels.js';
+import { cudaProviderInstalled, loadModels, ModelLoadError, type Models } from '../src/models/loadModels.ts';
 import {
   loadReference, referenceInput, referenceOutput, relativeError, runReferenceCase, type InputSpec,
-} from './modelReference.js';
+} from './modelReference.ts';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'models');
 const reference = loadReference(DIR);

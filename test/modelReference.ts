@@ -2,7 +2,7 @@
 // fixed inputs, runs them through the loaded models and measures the relative error per output.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FloatTensor, Models } from '../src/models/loadModels.js';
+import type { FloatTensor, Models } from '../src/models/loadModels.ts';
 
 export interface InputSpec {
   pattern?: number; maskPattern?: number; levels?: number; shape?: number[];

@@ -1,7 +1,7 @@
 // Runs a model directory's reference cases (models/export.py --reference) through onnxruntime-node and prints the
 // relative error of every output: `npx tsx scripts/models/compare_reference.ts DIR [fp32|fp16] [tolerance]`.
-import { loadModels, type Precision } from '../../src/models/loadModels.js';
-import { loadReference, referenceErrors } from '../../test/modelReference.js';
+import { loadModels, type Precision } from '../../src/models/loadModels.ts';
+import { loadReference, referenceErrors } from '../../test/modelReference.ts';
 
 const [dir, precision = 'fp32', tolerance = '1e-5'] = process.argv.slice(2);
 if (!dir) {
