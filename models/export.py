@@ -2,7 +2,6 @@
 # Spec §2, §4, §5, §8: export SAM, the CLIP ViT-B/16 trunk + hybrid heads, the CLIP text encoder and GEM's visual
 # path to ONNX, with a manifest the TypeScript loader (src/models/loadModels.ts) validates. See models/README.md.
 import argparse
-import copy
 import gzip
 import hashlib
 import json
@@ -89,19 +88,6 @@ class Models:
         self.specs[name] = dict(inputs=inputs, outputs=outputs, **extra)
 
 
-class Fp16(torch.nn.Module):
-    """fp16 weights and arithmetic inside; fp32 inputs and outputs, so both precisions share one interface."""
-
-    def __init__(self, module):
-        super().__init__()
-        self.inner = copy.deepcopy(module).half()
-
-    def forward(self, *args):
-        args = [a.half() if a.is_floating_point() else a for a in args]
-        out = self.inner(*args)
-        return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
-
-
 def example_inputs(spec):
     sizes = {'batch': 2, 'prompts': 2, 'points': 2, 'masks': 2, 'tokens_batch': 2}
     out = []
@@ -146,6 +132,13 @@ def check_graph(path, spec):
         if got != want:
             raise RuntimeError(f'{path}: exported {kind} {got} differ from the spec {want}')
     onnx.save(model, path)
+
+
+def write_fp16(fp32_path, path, spec):
+    import onnx
+    from hybridgl_export.fp16 import convert_to_fp16
+    onnx.save(convert_to_fp16(onnx.load(fp32_path)), path)
+    check_graph(path, spec)
 
 
 def find_vocab(explicit):
@@ -195,8 +188,8 @@ def reference_cases(models):
     size, c = sam['image_size'], sam['prompt_embed_dim']
     grid = size // sam['patch_size']
     res, g = clip['image_resolution'], clip['image_resolution'] // clip['vision_patch_size']
-    points = [[[100.0, 200.0], [700.5, 33.25]], [[512.0, 512.0], [0.0, 0.0]]]
-    labels = [[1.0, 0.0], [1.0, -1.0]]
+    points = [[[100.0, 200.0], [700.5, 33.25]]]
+    labels = [[1.0, 0.0]]
     ids = [[49406, 320, 1125, 539, 320, 2368, 49407] + [0] * 70, [49406, 1929, 525, 49407] + [0] * 73]
     cases = []
     with torch.no_grad():
@@ -238,7 +231,9 @@ def main(argv=None):
     ap.add_argument('--clip-checkpoint', help='OpenAI ViT-B-16.pt (TorchScript archive) or a state_dict file')
     ap.add_argument('--sam-arch', default='vit_h', choices=sorted(wt.SAM_ARCHS))
     ap.add_argument('--out', required=True, help='output directory')
-    ap.add_argument('--fp16', action='store_true', help='also write fp16 models (fp32 inputs/outputs)')
+    ap.add_argument('--fp16', nargs='?', const='all', metavar='MODELS',
+                    help='also write fp16 models (fp32 inputs/outputs; needs the onnx package): all, or a '
+                         'comma-separated list of model names')
     ap.add_argument('--random-init', action='store_true', help='random weights instead of checkpoints')
     ap.add_argument('--tiny', action='store_true', help='small configurations, same input geometry (with --random-init)')
     ap.add_argument('--seed', type=int, default=0)
@@ -250,6 +245,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if args.tiny and not args.random_init:
         ap.error('--tiny needs --random-init')
+    if args.fp16:
+        try:
+            import onnx  # noqa: F401
+        except ImportError:
+            ap.error('--fp16 needs the onnx Python package (Debian: apt-get install python3-onnx)')
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
 
@@ -260,12 +260,15 @@ def main(argv=None):
     for name, module in models.modules.items():
         if only and name not in only:
             continue
-        for precision in ['fp32'] + (['fp16'] if args.fp16 else []):
-            fname = f'{name}.{precision}.onnx'
-            path = os.path.join(args.out, fname)
-            print(f'exporting {fname}', file=sys.stderr)
-            export_onnx(module if precision == 'fp32' else Fp16(module), models.specs[name], path)
-            files.append(dict(name=fname, model=name, precision=precision, sha256=sha256_file(path),
+        fp32_path = os.path.join(args.out, f'{name}.fp32.onnx')
+        print(f'exporting {name}', file=sys.stderr)
+        export_onnx(module, models.specs[name], fp32_path)
+        paths = {'fp32': fp32_path}
+        if args.fp16 and (args.fp16 == 'all' or name in args.fp16.split(',')):
+            paths['fp16'] = os.path.join(args.out, f'{name}.fp16.onnx')
+            write_fp16(fp32_path, paths['fp16'], models.specs[name])
+        for precision, path in paths.items():
+            files.append(dict(name=os.path.basename(path), model=name, precision=precision, sha256=sha256_file(path),
                               bytes=os.path.getsize(path), **models.specs[name]))
 
     vocab_src = find_vocab(args.vocab)

@@ -101,3 +101,8 @@ export { coherenceScores, gemHeatmap } from './pipeline/coherenceGuidance.ts';
 export { selectGuided } from './pipeline/selection.ts';
 export { renderContactSheet, renderOverlay, tintMask } from './render/overlay.ts';
 export { runEval } from './eval/evaluate.ts';
+// Models (ONNX backbones through onnxruntime-node)
+export { loadModels, ModelLoadError, HEAD_MODELS, cudaProviderInstalled } from './models/loadModels.ts';
+export type {
+  Models, LoadModelsOptions, Manifest, ManifestFile, FloatTensor, IdTensor, Fusion, Precision, ModelName,
+} from './models/loadModels.ts';

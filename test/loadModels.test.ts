@@ -4,87 +4,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModels, ModelLoadError, type FloatTensor, type Models } from '../src/models/loadModels.js';
+import { cudaProviderInstalled, loadModels, ModelLoadError, type Models } from '../src/models/loadModels.ts';
+import {
+  loadReference, referenceInput, referenceOutput, relativeError, runReferenceCase, type InputSpec,
+} from './modelReference.ts';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'models');
-
-interface InputSpec {
-  pattern?: number; maskPattern?: number; levels?: number; shape?: number[];
-  values?: unknown[]; output_of?: string; rows?: [number, number];
-}
-interface Case {
-  model: string;
-  inputs: Record<string, InputSpec>;
-  outputs: Record<string, { offset: number; shape: number[] }>;
-}
-const reference = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as { cases: Case[] };
-const refData = new Float32Array(new Uint8Array(readFileSync(join(DIR, 'reference.bin'))).buffer);
-
-/** k_i = (i·7919 + seed·104729) mod 2001, as models/hybridgl_export/reference_io.py. */
-const patternIndex = (i: number, seed: number) => (i * 7919 + seed * 104729) % 2001;
-
-function refOutput(c: Case, name: string): FloatTensor {
-  const { offset, shape } = c.outputs[name];
-  const n = shape.reduce((a, b) => a * b, 1);
-  return { data: refData.subarray(offset, offset + n), dims: shape };
-}
-
-function input(spec: InputSpec): FloatTensor {
-  if (spec.values) {
-    const flat = (spec.values as unknown[]).flat(3) as number[];
-    const dims: number[] = [];
-    for (let v: unknown = spec.values; Array.isArray(v); v = v[0]) dims.push(v.length);
-    return { data: Float32Array.from(flat), dims };
-  }
-  if (spec.output_of) {
-    const c = reference.cases.find((x) => x.model === spec.output_of)!;
-    const full = refOutput(c, Object.keys(c.outputs)[0]);
-    const row = full.dims.slice(1).reduce((a, b) => a * b, 1);
-    const [a, b] = spec.rows!;
-    return { data: full.data.slice(a * row, b * row), dims: [b - a, ...full.dims.slice(1)] };
-  }
-  const shape = spec.shape!;
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  if (spec.maskPattern !== undefined)
-    for (let i = 0; i < data.length; i++) data[i] = (patternIndex(i, spec.maskPattern) % spec.levels!) / (spec.levels! - 1);
-  else for (let i = 0; i < data.length; i++) data[i] = (patternIndex(i, spec.pattern!) - 1000) / 1000;
-  return { data, dims: shape };
-}
-
-/** max |a − b| / max |b|. */
-function relativeError(got: FloatTensor, want: FloatTensor): number {
-  expect(got.dims).toEqual(want.dims);
-  let diff = 0, scale = 0;
-  for (let i = 0; i < want.data.length; i++) {
-    diff = Math.max(diff, Math.abs(got.data[i] - want.data[i]));
-    scale = Math.max(scale, Math.abs(want.data[i]));
-  }
-  return diff / scale;
-}
-
-async function runCase(models: Models, c: Case): Promise<Record<string, FloatTensor>> {
-  const inp = (name: string) => input(c.inputs[name]);
-  switch (c.model) {
-    case 'sam_encoder': return { embeddings: await models.samEncoder(inp('pixels')) };
-    case 'sam_decoder': {
-      const r = await models.samDecoder(inp('embeddings'), inp('points'), inp('labels'));
-      return { low_res_logits: r.lowResLogits, iou_predictions: r.iouPredictions };
-    }
-    case 'clip_trunk': return { tokens: await models.clipTrunk(inp('images')) };
-    case 'clip_text': {
-      const ids = (c.inputs.ids.values as number[][]);
-      return { features: await models.clipText({ data: Int32Array.from(ids.flat()), dims: [ids.length, ids[0].length] }) };
-    }
-    case 'gem_visual': return { patch_features: await models.gemVisual(inp('images')) };
-    default: {
-      const fusion = (models.manifest.files.find((f) => f.model === c.model)!).fusion!;
-      const local = c.inputs.local ? inp('local') : inp('tokens');
-      const global = c.inputs.global ? inp('global') : null;
-      const grid = c.inputs.mask_grid ? inp('mask_grid') : null;
-      return { features: await models.clipHead(local, global, grid, fusion) };
-    }
-  }
-}
+const reference = loadReference(DIR);
+const input = (spec: InputSpec) => referenceInput(reference, spec);
 
 describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
   let models: Models;
@@ -97,14 +24,14 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
     expect(models.device).toBe('cpu');
     expect(models.logitScale).toBeCloseTo(100, 3);
     expect(models.vocabPath).toBeNull(); // not committed with the fixtures
-    expect(models.manifest.files.length).toBe(11);
+    expect(models.manifest.files.filter((f) => f.precision === 'fp32').length).toBe(11);
   });
 
   for (const c of reference.cases)
     it(`${c.model} matches PyTorch (relative error ≤ 1e-5)`, async () => {
-      const got = await runCase(models, c);
+      const got = await runReferenceCase(models, reference, c);
       for (const name of Object.keys(c.outputs)) {
-        const err = relativeError(got[name], refOutput(c, name));
+        const err = relativeError(got[name], referenceOutput(reference, c, name));
         expect(err, `${c.model}.${name}`).toBeLessThanOrEqual(1e-5);
       }
     }, 60_000);
@@ -122,12 +49,46 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
     }
   });
 
+  it('runs a batch of prompts through the SAM decoder row by row alike', async () => {
+    const c = reference.cases.find((x) => x.model === 'sam_decoder')!;
+    const embeddings = input(c.inputs.embeddings);
+    const points = { data: new Float32Array([100, 200, 700.5, 33.25, 512, 512, 0, 0]), dims: [2, 2, 2] };
+    const labels = { data: new Float32Array([1, 0, 1, -1]), dims: [2, 2] };
+    const both = await models.samDecoder(embeddings, points, labels);
+    const first = referenceOutput(reference, c, 'low_res_logits');
+    const n = first.data.length;
+    expect(both.lowResLogits.dims).toEqual([2, ...first.dims.slice(1)]);
+    expect(relativeError({ data: both.lowResLogits.data.subarray(0, n), dims: first.dims }, first)).toBeLessThanOrEqual(1e-5);
+    const second = await models.samDecoder(embeddings, { data: points.data.slice(4), dims: [1, 2, 2] },
+      { data: labels.data.slice(2), dims: [1, 2] });
+    expect(relativeError({ data: both.lowResLogits.data.subarray(n), dims: first.dims }, second.lowResLogits))
+      .toBeLessThanOrEqual(1e-5);
+  });
+
   it('rejects inputs of the wrong shape, naming them', async () => {
     await expect(models.clipTrunk({ data: new Float32Array(3 * 4 * 4), dims: [1, 3, 4, 4] }))
       .rejects.toThrow(/clip_trunk: images has dims \[1, 3, 4, 4\], expected \[batch, 3, 224, 224\]/);
     await expect(models.clipHead(input({ shape: [1, 197, 32], pattern: 1 }), null, null, 'G2L'))
       .rejects.toThrow(/needs the global tokens/);
   });
+});
+
+describe('loadModels on the tiny fixtures (fp16, CPU)', () => {
+  it('matches PyTorch fp32 within fp16 rounding (relative error ≤ 2e-2)', async () => {
+    const models = await loadModels(DIR, { device: 'cpu', precision: 'fp16' });
+    try {
+      const names = new Set<string>(models.manifest.files.filter((f) => f.precision === 'fp16').map((f) => f.model));
+      const cases = reference.cases.filter((c) => names.has(c.model));
+      expect(cases.length).toBeGreaterThanOrEqual(10);
+      for (const c of cases) {
+        const got = await runReferenceCase(models, reference, c);
+        for (const name of Object.keys(c.outputs))
+          expect(relativeError(got[name], referenceOutput(reference, c, name)), `${c.model}.${name}`).toBeLessThanOrEqual(2e-2);
+      }
+    } finally {
+      await models.dispose();
+    }
+  }, 120_000);
 });
 
 describe('loadModels errors', () => {
@@ -192,8 +153,15 @@ describe('loadModels errors', () => {
     await expect(loadModels(dir, { ...only, vocabPath: join(dir, 'fake.txt.gz') })).rejects.toThrow(/has the wrong sha256/);
   });
 
+  it.skipIf(cudaProviderInstalled())('says how to install the CUDA provider when cuda is forced', async () => {
+    await (await loadModels(DIR, only)).dispose(); // the same request on CPU loads
+    await expect(loadModels(DIR, { ...only, device: 'cuda' }))
+      .rejects.toThrow(/device 'cuda'.*npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12/);
+  });
+
   it('reports a precision the directory lacks', async () => {
     fresh();
-    await expect(loadModels(dir, { ...only, precision: 'fp16' })).rejects.toThrow(/no fp16 file for clip_head_crop/);
+    await expect(loadModels(dir, { ...only, models: ['clip_text'], precision: 'fp16' }))
+      .rejects.toThrow(/no fp16 file for clip_text/);
   });
 });

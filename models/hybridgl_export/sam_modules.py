@@ -10,7 +10,7 @@ from .clip_modules import FP32LayerNorm
 
 
 class LayerNorm2d(nn.Module):
-    """Channel LayerNorm on NCHW."""
+    """Channel LayerNorm on NCHW (as one LayerNormalization over the channels, which the fp16 variant keeps fp32)."""
 
     def __init__(self, channels, eps=1e-6):
         super().__init__()
@@ -19,12 +19,9 @@ class LayerNorm2d(nn.Module):
         self.eps = eps
 
     def forward(self, x):
-        dtype = x.dtype
-        x = x.float()
-        mean = x.mean(1, keepdim=True)
-        var = (x - mean).pow(2).mean(1, keepdim=True)
-        x = (x - mean) / torch.sqrt(var + self.eps)
-        return (self.weight.float()[:, None, None] * x + self.bias.float()[:, None, None]).to(dtype)
+        y = F.layer_norm(x.permute(0, 2, 3, 1).float(), self.weight.shape, self.weight.float(), self.bias.float(),
+                         self.eps)
+        return y.permute(0, 3, 1, 2).to(x.dtype)
 
 
 class PatchEmbed(nn.Module):

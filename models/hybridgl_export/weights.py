@@ -15,14 +15,14 @@ SAM_COMMON = dict(image_size=1024, patch_size=16, window_size=14, prompt_embed_d
                   decoder_depth=2, decoder_num_heads=8, decoder_mlp_dim=2048, iou_head_hidden_dim=256,
                   num_multimask_outputs=3)
 # Same geometry (1024 → 64×64 embeddings, 256×256 low-res masks), few layers and narrow widths.
-SAM_TINY = dict(SAM_COMMON, encoder_embed_dim=32, encoder_depth=4, encoder_num_heads=2,
-                encoder_global_attn_indexes=[1, 3], prompt_embed_dim=32, mask_in_chans=8, decoder_num_heads=2,
-                decoder_mlp_dim=64, iou_head_hidden_dim=32)
+SAM_TINY = dict(SAM_COMMON, encoder_embed_dim=16, encoder_depth=4, encoder_num_heads=2,
+                encoder_global_attn_indexes=[1, 3], prompt_embed_dim=16, mask_in_chans=8, decoder_num_heads=2,
+                decoder_mlp_dim=32, iou_head_hidden_dim=16)
 
 CLIP_COMMON = dict(masking_block=9, gem_depth=7, gem_resolution=448)
 # ViT-B/16 geometry (224, 16-px patches, 14×14 grid; GEM 448 → 28×28), 12 layers, narrow widths; the vocabulary
 # keeps CLIP's size so that real token ids are valid.
-CLIP_TINY = dict(CLIP_COMMON, embed_dim=16, image_resolution=224, vision_width=32, vision_layers=12,
+CLIP_TINY = dict(CLIP_COMMON, embed_dim=16, image_resolution=224, vision_width=16, vision_layers=12,
                  vision_patch_size=16, vision_heads=2, context_length=77, vocab_size=49408, transformer_width=8,
                  transformer_heads=2, transformer_layers=12)
 

@@ -152,7 +152,8 @@ function metadataProblems(file: ManifestFile, session: ort.InferenceSession): st
   return problems;
 }
 
-function cudaProviderInstalled(): boolean {
+/** Whether onnxruntime-node's CUDA execution provider library is installed (see README, Models). */
+export function cudaProviderInstalled(): boolean {
   try {
     const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
     return existsSync(join(pkg, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime_providers_cuda.so'));
@@ -166,6 +167,7 @@ function sessionOptions(device: 'cpu' | 'cuda'): ort.InferenceSession.SessionOpt
     executionProviders: [device],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: availableParallelism(),
+    logSeverityLevel: 3, // errors only: fp16 graphs on CPU warn about every node they cannot constant-fold
   };
 }
 
@@ -229,7 +231,7 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
   }
   if (problems.length) throw new ModelLoadError(dir, problems, fix);
 
-  let device: 'cpu' | 'cuda' = requested === 'cuda' || (requested === 'auto' && cudaProviderInstalled()) ? 'cuda' : 'cpu';
+  const device: 'cpu' | 'cuda' = requested === 'cuda' || (requested === 'auto' && cudaProviderInstalled()) ? 'cuda' : 'cpu';
   if (requested === 'auto' && device === 'cpu')
     process.stderr.write('hybridgl: onnxruntime CUDA provider not installed; running the models on CPU\n');
 
@@ -243,9 +245,12 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
       try {
         session = await ort.InferenceSession.create(join(dir, file.name), sessionOptions(device));
       } catch (e) {
-        if (device !== 'cuda' || requested === 'cuda') throw e;
+        if (device === 'cuda' && requested === 'cuda')
+          throw new Error(`device 'cuda': onnxruntime could not create a CUDA session for ${file.name} ` +
+            `(${(e as Error).message.split('\n')[0]}). Install its CUDA provider (CUDA 12, cuDNN 9): ` +
+            'npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12');
+        if (device !== 'cuda') throw e;
         process.stderr.write(`hybridgl: onnxruntime CUDA provider failed (${(e as Error).message.split('\n')[0]}); running the models on CPU\n`);
-        device = 'cpu';
         await closeAll();
         sessions.clear();
         return loadModels(dir, { ...options, device: 'cpu' });
