@@ -1,13 +1,21 @@
 #!/usr/bin/env node
 // Install step: use a prebuilt addon for this platform when one ships (prebuildify), else compile with cmake-js.
 // --force always compiles. HYBRIDGL_CUDA=ON|OFF|AUTO is passed to CMake (AUTO: CUDA whenever nvcc is found).
+// --out DIR sets cmake-js's build directory (default build/); --copy-to DIR copies the built addon there (the
+// binding.gyp that prebuildify drives uses both, so that cmake and node-gyp keep separate directories).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const argValue = (name) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
 const force = process.argv.includes('--force') || process.env.HYBRIDGL_BUILD_FROM_SOURCE === '1';
+const outDir = join(root, argValue('--out') ?? 'build');
+const copyTo = argValue('--copy-to');
 const prebuildDir = join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 
 if (!force && existsSync(prebuildDir) && readdirSync(prebuildDir).some((f) => f.endsWith('.node'))) {
@@ -22,11 +30,15 @@ if (!['AUTO', 'ON', 'OFF'].includes(cuda)) {
 }
 const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
 // package.json's binary.napi_versions makes cmake-js use the node-api-headers package: nothing is downloaded.
-const args = [cmakeJs, 'compile', '--directory', root, '--out', join(root, 'build'), `--CDHYBRIDGL_CUDA=${cuda}`];
+const args = [cmakeJs, 'compile', '--directory', root, '--out', outDir, `--CDHYBRIDGL_CUDA=${cuda}`];
 if (process.env.CMAKE_BUILD_PARALLEL_LEVEL === undefined) process.env.CMAKE_BUILD_PARALLEL_LEVEL = '2';
 console.log(`hybridgl: building the native addon (CUDA ${cuda})`);
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
 if (r.status !== 0) {
   console.error('hybridgl: native build failed; see the output above (needs cmake >= 3.18 and a C++17 compiler)');
   process.exit(r.status ?? 1);
+}
+if (copyTo) {
+  mkdirSync(copyTo, { recursive: true });
+  copyFileSync(join(outDir, 'Release', 'hybridgl.node'), join(copyTo, 'hybridgl.node'));
 }
