@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: the standalone kernel tests (CTest; CUDA against CPU where a GPU is present), then vitest,
-// then one summary line over both.
+// `npm test`: the standalone kernel tests (CUDA against CPU where a GPU is present), the strict type-check, then
+// vitest, then one summary line over all of them.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,14 @@ if (build.status !== 0) {
     passed += +m[1], failed += +m[2], skipped += +m[3];
   }
   if (ct.status !== 0 || !m) failed += m ? 0 : 1;
+}
+
+// The TypeScript must type-check (strict) before its tests count.
+const tsc = run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', root]);
+if (tsc.status === 0) passed++;
+else {
+  console.error('typecheck: tsc --noEmit failed');
+  failed++;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'hybridgl-vitest-'));
