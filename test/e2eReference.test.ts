@@ -1,14 +1,14 @@
 // Spec §2-§8: the end-to-end reference fixture (scripts/fixtures/make_e2e_reference.py) against the TS stages that
 // exist on their own (CLIP scores, relation guidance, selection), the proposals' own consistency and the ONNX models.
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIR, IMAGE, ref, bin, tensor, relErr, type BinEntry, type Expression, type Reference } from './e2eFixture.ts';
+import { DIR, IMAGE, ref, bin, tensor, relErr } from './e2eFixture.ts';
 import { argmax, clipScores, softmax, topK } from '../src/pipeline/clipScores.js';
-import { relationGuidance, type Relation } from '../src/pipeline/relationGuidance.js';
+import { relationGuidance } from '../src/pipeline/relationGuidance.js';
 import { selectGuided } from '../src/pipeline/selection.js';
-import { loadModels, type FloatTensor, type Models } from '../src/models/loadModels.js';
+import { loadModels, type Models } from '../src/models/loadModels.js';
 import { loadImage } from '../src/pipeline/image.js';
 import { prepareSamInput } from '../src/pipeline/preprocess.js';
 
