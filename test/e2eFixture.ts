@@ -9,7 +9,8 @@ import type { FloatTensor } from '../src/models/loadModels.ts';
 import type { Relation } from '../src/pipeline/relationGuidance.ts';
 import { SHARED_DIR } from './sharedData.ts';
 
-export const DIR = join(import.meta.dirname, 'fixtures', 'e2e');
+// HYBRIDGL_E2E_DIR points the tests at another run of the script (e.g. a full-size one outside the repo).
+export const DIR = process.env.HYBRIDGL_E2E_DIR ?? join(import.meta.dirname, 'fixtures', 'e2e');
 // The photo the fixture was made from (not committed); the test that decodes it is skipped where it is absent.
 export const IMAGE = process.env.HYBRIDGL_E2E_IMAGE ?? join(SHARED_DIR, 'data', 'images', 'dog.jpg');
 
