@@ -105,6 +105,8 @@ export interface PreparedImage {
   dim: number;
   gemPatches: Float32Array;
   timings: Record<string, number>;
+  /** Each proposal's mask as COCO RLE, encoded on first use and shared by every expression of the image. */
+  proposalRle(index: number): Rle;
 }
 
 export interface SegmentOptions {
@@ -191,7 +193,14 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
       ? await timed(timings, 'gem', async () =>
         (await models.gemVisual({ data: prepareGemInput(image), dims: [1, 3, GEM_IMAGE_SIZE, GEM_IMAGE_SIZE] })).data)
       : new Float32Array(0);
-    return { image, proposals, features: hybrid.features, dim: hybrid.dim, gemPatches, timings };
+    const pixels = image.height * image.width;
+    const rles = new Map<number, Rle>();
+    const proposalRle = (i: number) => {
+      let r = rles.get(i);
+      if (!r) rles.set(i, (r = rleEncode(proposals.masks.subarray(i * pixels, (i + 1) * pixels), image.height, image.width)));
+      return r;
+    };
+    return { image, proposals, features: hybrid.features, dim: hybrid.dim, gemPatches, timings, proposalRle };
   }
 
   function parseExpressions(expressions: ExpressionInput[]) {
@@ -223,7 +232,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
       const pure = argmax(scores);
       const candidateIdx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, topK);
       const candidate = (i: number): Candidate => ({
-        proposal: i, mask: rleEncode(proposals.masks.subarray(i * image.height * image.width, (i + 1) * image.height * image.width), image.height, image.width),
+        proposal: i, mask: prepared.proposalRle(i),
         bbox: bboxOf(proposals, i), clip: scores[i],
       });
       let chosen = pure, score = scores[pure];

@@ -29,10 +29,12 @@ export interface EvalOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-function prediction(mask: Uint8Array, gt: Uint8Array, height: number, width: number, index: number, score: number): PredictionRecord {
-  const { intersection, union } = maskIoU(mask, gt, height, width);
-  const I = intersection[0], U = union[0];
-  return { intersection: I, union: U, iou: U > 0 ? I / U : 0, index, score };
+/** I, U and IoU of every proposal against the ground truth, in one batched call; record(i, score) reads them. */
+function proposalCounts(masks: Uint8Array, gt: Uint8Array, height: number, width: number) {
+  const { intersection, union, iou } = maskIoU(masks, gt, height, width);
+  return (index: number, score: number): PredictionRecord => ({
+    intersection: intersection[index], union: union[index], iou: iou[index], index, score,
+  });
 }
 
 /** Runs (or resumes) an evaluation; returns the summary written to RUNDIR/summary.json. */
@@ -75,7 +77,7 @@ export async function runEval(options: EvalOptions): Promise<RunSummary> {
         const base = { ref_id: item.ref.ref_id, image_id: group.image.id, order: item.order };
         if (!current.prepared) {
           // The reference crashes here; we count an empty prediction (I = 0, U = |gt|) and say why.
-          const empty = prediction(new Uint8Array(height * width), gt, height, width, -1, NaN);
+          const empty = { ...proposalCounts(new Uint8Array(height * width), gt, height, width)(0, NaN), index: -1 };
           for (const s of sentences) {
             store.append({ ...base, sent_id: s.sent_id, sentence: s.raw, proposals: 0, hybrid: empty, guided: empty, noProposal: true });
           }
@@ -83,17 +85,17 @@ export async function runEval(options: EvalOptions): Promise<RunSummary> {
           continue;
         }
         const p = current.prepared;
-        const n = p.proposals.count, pixels = height * width;
-        const maskOf = (i: number) => p.proposals.masks.subarray(i * pixels, (i + 1) * pixels);
+        const n = p.proposals.count;
+        const record = proposalCounts(p.proposals.masks, gt, height, width);
         const variants = stickyKVariants(n);
         const results = await segmenter.segmentPrepared(p, sentences.map((s) => s.raw.toLowerCase()), { kVariants: variants });
         for (const [j, r] of results.entries()) {
           const guidedByK: Record<string, PredictionRecord> = {};
-          for (const [key, g] of Object.entries(r.guidedByK ?? {})) guidedByK[key] = prediction(maskOf(g.proposal), gt, height, width, g.proposal, g.score);
+          for (const [key, g] of Object.entries(r.guidedByK ?? {})) guidedByK[key] = record(g.proposal, g.score);
           const line: SentenceResult = {
             ...base, sent_id: sentences[j].sent_id, sentence: sentences[j].raw, proposals: n,
-            hybrid: { ...prediction(maskOf(r.hybrid.proposal), gt, height, width, r.hybrid.proposal, r.hybrid.score), rle: r.candidates.find((c) => c.proposal === r.hybrid.proposal)?.mask },
-            guided: { ...prediction(maskOf(r.proposal), gt, height, width, r.proposal, r.score), rle: r.mask },
+            hybrid: { ...record(r.hybrid.proposal, r.hybrid.score), rle: p.proposalRle(r.hybrid.proposal) },
+            guided: { ...record(r.proposal, r.score), rle: r.mask },
             guidedByK,
             parse: r.parse,
           };
