@@ -64,11 +64,7 @@ Napi::Value maskMapSums(const Napi::CallbackInfo& cb) {
     out.Set("total", Napi::Number::New(e, *total));
     return out;
   };
-  if (async) return PromiseWorker::Run(env, {map, masks}, work, finish);
-  return guard(env, [&] {
-    work();
-    return finish(env);
-  });
+  return runSyncOrAsync(env, async, {map, masks}, work, finish);
 }
 
 }  // namespace

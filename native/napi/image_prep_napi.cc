@@ -35,11 +35,7 @@ Napi::Value resizeImage(const Napi::CallbackInfo& cb) {
     std::copy(out->begin(), out->end(), arr.Data());
     return arr;
   };
-  if (async) return PromiseWorker::Run(env, {src}, work, finish);
-  return guard(env, [&] {
-    work();
-    return finish(env);
-  });
+  return runSyncOrAsync(env, async, {src}, work, finish);
 }
 
 // normalizeImage(src: Uint8Array HWC RGB, height, width, scale, mean: Float32Array(3), std: Float32Array(3),

@@ -61,11 +61,7 @@ Napi::Value samPostprocess(const Napi::CallbackInfo& cb) {
     out.Set("proposal", toTypedArray<int32_t>(e, result->proposal));
     return out;
   };
-  if (async) return PromiseWorker::Run(env, {low, iou}, work, finish);
-  return guard(env, [&] {
-    work();
-    return finish(env);
-  });
+  return runSyncOrAsync(env, async, {low, iou}, work, finish);
 }
 
 // samUpscaleLogits(lowRes: Float32Array, count, lowSize, imageSize, height, width) → Float32Array count×H×W.
