@@ -39,6 +39,8 @@ commands:
   synth-refer DIR
       Writes a small deterministic synthetic dataset in the REFER layout (refcoco, splitBy unc) under DIR.
   info    the native backend (CPU or CUDA) and versions
+  selftest [--json]
+      Runs each CUDA kernel family against its CPU version and prints the table; exit 1 on a mismatch.
   help    this text
 
 The CLIP vocabulary is read from the model directory, or --vocab, or $HYBRIDGL_VOCAB.
@@ -180,6 +182,13 @@ export async function main(argv: string[]): Promise<number> {
     case 'info':
       console.log(JSON.stringify({ node: process.version, backend: backendInfo() }, null, 2));
       return EXIT.ok;
+    case 'selftest': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
+      const { runSelfTestReport, formatSelfTest } = await import('./diagnostics/selftest.ts');
+      const report = runSelfTestReport();
+      console.log(values.json ? JSON.stringify(report, null, 2) : formatSelfTest(report));
+      return report.failed ? EXIT.failure : EXIT.ok;
+    }
     case undefined:
     case 'help':
     case '--help':

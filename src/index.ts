@@ -1,6 +1,6 @@
 // hybridgl: the public API.
-export { backendInfo, setDevice } from '../bindings/backend.ts';
-export type { BackendInfo } from '../bindings/backend.ts';
+export { backendInfo, KERNEL_FAMILIES, selfTest, selfTestFailed, setDevice } from '../bindings/backend.ts';
+export type { BackendInfo, FamilyStatus, KernelFamily } from '../bindings/backend.ts';
 export { maskIoU, maskIoUAsync, masksToBoxes, masksToBoxesAsync } from '../bindings/maskOps.ts';
 export type { MaskIoUResult, MaskBoxes } from '../bindings/maskOps.ts';
 // Image preparation (Pillow-exact resize, normalisation)

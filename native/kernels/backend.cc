@@ -1,11 +1,19 @@
 #include "backend.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 
+#include "selftest.h"
+
 namespace hybridgl {
 namespace {
+
+bool selfTestWanted() {
+  const char* env = std::getenv("HYBRIDGL_SELFTEST");
+  return !(env && std::string(env) == "0");
+}
 
 DeviceInfo resolve(const std::string& want) {
   DeviceInfo info;
@@ -20,6 +28,12 @@ DeviceInfo resolve(const std::string& want) {
   if (info.cudaCompiled && cuda::probe(name, reason)) {
     info.cuda = true;
     info.device = name;
+    if (selfTestWanted()) {
+      info.families = selftest::route([](Family f) { return selftest::run(f, Backend::Cuda); },
+                                      [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
+    } else {
+      for (auto& s : info.families) s = {Backend::Cuda, "skipped", "HYBRIDGL_SELFTEST=0", 0};
+    }
     return info;
   }
   info.reason = info.cudaCompiled ? reason : "built without CUDA";
@@ -31,6 +45,12 @@ std::mutex gMutex;
 DeviceInfo* gInfo = nullptr;
 
 }  // namespace
+
+const char* familyName(Family f) {
+  static const char* const names[kFamilies] = {"rle",     "mask_ops", "mask_grid",   "gaussian_blur",
+                                               "image_prep", "heatmap", "clip_inputs", "sam_post"};
+  return names[static_cast<int>(f)];
+}
 
 const DeviceInfo& deviceInfo() {
   std::lock_guard<std::mutex> lock(gMutex);

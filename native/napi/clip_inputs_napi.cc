@@ -33,7 +33,7 @@ Napi::Value buildClipInputs(const Napi::CallbackInfo& cb) {
     auto l = given ? typedArray<float>(cb[10], "out.local", count) : Napi::Float32Array::New(env, count);
     global = g, local = l, gp = g.Data(), lp = l.Data();
   }
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::ClipInputs); });
   auto work = [=, pr = rgb.Data(), pb = blurred.Data(), pm = masks.Data()] {
     if (half)
       clip_inputs::build(be, pr, pb, pm, n, shape, static_cast<uint16_t*>(gp), static_cast<uint16_t*>(lp));

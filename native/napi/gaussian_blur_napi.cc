@@ -14,7 +14,7 @@ Napi::Value gaussianBlur(const Napi::CallbackInfo& cb) {
   auto rgb = typedArray<uint8_t>(cb[0], "rgb", h * w * 3);
   const bool async = boolean(cb[3], "async");
   auto out = Napi::Uint8Array::New(env, h * w * 3);
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::GaussianBlur); });
   auto work = [=, src = rgb.Data(), dst = out.Data()] {
     gaussian_blur::blur(be, src, static_cast<int>(h), static_cast<int>(w), 3, dst);
   };

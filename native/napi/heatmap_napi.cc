@@ -18,7 +18,7 @@ Napi::Value resizeMap(const Napi::CallbackInfo& cb) {
   auto map = typedArray<float>(cb[0], "map", c * ih * iw);
   const bool antialias = boolean(cb[6], "antialias"), async = boolean(cb[7], "async");
   auto out = Napi::Float32Array::New(env, c * oh * ow);
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::Heatmap); });
   auto work = [=, src = map.Data(), dst = out.Data()] {
     heatmap::resize(be, src, static_cast<int>(c), static_cast<int>(ih), static_cast<int>(iw), static_cast<int>(oh),
                     static_cast<int>(ow), antialias, dst);
@@ -53,7 +53,7 @@ Napi::Value maskMapSums(const Napi::CallbackInfo& cb) {
   auto sums = std::make_shared<std::vector<double>>(n);
   auto counts = std::make_shared<std::vector<int64_t>>(n);
   auto total = std::make_shared<double>(0);
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::Heatmap); });
   auto work = [=, pmap = map.Data(), pm = masks.Data()] {
     heatmap::maskSums(be, pmap, pm, n, h * w, sums->data(), counts->data(), total.get());
   };

@@ -26,7 +26,7 @@ Napi::Value resizeImage(const Napi::CallbackInfo& cb) {
   const image_prep::Filter filter = filterArg(cb[6]);
   const bool async = boolean(cb[7], "async");
   auto out = std::make_shared<std::vector<uint8_t>>(oh * ow * c);
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::ImagePrep); });
   auto work = [=, p = src.Data()] {
     image_prep::resize(be, p, int(h), int(w), int(c), int(oh), int(ow), filter, out->data());
   };
@@ -51,7 +51,7 @@ Napi::Value normalizeImage(const Napi::CallbackInfo& cb) {
   auto std = typedArray<float>(cb[5], "std", 3);
   const int64_t ph = integer(cb[6], "padHeight", h), pw = integer(cb[7], "padWidth", w);
   auto out = Napi::Float32Array::New(env, 3 * ph * pw);
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::ImagePrep); });
   return guard(env, [&]() -> Napi::Value {
     image_prep::normalize(be, src.Data(), int(h), int(w), scale, mean.Data(), std.Data(), int(ph), int(pw), out.Data());
     return out;

@@ -18,7 +18,7 @@ Napi::Value poolMasksToGrid(const Napi::CallbackInfo& cb) {
   const auto mode = modeName == "area" ? mask_grid::Mode::Area : mask_grid::Mode::Bilinear;
   const bool async = boolean(cb[6], "async");
   auto out = Napi::Float32Array::New(env, n * grid * grid);
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::MaskGrid); });
   auto work = [=, pm = masks.Data(), po = out.Data()] {
     mask_grid::pool(be, pm, n, static_cast<int>(h), static_cast<int>(w), static_cast<int>(grid), mode, po);
   };

@@ -21,7 +21,7 @@ Napi::Value pairwiseMaskCounts(const Napi::CallbackInfo& cb) {
   const bool async = boolean(cb[6], "async");
   auto inter = std::make_shared<std::vector<uint64_t>>(n * m);
   auto uni = std::make_shared<std::vector<uint64_t>>(n * m);
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::MaskOps); });
   auto work = [=, pa = a.Data(), pb = b.Data()] {
     mask_ops::pairwiseCounts(be, pa, n, pb, m, pixels, inter->data(), uni->data());
   };
@@ -42,7 +42,7 @@ Napi::Value masksToBoxes(const Napi::CallbackInfo& cb) {
   auto masks = typedArray<uint8_t>(cb[0], "masks", n * h * w);
   const bool async = boolean(cb[4], "async");
   auto boxes = std::make_shared<std::vector<int32_t>>(n * 4);
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::MaskOps); });
   auto work = [=, pm = masks.Data()] {
     mask_ops::boxes(be, pm, n, static_cast<int>(h), static_cast<int>(w), boxes->data());
   };

@@ -54,7 +54,7 @@ Napi::Value encode(const Napi::CallbackInfo& cb) {
   auto masks = typedArray<uint8_t>(cb[0], "masks", n * h * w);
   const bool async = boolean(cb[4], "async");
   auto out = std::make_shared<std::vector<rle::Rle>>(n);
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::Rle); });
   auto work = [=, pm = masks.Data()] {
     rle::encode(be, pm, n, static_cast<uint32_t>(h), static_cast<uint32_t>(w), out->data());
   };
@@ -73,7 +73,7 @@ Napi::Value decode(const Napi::CallbackInfo& cb) {
   requireOneSize(env, *rles, name);
   auto out = Napi::Uint8Array::New(env, n * pixels);
   auto outRef = std::make_shared<Napi::Reference<Napi::Uint8Array>>(Napi::Persistent(out));
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::Rle); });
   auto work = [=, po = out.Data()] { rle::decode(be, rles->data(), n, po); };
   return runSyncOrAsync(env, async, {}, work, [=](Napi::Env) -> Napi::Value { return outRef->Value(); });
 }
@@ -119,7 +119,7 @@ Napi::Value iou(const Napi::CallbackInfo& cb) {
   const bool async = boolean(cb[5], "async");
   const int64_t m = static_cast<int64_t>(dt->size()), n = static_cast<int64_t>(gt->size());
   auto out = std::make_shared<std::vector<double>>(m * n);
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::Rle); });
   auto work = [=] { rle::iou(be, dt->data(), m, gt->data(), n, crowd->data(), out->data()); };
   return runSyncOrAsync(env, async, {}, work,
                        [=](Napi::Env e) -> Napi::Value { return toTypedArray<double>(e, *out); });
@@ -145,7 +145,7 @@ Napi::Value fromPolygons(const Napi::CallbackInfo& cb) {
     if (!(std::abs(pc[j]) <= rle::kMaxPolygonCoordinate))
       throwRange(env, "polygon coordinate " + std::to_string(pc[j]) + " is not finite or beyond ±2^22");
   auto out = std::make_shared<std::vector<rle::Rle>>(n);
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::Rle); });
   auto work = [=] {
     rle::fromPolygons(be, pc, po, n, static_cast<uint32_t>(h), static_cast<uint32_t>(w), out->data());
   };

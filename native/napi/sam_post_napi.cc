@@ -49,7 +49,7 @@ Napi::Value samPostprocess(const Napi::CallbackInfo& cb) {
   opt.maskThreshold = finiteNumber(cb[12], "maskThreshold");
   const bool async = boolean(cb[13], "async");
   auto result = std::make_shared<sam_post::Result>();
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::SamPost); });
   auto work = [=, pl = low.Data(), pi = iou.Data()] { *result = sam_post::postprocess(be, pl, pi, proposals, g, opt); };
   auto finish = [=](Napi::Env e) -> Napi::Value {
     auto out = Napi::Object::New(e);
