@@ -19,6 +19,13 @@
 
 using namespace hybridgl;
 
+// The CUDA side of a row: compiled only when the CUDA kernels are (row() runs it only when a GPU is in use).
+#ifdef HYBRIDGL_WITH_CUDA
+#define CUDA_ONLY(...) __VA_ARGS__
+#else
+#define CUDA_ONLY(...)
+#endif
+
 namespace {
 
 // Median of `reps` runs after one warm-up, in milliseconds.
@@ -72,35 +79,39 @@ int main() {
       std::vector<uint64_t> inter(n * n), uni(n * n);
       row("mask IoU n×n", size, double(n) * px, [&] {
         mask_ops::pairwiseCountsCpu(masks.data(), n, masks.data(), n, px, inter.data(), uni.data());
-      }, [&] { mask_ops::pairwiseCountsCuda(masks.data(), n, masks.data(), n, px, inter.data(), uni.data()); });
+      }, [&] {
+        CUDA_ONLY(mask_ops::pairwiseCountsCuda(masks.data(), n, masks.data(), n, px, inter.data(), uni.data()));
+      });
       std::vector<int32_t> boxes(4 * n);
       row("mask boxes", size, double(n) * px, [&] { mask_ops::boxesCpu(masks.data(), n, h, w, boxes.data()); },
-          [&] { mask_ops::boxesCuda(masks.data(), n, h, w, boxes.data()); });
+          [&] { CUDA_ONLY(mask_ops::boxesCuda(masks.data(), n, h, w, boxes.data())); });
       std::vector<rle::Rle> rles(n);
       row("rle encode", size, double(n) * px, [&] { rle::encodeCpu(masks.data(), n, h, w, rles.data()); },
-          [&] { rle::encodeCuda(masks.data(), n, h, w, rles.data()); });
+          [&] { CUDA_ONLY(rle::encodeCuda(masks.data(), n, h, w, rles.data())); });
       std::vector<uint8_t> decoded(n * px);
       row("rle decode", size, double(n) * px, [&] { rle::decodeCpu(rles.data(), n, decoded.data()); },
-          [&] { rle::decodeCuda(rles.data(), n, decoded.data()); });
+          [&] { CUDA_ONLY(rle::decodeCuda(rles.data(), n, decoded.data())); });
       std::vector<double> ious(n * n);
       std::vector<uint8_t> crowd(n, 0);
       size_t runs = 0;
       for (auto& r : rles) runs += r.counts.size();
       row("rle IoU n×n", size, double(n) * runs * 4, [&] {
         rle::iouCpu(rles.data(), n, rles.data(), n, crowd.data(), ious.data());
-      }, [&] { rle::iouCuda(rles.data(), n, rles.data(), n, crowd.data(), ious.data()); });
+      }, [&] { CUDA_ONLY(rle::iouCuda(rles.data(), n, rles.data(), n, crowd.data(), ious.data())); });
       std::vector<float> grid(n * 14 * 14);
       // Point sampling reads 4 bytes per grid cell, not the whole mask.
       row("mask grid 14×14", size, double(n) * 14 * 14 * 4, [&] {
         mask_grid::poolCpu(masks.data(), n, h, w, 14, mask_grid::Mode::Bilinear, grid.data());
-      }, [&] { mask_grid::poolCuda(masks.data(), n, h, w, 14, mask_grid::Mode::Bilinear, grid.data()); });
+      }, [&] { CUDA_ONLY(mask_grid::poolCuda(masks.data(), n, h, w, 14, mask_grid::Mode::Bilinear, grid.data())); });
       std::vector<float> map(px, 0.5f);
       std::vector<double> sums(n);
       std::vector<int64_t> counts(n);
       double total = 0;
       row("heatmap mask sums", size, double(n) * px + 4.0 * px, [&] {
         heatmap::maskSumsCpu(map.data(), masks.data(), n, px, sums.data(), counts.data(), &total);
-      }, [&] { heatmap::maskSumsCuda(map.data(), masks.data(), n, px, sums.data(), counts.data(), &total); });
+      }, [&] {
+        CUDA_ONLY(heatmap::maskSumsCuda(map.data(), masks.data(), n, px, sums.data(), counts.data(), &total));
+      });
     }
     const std::string size = std::to_string(h) + "x" + std::to_string(w);
     std::vector<uint8_t> rgb(size_t(h) * w * 3);
@@ -108,17 +119,21 @@ int main() {
     for (auto& v : rgb) v = static_cast<uint8_t>(gen());
     std::vector<uint8_t> blurred(rgb.size());
     row("gaussian blur 15×15", size, 2.0 * rgb.size(), [&] { gaussian_blur::blurCpu(rgb.data(), h, w, 3, blurred.data()); },
-        [&] { gaussian_blur::blurCuda(rgb.data(), h, w, 3, blurred.data()); });
+        [&] { CUDA_ONLY(gaussian_blur::blurCuda(rgb.data(), h, w, 3, blurred.data())); });
     // SAM's input resize (longest side to 1024) of an image twice this size, and GEM's bicubic 448×448.
     const int sh = 2 * h, sw = 2 * w, rh = sh * 1024 / std::max(sh, sw), rw = sw * 1024 / std::max(sh, sw);
     std::vector<uint8_t> big(size_t(sh) * sw * 3), resized(size_t(rh) * rw * 3), gem(448 * 448 * 3);
     for (auto& v : big) v = static_cast<uint8_t>(gen());
     row("Pillow bilinear → 1024", std::to_string(sh) + "x" + std::to_string(sw), double(big.size() + resized.size()), [&] {
       image_prep::resizeCpu(big.data(), sh, sw, 3, rh, rw, image_prep::Filter::Bilinear, resized.data());
-    }, [&] { image_prep::resizeCuda(big.data(), sh, sw, 3, rh, rw, image_prep::Filter::Bilinear, resized.data()); });
+    }, [&] {
+      CUDA_ONLY(image_prep::resizeCuda(big.data(), sh, sw, 3, rh, rw, image_prep::Filter::Bilinear, resized.data()));
+    });
     row("Pillow bicubic → 448", size, double(rgb.size() + gem.size()), [&] {
       image_prep::resizeCpu(rgb.data(), h, w, 3, 448, 448, image_prep::Filter::Bicubic, gem.data());
-    }, [&] { image_prep::resizeCuda(rgb.data(), h, w, 3, 448, 448, image_prep::Filter::Bicubic, gem.data()); });
+    }, [&] {
+      CUDA_ONLY(image_prep::resizeCuda(rgb.data(), h, w, 3, 448, 448, image_prep::Filter::Bicubic, gem.data()));
+    });
   }
   return 0;
 }
