@@ -2,7 +2,7 @@
 // outside, ImageNet-normalised) and the local image (ImageNet-normalised inside, the CLIP mean outside: QUIRK
 // local-fill), each resized bilinear without antialias to size×size.
 import { native } from './native.ts';
-import { checkInt, checkMaskBatch, checkUint8 } from './validate.ts';
+import { checkElements, checkInt, checkMaskBatch, checkUint8 } from './validate.ts';
 
 export interface ClipInputsOptions {
   /** 'float32' (default) or 'float16' (IEEE half bits in a Uint16Array, round to nearest even). */
@@ -40,7 +40,7 @@ function clipArgs(
   if (dtype !== 'float32' && dtype !== 'float16') {
     throw new RangeError(`dtype must be 'float32' or 'float16', got ${String(dtype)}`);
   }
-  const count = n * 3 * size * size;
+  const count = checkElements('n×3×size×size', [n, 3, size, size], dtype === 'float16' ? 2 : 4);
   const out = options.out;
   if (out !== undefined) {
     for (const key of ['global', 'local'] as const) {

@@ -2,7 +2,7 @@
 // float32 arithmetic), min-max normalisation, the position prior, mean division, and per-mask inside/outside
 // means with the coherence c_m = (2 − b)·mean_in − b·mean_out.
 import { native } from './native.ts';
-import { checkFloat32, checkInt, checkMaskBatch } from './validate.ts';
+import { checkElements, checkFinite, checkFloat32, checkInt, checkMaskBatch, describe } from './validate.ts';
 
 export type PositionFlag = 'left' | 'right' | 'middle' | 'up' | 'down' | 'none';
 
@@ -19,7 +19,8 @@ function resizeArgs(map: Float32Array, height: number, width: number, outH: numb
   checkInt(width, 'width', 1);
   checkInt(outH, 'outHeight', 1);
   checkInt(outW, 'outWidth', 1);
-  checkFloat32(map, 'map', channels * height * width);
+  checkFloat32(map, 'map', checkElements('channels×height×width', [channels, height, width], 4));
+  checkElements('channels×outHeight×outWidth', [channels, outH, outW], 4);
   return [map, channels, height, width, outH, outW, o.antialias ?? false] as const;
 }
 
@@ -49,7 +50,10 @@ export async function resizeMapAsync(
 
 const f32 = Math.fround;
 
-/** (x − min)/(max − min) in float32; a constant map (or one with a NaN) gives NaN everywhere, as torch does. */
+/**
+ * (x − min)/(max − min) in float32; a constant map gives NaN everywhere, as torch does (the native functions refuse
+ * such a map as input: every float they take must be finite).
+ */
 export function minMaxNormalize(map: Float32Array): Float32Array {
   checkFloat32(map, 'map');
   if (map.length === 0) return new Float32Array(0);
@@ -151,9 +155,9 @@ function toScores(
   pixels: number,
   options: HeatmapScoreOptions,
 ): HeatmapScores {
-  const b = options.weight ?? 1.8;
-  if (typeof b !== 'number' || !Number.isFinite(b)) throw new TypeError(`weight must be a finite number, got ${b}`);
-  const empty = options.emptyValue ?? NaN;
+  const b = checkFinite(options.weight ?? 1.8, 'weight');
+  const empty = options.emptyValue ?? NaN; // any number: NaN (the default) and ±Infinity are allowed
+  if (typeof empty !== 'number') throw new TypeError(`emptyValue must be a number, got ${describe(empty)}`);
   const n = sums.sumInside.length;
   const meanInside = new Float64Array(n), meanOutside = new Float64Array(n), coherence = new Float64Array(n);
   for (let m = 0; m < n; m++) {

@@ -1,6 +1,6 @@
 // Image preparation: Pillow-exact resizing of uint8 images and normalisation to (padded) CHW float32.
 import { native } from './native.ts';
-import { checkFloat32, checkInt, checkUint8 } from './validate.ts';
+import { checkElements, checkFloat32, checkInt, checkUint8 } from './validate.ts';
 
 export type ResizeFilter = 'bilinear' | 'bicubic';
 
@@ -18,7 +18,8 @@ function resizeArgs(image: Uint8Array, height: number, width: number, outHeight:
   checkInt(width, 'width', 1);
   checkInt(outHeight, 'outHeight', 1);
   checkInt(outWidth, 'outWidth', 1);
-  checkUint8(image, 'image', height * width * channels);
+  checkUint8(image, 'image', checkElements('height×width×channels', [height, width, channels]));
+  checkElements('outHeight×outWidth×channels', [outHeight, outWidth, channels]);
   const filter = options.filter ?? 'bilinear';
   if (filter !== 'bilinear' && filter !== 'bicubic') {
     throw new RangeError(`filter must be 'bilinear' or 'bicubic', got ${String(filter)}`);
@@ -53,10 +54,13 @@ export function normalizeImage(rgb: Uint8Array, height: number, width: number, o
   checkInt(height, 'height', 1);
   checkInt(width, 'width', 1);
   checkUint8(rgb, 'rgb', height * width * 3);
-  if (typeof o.scale !== 'number' || !(o.scale > 0)) throw new RangeError(`scale must be a positive number`);
+  if (typeof o.scale !== 'number' || !(o.scale > 0) || !Number.isFinite(o.scale)) {
+    throw new RangeError(`scale must be a finite positive number, got ${String(o.scale)}`);
+  }
   const mean = checkFloat32(Float32Array.from(o.mean ?? []), 'mean', 3);
   const std = checkFloat32(Float32Array.from(o.std ?? []), 'std', 3);
   const padHeight = checkInt(o.padHeight ?? height, 'padHeight', height);
   const padWidth = checkInt(o.padWidth ?? width, 'padWidth', width);
+  checkElements('3×padHeight×padWidth', [3, padHeight, padWidth], 4);
   return native.normalizeImage(rgb, height, width, o.scale, mean, std, padHeight, padWidth);
 }

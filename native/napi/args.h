@@ -87,7 +87,7 @@ inline int64_t elements(Napi::Env env, const std::string& what, std::initializer
   if (over || __builtin_mul_overflow(n, elementBytes, &bytes) || bytes > kMaxBufferBytes)
     throwRange(env, what + " = " + shown + (elementBytes > 1 ? " elements of " + std::to_string(elementBytes) +
                                                                  " bytes" : "") +
-                        " exceeds the " + std::to_string(kMaxBufferBytes) + "-byte buffer limit");
+                        " exceeds the buffer limit of " + std::to_string(kMaxBufferBytes) + " bytes (4 GiB)");
   return n;
 }
 
@@ -96,8 +96,8 @@ inline int64_t elements(Napi::Env env, const std::string& what, std::initializer
 template <typename T>
 Napi::TypedArrayOf<T> newTypedArray(Napi::Env env, int64_t count, const std::string& name) {
   if (count < 0 || count > kMaxBufferBytes / static_cast<int64_t>(sizeof(T)))
-    throwRange(env, name + " of " + std::to_string(count) + " elements exceeds the " +
-                        std::to_string(kMaxBufferBytes) + "-byte buffer limit");
+    throwRange(env, name + " of " + std::to_string(count) + " elements exceeds the buffer limit of " +
+                        std::to_string(kMaxBufferBytes) + " bytes (4 GiB)");
   const size_t bytes = static_cast<size_t>(count) * sizeof(T);
   void* data = std::calloc(bytes ? bytes : 1, 1);
   if (!data) throwRange(env, name + ": cannot allocate " + std::to_string(bytes) + " bytes");
