@@ -116,8 +116,21 @@ export function coherenceMap(
   width: number,
   flag: PositionFlag,
 ): Float32Array {
-  const resized = resizeMap(heat, heatHeight, heatWidth, height, width, { antialias: true });
-  return native.normalizeMap(resized, height, width, true, positionPrior(flag, width), true);
+  checkInt(heatHeight, 'heatHeight', 1);
+  checkInt(heatWidth, 'heatWidth', 1);
+  checkInt(height, 'height', 1);
+  checkInt(width, 'width', 1);
+  checkFloat32(heat, 'heat', checkElements('heatHeight×heatWidth', [heatHeight, heatWidth], 4));
+  checkElements('height×width', [height, width], 4);
+  const prior = positionPrior(flag, width);
+  let resized: Float32Array;
+  try {
+    resized = resizeMap(heat, heatHeight, heatWidth, height, width, { antialias: true });
+  } catch (err) {
+    if (err instanceof Error) err.message = err.message.replace(/^map\[/, 'heat[');
+    throw err;
+  }
+  return native.normalizeMap(resized, height, width, true, prior, true);
 }
 
 /** b of §7: 1.95 for relation 'big', 1.5 for 'small', else 1.8. */

@@ -12,6 +12,13 @@ namespace {
 
 using RleList = std::shared_ptr<std::vector<rle::Rle>>;
 
+// The caller's name for its RLE list, used in every error about it.
+std::string rleName(const Napi::Value& v) {
+  const std::string name = string(v, "name");
+  if (name.empty()) throwType(v.Env(), "name", "a non-empty string");
+  return name;
+}
+
 // counts: string[] and sizes: Uint32Array [h0, w0, h1, w1, …] → parsed RLEs; a bad one throws naming name[i].
 RleList readRles(const Napi::Value& countsValue, const Napi::Value& sizesValue, const std::string& name) {
   Napi::Env env = countsValue.Env();
@@ -66,7 +73,7 @@ Napi::Value encode(const Napi::CallbackInfo& cb) {
 Napi::Value decode(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 4, "rleDecode");
-  const std::string name = string(cb[2], "name");
+  const std::string name = rleName(cb[2]);
   RleList rles = readRles(cb[0], cb[1], name);
   const bool async = boolean(cb[3], "async");
   const int64_t n = static_cast<int64_t>(rles->size());
@@ -82,7 +89,7 @@ Napi::Value decode(const Napi::CallbackInfo& cb) {
 // rleArea(counts, sizes, name) → Float64Array of areas.
 Napi::Value area(const Napi::CallbackInfo& cb) {
   requireArgs(cb, 3, "rleArea");
-  RleList rles = readRles(cb[0], cb[1], string(cb[2], "name"));
+  RleList rles = readRles(cb[0], cb[1], rleName(cb[2]));
   auto out = newTypedArray<double>(cb.Env(), static_cast<int64_t>(rles->size()), "areas");
   for (size_t i = 0; i < rles->size(); ++i) out.Data()[i] = rle::area((*rles)[i]);
   return out;
@@ -91,7 +98,7 @@ Napi::Value area(const Napi::CallbackInfo& cb) {
 // rleToBbox(counts, sizes, name) → Float64Array n×4 of [x, y, w, h].
 Napi::Value toBbox(const Napi::CallbackInfo& cb) {
   requireArgs(cb, 3, "rleToBbox");
-  RleList rles = readRles(cb[0], cb[1], string(cb[2], "name"));
+  RleList rles = readRles(cb[0], cb[1], rleName(cb[2]));
   auto out = newTypedArray<double>(cb.Env(), 4 * static_cast<int64_t>(rles->size()), "boxes");
   for (size_t i = 0; i < rles->size(); ++i) rle::toBbox((*rles)[i], out.Data() + 4 * i);
   return out;
@@ -101,7 +108,7 @@ Napi::Value toBbox(const Napi::CallbackInfo& cb) {
 Napi::Value merge(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 4, "rleMerge");
-  const std::string name = string(cb[2], "name");
+  const std::string name = rleName(cb[2]);
   RleList rles = readRles(cb[0], cb[1], name);
   const bool intersect = boolean(cb[3], "intersect");
   if (rles->empty()) throwRange(env, name + " is empty");
@@ -193,7 +200,7 @@ Napi::Value fromCounts(const Napi::CallbackInfo& cb) {
 // rleToCounts(counts, sizes, name) → the runs of the first RLE as a Uint32Array.
 Napi::Value toCounts(const Napi::CallbackInfo& cb) {
   requireArgs(cb, 3, "rleToCounts");
-  RleList rles = readRles(cb[0], cb[1], string(cb[2], "name"));
+  RleList rles = readRles(cb[0], cb[1], rleName(cb[2]));
   if (rles->empty()) throwRange(cb.Env(), "no RLE given");
   return toTypedArray<uint32_t>(cb.Env(), (*rles)[0].counts);
 }
