@@ -76,7 +76,7 @@ function linspace(start: number, end: number, steps: number): Float32Array {
  * ⌊W/2⌋ columns then 1→0, up/down/none all ones (the reference's up/down branches are commented out).
  */
 export function positionPrior(flag: PositionFlag, width: number): Float32Array {
-  checkInt(width, 'width', 1);
+  checkElements('width', [checkInt(width, 'width', 1)], 4);
   switch (flag) {
     case 'left':
       return linspace(1, 0, width);

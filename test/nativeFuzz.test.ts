@@ -405,7 +405,7 @@ function hostile(r: Rng, like: unknown): unknown {
     const Ctor = a.constructor as new (n: number) => Float32Array;
     switch (r.int(0, 4)) {
       case 0: return new Ctor(Math.max(0, a.length + r.pick([-1, 1, -a.length, a.length])));
-      case 1: return new Ctor(r.pick([1 << 20, 1 << 22]));
+      case 1: return new Ctor(r.pick([1 << 16, 1 << 20]));
       case 2: return new (r.pick([Uint8Array, Float32Array, Float64Array, Int32Array, Uint32Array, Uint16Array]))(a.length);
       case 3: return new DataView(new ArrayBuffer(a.length));
       default: return Array.from(a);
