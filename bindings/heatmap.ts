@@ -2,7 +2,9 @@
 // float32 arithmetic), min-max normalisation, the position prior, mean division, and per-mask inside/outside
 // means with the coherence c_m = (2 − b)·mean_in − b·mean_out.
 import { native } from './native.ts';
-import { checkElements, checkFinite, checkFloat32, checkInt, checkMaskBatch, describe } from './validate.ts';
+import {
+  checkElements, checkFinite, checkFloat32, checkInt, checkMaskBatch, checkOptions, describe,
+} from './validate.ts';
 
 export type PositionFlag = 'left' | 'right' | 'middle' | 'up' | 'down' | 'none';
 
@@ -14,7 +16,7 @@ export interface ResizeOptions {
 }
 
 function resizeArgs(map: Float32Array, height: number, width: number, outH: number, outW: number, o: ResizeOptions) {
-  const channels = checkInt(o.channels ?? 1, 'channels', 1);
+  const channels = checkInt(checkOptions(o).channels ?? 1, 'channels', 1);
   checkInt(height, 'height', 1);
   checkInt(width, 'width', 1);
   checkInt(outH, 'outHeight', 1);
@@ -168,7 +170,7 @@ function toScores(
   pixels: number,
   options: HeatmapScoreOptions,
 ): HeatmapScores {
-  const b = checkFinite(options.weight ?? 1.8, 'weight');
+  const b = checkFinite(checkOptions(options).weight ?? 1.8, 'weight');
   const empty = options.emptyValue ?? NaN; // any number: NaN (the default) and ±Infinity are allowed
   if (typeof empty !== 'number') throw new TypeError(`emptyValue must be a number, got ${describe(empty)}`);
   const n = sums.sumInside.length;

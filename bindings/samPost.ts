@@ -2,7 +2,7 @@
 // IoUs to the kept proposals, in segment-anything's order and with its thresholds deciding identically.
 import { native } from './native.ts';
 import {
-  checkElements, checkFinite, checkFiniteArray, checkFloat32, checkInt, checkUint8, describe,
+  checkElements, checkFinite, checkFiniteArray, checkFloat32, checkInt, checkOptions, checkUint8, describe,
 } from './validate.ts';
 
 export interface SamPostOptions {
@@ -117,7 +117,7 @@ function prepare(input: SamPostInput) {
   const height = checkInt(input.height, 'height', 1, 32767);
   const width = checkInt(input.width, 'width', 1, 32767);
   const points = checkInt(input.points, 'points');
-  const opt = { ...DEFAULTS, ...(input.options ?? {}) };
+  const opt = { ...DEFAULTS, ...checkOptions(input.options ?? {}) };
   for (const k of Object.keys(opt) as Array<keyof SamPostOptions>) {
     if (!(k in DEFAULTS)) throw new TypeError(`options.${k} is not a known option`);
   }

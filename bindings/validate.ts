@@ -15,6 +15,14 @@ export function checkElements(what: string, dims: readonly number[], elementByte
   return n;
 }
 
+/** An options object (a TypeError naming it for null, a number, an array, …). */
+export function checkOptions<T extends object>(value: T, name = 'options'): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${name} must be an object, got ${describe(value)}`);
+  }
+  return value;
+}
+
 /** A finite number (NaN and ±Infinity are RangeErrors). */
 export function checkFinite(value: unknown, name: string): number {
   if (typeof value !== 'number') throw new TypeError(`${name} must be a finite number, got ${describe(value)}`);
