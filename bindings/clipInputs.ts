@@ -2,7 +2,7 @@
 // outside, ImageNet-normalised) and the local image (ImageNet-normalised inside, the CLIP mean outside: QUIRK
 // local-fill), each resized bilinear without antialias to size×size.
 import { native } from './native.ts';
-import { checkInt, checkMaskBatch, checkUint8 } from './validate.ts';
+import { checkElements, checkInt, checkMaskBatch, checkOptions, checkUint8 } from './validate.ts';
 
 export interface ClipInputsOptions {
   /** 'float32' (default) or 'float16' (IEEE half bits in a Uint16Array, round to nearest even). */
@@ -32,6 +32,7 @@ function clipArgs(
   width: number,
   options: ClipInputsOptions,
 ) {
+  checkOptions(options);
   checkMaskBatch(masks, height, width, 'masks', n);
   checkUint8(rgb, 'rgb', height * width * 3);
   checkUint8(blurred, 'blurred', height * width * 3);
@@ -40,7 +41,7 @@ function clipArgs(
   if (dtype !== 'float32' && dtype !== 'float16') {
     throw new RangeError(`dtype must be 'float32' or 'float16', got ${String(dtype)}`);
   }
-  const count = n * 3 * size * size;
+  const count = checkElements('n×3×size×size', [n, 3, size, size], dtype === 'float16' ? 2 : 4);
   const out = options.out;
   if (out !== undefined) {
     for (const key of ['global', 'local'] as const) {

@@ -2,7 +2,9 @@
 // float32 arithmetic), min-max normalisation, the position prior, mean division, and per-mask inside/outside
 // means with the coherence c_m = (2 − b)·mean_in − b·mean_out.
 import { native } from './native.ts';
-import { checkFloat32, checkInt, checkMaskBatch } from './validate.ts';
+import {
+  checkElements, checkFinite, checkFloat32, checkInt, checkMaskBatch, checkOptions, describe,
+} from './validate.ts';
 
 export type PositionFlag = 'left' | 'right' | 'middle' | 'up' | 'down' | 'none';
 
@@ -14,12 +16,13 @@ export interface ResizeOptions {
 }
 
 function resizeArgs(map: Float32Array, height: number, width: number, outH: number, outW: number, o: ResizeOptions) {
-  const channels = checkInt(o.channels ?? 1, 'channels', 1);
+  const channels = checkInt(checkOptions(o).channels ?? 1, 'channels', 1);
   checkInt(height, 'height', 1);
   checkInt(width, 'width', 1);
   checkInt(outH, 'outHeight', 1);
   checkInt(outW, 'outWidth', 1);
-  checkFloat32(map, 'map', channels * height * width);
+  checkFloat32(map, 'map', checkElements('channels×height×width', [channels, height, width], 4));
+  checkElements('channels×outHeight×outWidth', [channels, outH, outW], 4);
   return [map, channels, height, width, outH, outW, o.antialias ?? false] as const;
 }
 
@@ -49,7 +52,10 @@ export async function resizeMapAsync(
 
 const f32 = Math.fround;
 
-/** (x − min)/(max − min) in float32; a constant map (or one with a NaN) gives NaN everywhere, as torch does. */
+/**
+ * (x − min)/(max − min) in float32; a constant map gives NaN everywhere, as torch does (the native functions refuse
+ * such a map as input: every float they take must be finite).
+ */
 export function minMaxNormalize(map: Float32Array): Float32Array {
   checkFloat32(map, 'map');
   if (map.length === 0) return new Float32Array(0);
@@ -72,7 +78,7 @@ function linspace(start: number, end: number, steps: number): Float32Array {
  * ⌊W/2⌋ columns then 1→0, up/down/none all ones (the reference's up/down branches are commented out).
  */
 export function positionPrior(flag: PositionFlag, width: number): Float32Array {
-  checkInt(width, 'width', 1);
+  checkElements('width', [checkInt(width, 'width', 1)], 4);
   switch (flag) {
     case 'left':
       return linspace(1, 0, width);
@@ -112,8 +118,21 @@ export function coherenceMap(
   width: number,
   flag: PositionFlag,
 ): Float32Array {
-  const resized = resizeMap(heat, heatHeight, heatWidth, height, width, { antialias: true });
-  return native.normalizeMap(resized, height, width, true, positionPrior(flag, width), true);
+  checkInt(heatHeight, 'heatHeight', 1);
+  checkInt(heatWidth, 'heatWidth', 1);
+  checkInt(height, 'height', 1);
+  checkInt(width, 'width', 1);
+  checkFloat32(heat, 'heat', checkElements('heatHeight×heatWidth', [heatHeight, heatWidth], 4));
+  checkElements('height×width', [height, width], 4);
+  const prior = positionPrior(flag, width);
+  let resized: Float32Array;
+  try {
+    resized = resizeMap(heat, heatHeight, heatWidth, height, width, { antialias: true });
+  } catch (err) {
+    if (err instanceof Error) err.message = err.message.replace(/^map\[/, 'heat[');
+    throw err;
+  }
+  return native.normalizeMap(resized, height, width, true, prior, true);
 }
 
 /** b of §7: 1.95 for relation 'big', 1.5 for 'small', else 1.8. */
@@ -151,9 +170,9 @@ function toScores(
   pixels: number,
   options: HeatmapScoreOptions,
 ): HeatmapScores {
-  const b = options.weight ?? 1.8;
-  if (typeof b !== 'number' || !Number.isFinite(b)) throw new TypeError(`weight must be a finite number, got ${b}`);
-  const empty = options.emptyValue ?? NaN;
+  const b = checkFinite(checkOptions(options).weight ?? 1.8, 'weight');
+  const empty = options.emptyValue ?? NaN; // any number: NaN (the default) and ±Infinity are allowed
+  if (typeof empty !== 'number') throw new TypeError(`emptyValue must be a number, got ${describe(empty)}`);
   const n = sums.sumInside.length;
   const meanInside = new Float64Array(n), meanOutside = new Float64Array(n), coherence = new Float64Array(n);
   for (let m = 0; m < n; m++) {

@@ -1,6 +1,6 @@
 // Image preparation: Pillow-exact resizing of uint8 images and normalisation to (padded) CHW float32.
 import { native } from './native.ts';
-import { checkFloat32, checkInt, checkUint8 } from './validate.ts';
+import { checkElements, checkInt, checkOptions, checkUint8, describe } from './validate.ts';
 
 export type ResizeFilter = 'bilinear' | 'bicubic';
 
@@ -13,12 +13,13 @@ export interface ImageResizeOptions {
 
 function resizeArgs(image: Uint8Array, height: number, width: number, outHeight: number, outWidth: number,
   options: ImageResizeOptions) {
-  const channels = checkInt(options.channels ?? 3, 'channels', 1, 4);
+  const channels = checkInt(checkOptions(options).channels ?? 3, 'channels', 1, 4);
   checkInt(height, 'height', 1);
   checkInt(width, 'width', 1);
   checkInt(outHeight, 'outHeight', 1);
   checkInt(outWidth, 'outWidth', 1);
-  checkUint8(image, 'image', height * width * channels);
+  checkUint8(image, 'image', checkElements('height×width×channels', [height, width, channels]));
+  checkElements('outHeight×outWidth×channels', [outHeight, outWidth, channels]);
   const filter = options.filter ?? 'bilinear';
   if (filter !== 'bilinear' && filter !== 'bicubic') {
     throw new RangeError(`filter must be 'bilinear' or 'bicubic', got ${String(filter)}`);
@@ -48,15 +49,26 @@ export interface NormalizeOptions {
   padWidth?: number;
 }
 
+function threeNumbers(value: unknown, name: string): Float32Array {
+  const ok = (Array.isArray(value) || value instanceof Float32Array || value instanceof Float64Array) &&
+    value.length === 3 && Array.from(value as ArrayLike<unknown>).every((v) => typeof v === 'number');
+  if (!ok) throw new TypeError(`${name} must be 3 numbers, got ${describe(value)}`);
+  return Float32Array.from(value as ArrayLike<number>); // the addon refuses NaN and ±Infinity, naming name[i]
+}
+
 /** HWC RGB uint8 → CHW float32 `(v/scale − mean[c]) / std[c]` in float32 arithmetic, zero padded. */
 export function normalizeImage(rgb: Uint8Array, height: number, width: number, o: NormalizeOptions): Float32Array {
   checkInt(height, 'height', 1);
   checkInt(width, 'width', 1);
   checkUint8(rgb, 'rgb', height * width * 3);
-  if (typeof o.scale !== 'number' || !(o.scale > 0)) throw new RangeError(`scale must be a positive number`);
-  const mean = checkFloat32(Float32Array.from(o.mean ?? []), 'mean', 3);
-  const std = checkFloat32(Float32Array.from(o.std ?? []), 'std', 3);
+  checkOptions(o);
+  if (typeof o.scale !== 'number' || !(o.scale > 0) || !Number.isFinite(o.scale)) {
+    throw new RangeError(`scale must be a finite positive number, got ${String(o.scale)}`);
+  }
+  const mean = threeNumbers(o.mean, 'mean');
+  const std = threeNumbers(o.std, 'std');
   const padHeight = checkInt(o.padHeight ?? height, 'padHeight', height);
   const padWidth = checkInt(o.padWidth ?? width, 'padWidth', width);
+  checkElements('3×padHeight×padWidth', [3, padHeight, padWidth], 4);
   return native.normalizeImage(rgb, height, width, o.scale, mean, std, padHeight, padWidth);
 }

@@ -1,6 +1,6 @@
 // Masks at token resolution (spec §4): n×H×W binary masks → n×grid×grid floats.
 import { native } from './native.ts';
-import { checkInt, checkMaskBatch } from './validate.ts';
+import { checkInt, checkMaskBatch, checkOptions } from './validate.ts';
 
 export interface PoolOptions {
   /**
@@ -13,7 +13,7 @@ export interface PoolOptions {
 function poolArgs(masks: Uint8Array, n: number, height: number, width: number, grid: number, options: PoolOptions) {
   checkMaskBatch(masks, height, width, 'masks', n);
   checkInt(grid, 'grid', 1, 4096);
-  const mode = options.mode ?? 'bilinear';
+  const mode = checkOptions(options).mode ?? 'bilinear';
   if (mode !== 'bilinear' && mode !== 'area') throw new RangeError(`mode must be 'bilinear' or 'area', got ${mode}`);
   return [masks, n, height, width, grid, mode] as const;
 }

@@ -1,7 +1,7 @@
 // Dense binary masks: IoU with exact integer counts, and tight boxes. Masks are row-major H×W Uint8Array
 // (non-zero = set); a batch is n masks back to back.
 import { native } from './native.ts';
-import { checkMaskBatch } from './validate.ts';
+import { checkElements, checkMaskBatch } from './validate.ts';
 
 export interface MaskIoUResult {
   /** IoU per pair (0 where the union is empty), row-major n×m. */
@@ -21,6 +21,7 @@ function toIoU(counts: { intersection: Float64Array; union: Float64Array }): Mas
 function pairArgs(masks: Uint8Array, others: Uint8Array, height: number, width: number) {
   const n = checkMaskBatch(masks, height, width, 'masks');
   const m = checkMaskBatch(others, height, width, 'others');
+  checkElements('masks×others (pair counts)', [n, m], 8);
   return [masks, n, others, m, height, width] as const;
 }
 

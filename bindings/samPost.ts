@@ -1,7 +1,9 @@
 // SAM automatic-mask-generator post-processing (spec §2 steps 3–10): from the decoder's low-res logits and predicted
 // IoUs to the kept proposals, in segment-anything's order and with its thresholds deciding identically.
 import { native } from './native.ts';
-import { checkFloat32, checkInt, checkUint8, describe } from './validate.ts';
+import {
+  checkElements, checkFinite, checkFiniteArray, checkFloat32, checkInt, checkOptions, checkUint8, describe,
+} from './validate.ts';
 
 export interface SamPostOptions {
   /** Keep predicted IoU > this (strict); 0 disables. Default 0.7. */
@@ -65,13 +67,6 @@ const DEFAULTS: Required<SamPostOptions> = {
   imageSize: 1024,
 };
 
-function checkNumber(value: unknown, name: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TypeError(`${name} must be a finite number, got ${describe(value)}`);
-  }
-  return value;
-}
-
 /**
  * The prompt grid of segment-anything's build_point_grid scaled to the image: pointsPerSide² (x, y) pairs, x
  * fastest, at (k + 0.5) / n of width and height (numpy.linspace arithmetic).
@@ -106,6 +101,7 @@ export function samTransformCoords(coords: Float64Array, height: number, width: 
     throw new TypeError(`coords must be a Float64Array of (x, y) pairs, got ${describe(coords)}`);
   }
   const [nh, nw] = samResizeShape(height, width, longSide);
+  checkFiniteArray(coords, 'coords');
   const out = new Float64Array(coords.length);
   for (let i = 0; i < coords.length; i += 2) {
     out[i] = coords[i] * (nw / width);
@@ -121,7 +117,7 @@ function prepare(input: SamPostInput) {
   const height = checkInt(input.height, 'height', 1, 32767);
   const width = checkInt(input.width, 'width', 1, 32767);
   const points = checkInt(input.points, 'points');
-  const opt = { ...DEFAULTS, ...(input.options ?? {}) };
+  const opt = { ...DEFAULTS, ...checkOptions(input.options ?? {}) };
   for (const k of Object.keys(opt) as Array<keyof SamPostOptions>) {
     if (!(k in DEFAULTS)) throw new TypeError(`options.${k} is not a known option`);
   }
@@ -132,7 +128,8 @@ function prepare(input: SamPostInput) {
     throw new RangeError(`iouPredictions has length ${iou.length}, not a multiple of points = ${points}`);
   }
   const proposals = iou.length;
-  checkFloat32(input.lowResLogits, 'lowResLogits', proposals * low * low);
+  checkFloat32(input.lowResLogits, 'lowResLogits', checkElements('proposals×lowResSize²', [proposals, low, low], 4));
+  checkElements('proposals×height×width (candidate masks)', [proposals, height, width]);
   let coords = input.pointCoords;
   if (coords === undefined) {
     const side = Math.round(Math.sqrt(points));
@@ -142,15 +139,17 @@ function prepare(input: SamPostInput) {
     throw new RangeError(
       `pointCoords must be a Float64Array of length 2×points = ${2 * points}, got ${describe(coords)}`,
     );
+  } else {
+    checkFiniteArray(coords, 'pointCoords');
   }
   const args = [
     input.lowResLogits, iou, proposals, low, padded, height, width,
-    checkNumber(opt.predIouThresh, 'options.predIouThresh'),
-    checkNumber(opt.stabilityScoreThresh, 'options.stabilityScoreThresh'),
-    checkNumber(opt.stabilityScoreOffset, 'options.stabilityScoreOffset'),
-    checkNumber(opt.boxNmsThresh, 'options.boxNmsThresh'),
+    checkFinite(opt.predIouThresh, 'options.predIouThresh'),
+    checkFinite(opt.stabilityScoreThresh, 'options.stabilityScoreThresh'),
+    checkFinite(opt.stabilityScoreOffset, 'options.stabilityScoreOffset'),
+    checkFinite(opt.boxNmsThresh, 'options.boxNmsThresh'),
     checkInt(opt.minMaskRegionArea, 'options.minMaskRegionArea'),
-    checkNumber(opt.maskThreshold, 'options.maskThreshold'),
+    checkFinite(opt.maskThreshold, 'options.maskThreshold'),
   ] as const;
   const perPoint = points > 0 ? proposals / points : 1;
   return { args, coords, perPoint };
@@ -232,7 +231,7 @@ export function samUpscaleLogits(
 export function samNms(boxesXYXY: Float32Array, scores: Float32Array, iouThreshold: number): Int32Array {
   checkFloat32(scores, 'scores');
   checkFloat32(boxesXYXY, 'boxes', 4 * scores.length);
-  return native.samNms(boxesXYXY, scores, checkNumber(iouThreshold, 'iouThreshold'));
+  return native.samNms(boxesXYXY, scores, checkFinite(iouThreshold, 'iouThreshold'));
 }
 
 /** segment-anything's remove_small_regions (8-connectivity) on one mask; returns a new 0/1 mask and its flag. */

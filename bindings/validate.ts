@@ -1,5 +1,43 @@
 // Argument checks shared by the typed bindings: every error names the argument.
 
+/** The largest buffer the addon accepts or allocates (native/napi/args.h kMaxBufferBytes): 4 GiB. */
+export const MAX_BUFFER_BYTES = 2 ** 32;
+
+/** d0·d1·… elements of `elementBytes` bytes; a RangeError naming `what` beyond MAX_BUFFER_BYTES. */
+export function checkElements(what: string, dims: readonly number[], elementBytes = 1): number {
+  const n = dims.reduce((a, b) => a * b, 1); // doubles: a huge product is inexact or Infinity, never wrapped
+  if (n * elementBytes > MAX_BUFFER_BYTES) {
+    const of = elementBytes > 1 ? ` elements of ${elementBytes} bytes` : '';
+    throw new RangeError(
+      `${what} = ${dims.join(' × ')}${of} exceeds the buffer limit of ${MAX_BUFFER_BYTES} bytes (4 GiB)`,
+    );
+  }
+  return n;
+}
+
+/** An options object (a TypeError naming it for null, a number, an array, …). */
+export function checkOptions<T extends object>(value: T, name = 'options'): T {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`${name} must be an object, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A finite number (NaN and ±Infinity are RangeErrors). */
+export function checkFinite(value: unknown, name: string): number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a finite number, got ${describe(value)}`);
+  if (!Number.isFinite(value)) throw new RangeError(`${name} must be a finite number, got ${value}`);
+  return value;
+}
+
+/** Every value of a Float64Array finite; a RangeError naming name[i]. */
+export function checkFiniteArray(values: Float64Array, name: string): Float64Array {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new RangeError(`${name}[${i}] is ${values[i]}; values must be finite`);
+  }
+  return values;
+}
+
 export function checkInt(value: unknown, name: string, min = 0, max = 2 ** 31 - 1): number {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new TypeError(`${name} must be an integer, got ${describe(value)}`);
@@ -37,6 +75,7 @@ export function checkMaskBatch(masks: unknown, height: number, width: number, na
     return arr.length / pixels;
   }
   checkInt(n, 'n');
+  checkElements(`n×height×width`, [n, height, width]);
   if (arr.length !== n * pixels) {
     throw new RangeError(`${name} has length ${arr.length}, expected n×height×width = ${n * pixels}`);
   }

@@ -65,9 +65,12 @@ describe('report', () => {
 
   const chromium = '/usr/bin/chromium';
   const hasChromium = existsSync(chromium);
+  // .ci/run installs chromium and sets HYBRIDGL_REQUIRE_CHROMIUM: there a missing browser fails instead of skipping.
+  const required = process.env.HYBRIDGL_REQUIRE_CHROMIUM === '1';
   const title = 'renders in headless Chromium: tables, histogram and images' +
-    (hasChromium ? '' : ` (SKIPPED: ${chromium} is missing; install Debian's chromium package)`);
-  it.skipIf(!hasChromium)(title, async () => {
+    (hasChromium || required ? '' : ` (SKIPPED: ${chromium} is missing; install Debian's chromium package)`);
+  it.skipIf(!hasChromium && !required)(title, async () => {
+    expect(hasChromium, `${chromium} is missing`).toBe(true);
     const html = reportHtml(await input());
     expect(html).not.toMatch(/<script|src="(?!data:)/); // self-contained
     // Probe: after load, write each image's natural width into the DOM that --dump-dom prints.

@@ -50,14 +50,13 @@ struct MaskedSum {
   int64_t count;
 };
 
-// Σ map over set pixels: float partial sums over blocks of 4096 pixels, folded into a double. Reassociation is
-// allowed inside a block so that the reduction vectorises; the error stays at float rounding of short sums.
+// Σ map over set pixels: float partial sums over blocks of kSumBlock pixels, folded into a double. Reassociation
+// is allowed inside a block so that the reduction vectorises; the error stays at float rounding of short sums.
 __attribute__((optimize("associative-math", "no-signed-zeros", "no-trapping-math"))) HG_MULTIVERSION MaskedSum
 maskedSum(const float* map, const uint8_t* mask, int64_t pixels) {
-  constexpr int64_t kBlock = 4096;
   MaskedSum r{0, 0};
-  for (int64_t b = 0; b < pixels; b += kBlock) {
-    const int64_t e = std::min(pixels, b + kBlock);
+  for (int64_t b = 0; b < pixels; b += kSumBlock) {
+    const int64_t e = std::min(pixels, b + kSumBlock);
     float s = 0;
     int32_t count = 0;
     for (int64_t p = b; p < e; ++p) {

@@ -12,7 +12,10 @@ namespace hybridgl::heatmap {
 void resizeCpu(const float* src, int channels, int inH, int inW, int outH, int outW, bool antialias, float* dst);
 void resizeCuda(const float* src, int channels, int inH, int inW, int outH, int outW, bool antialias, float* dst);
 
-// sumInside[m] = Σ map over mask m (double), countInside[m] = |m|; total = Σ map.
+// sumInside[m] = Σ map over mask m (double), countInside[m] = |m|; total = Σ map. The CPU kernel sums blocks of
+// kSumBlock pixels in float (in any order: vectorised or not) and folds them into a double, so its error is at most
+// about kSumBlock·2⁻²⁴·Σ|map| over the mask (Higham's bound for any order of kSumBlock float additions).
+constexpr int64_t kSumBlock = 4096;
 void maskSumsCpu(const float* map, const uint8_t* masks, int64_t n, int64_t pixels, double* sumInside,
                  int64_t* countInside, double* total);
 void maskSumsCuda(const float* map, const uint8_t* masks, int64_t n, int64_t pixels, double* sumInside,

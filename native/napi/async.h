@@ -7,6 +7,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ class PromiseWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       work_();
+    } catch (const std::bad_alloc&) {
+      SetError("out of memory");
     } catch (const std::exception& e) {
       SetError(e.what());
     }
@@ -41,6 +44,8 @@ class PromiseWorker : public Napi::AsyncWorker {
       deferred_.Resolve(finish_(env));
     } catch (const Napi::Error& e) {
       deferred_.Reject(e.Value());
+    } catch (const std::exception& e) {
+      deferred_.Reject(Napi::Error::New(env, e.what()).Value());
     }
   }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
@@ -62,13 +67,15 @@ inline PromiseWorker::Finish resolveWith(Napi::Value value) {
   return [ref](Napi::Env) -> Napi::Value { return ref->Value(); };
 }
 
-// Runs `fn` and converts C++ exceptions into JS errors.
+// Runs `fn` and converts C++ exceptions into JS errors (a failed allocation into a RangeError).
 template <typename Fn>
 auto guard(Napi::Env env, Fn fn) -> decltype(fn()) {
   try {
     return fn();
   } catch (const Napi::Error&) {
     throw;
+  } catch (const std::bad_alloc&) {
+    throw Napi::RangeError::New(env, "out of memory");
   } catch (const std::exception& e) {
     throw Napi::Error::New(env, e.what());
   }

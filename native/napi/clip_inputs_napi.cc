@@ -14,23 +14,23 @@ Napi::Value buildClipInputs(const Napi::CallbackInfo& cb) {
   requireArgs(cb, 9, "buildClipInputs");
   const int64_t n = integer(cb[3], "n"), h = integer(cb[4], "height", 1), w = integer(cb[5], "width", 1);
   const int64_t size = integer(cb[6], "size", 1, 4096);
-  auto rgb = typedArray<uint8_t>(cb[0], "rgb", h * w * 3);
-  auto blurred = typedArray<uint8_t>(cb[1], "blurred", h * w * 3);
-  auto masks = typedArray<uint8_t>(cb[2], "masks", n * h * w);
+  auto rgb = typedArray<uint8_t>(cb[0], "rgb", elements(env, "height×width×3", {h, w, 3}));
+  auto blurred = typedArray<uint8_t>(cb[1], "blurred", rgb.ElementLength());
+  auto masks = typedArray<uint8_t>(cb[2], "masks", elements(env, "n×height×width", {n, h, w}));
   const bool half = boolean(cb[7], "half"), async = boolean(cb[8], "async");
   const clip_inputs::Shape shape{static_cast<int>(h), static_cast<int>(w), static_cast<int>(size),
                                  static_cast<int>(size)};
-  const size_t count = static_cast<size_t>(n * 3 * size * size);
+  const int64_t count = elements(env, "n×3×size×size", {n, 3, size, size}, half ? 2 : 4);
   const bool given = cb.Length() >= 11 && !cb[9].IsUndefined();
   Napi::TypedArray global, local;
   void *gp, *lp;
   if (half) {
-    auto g = given ? typedArray<uint16_t>(cb[9], "out.global", count) : Napi::Uint16Array::New(env, count);
-    auto l = given ? typedArray<uint16_t>(cb[10], "out.local", count) : Napi::Uint16Array::New(env, count);
+    auto g = given ? typedArray<uint16_t>(cb[9], "out.global", count) : newTypedArray<uint16_t>(env, count, "global");
+    auto l = given ? typedArray<uint16_t>(cb[10], "out.local", count) : newTypedArray<uint16_t>(env, count, "local");
     global = g, local = l, gp = g.Data(), lp = l.Data();
   } else {
-    auto g = given ? typedArray<float>(cb[9], "out.global", count) : Napi::Float32Array::New(env, count);
-    auto l = given ? typedArray<float>(cb[10], "out.local", count) : Napi::Float32Array::New(env, count);
+    auto g = given ? typedArray<float>(cb[9], "out.global", count) : newTypedArray<float>(env, count, "global");
+    auto l = given ? typedArray<float>(cb[10], "out.local", count) : newTypedArray<float>(env, count, "local");
     global = g, local = l, gp = g.Data(), lp = l.Data();
   }
   const Backend be = guard(env, [] { return activeBackend(Family::ClipInputs); });
@@ -43,7 +43,7 @@ Napi::Value buildClipInputs(const Napi::CallbackInfo& cb) {
   auto result = Napi::Object::New(env);
   result.Set("global", global);
   result.Set("local", local);
-  if (async) return PromiseWorker::Run(env, {rgb, blurred, masks}, work, resolveWith(result));
+  if (async) return PromiseWorker::Run(env, {rgb, blurred, masks, global, local}, work, resolveWith(result));
   guard(env, [&] { work(); });
   return result;
 }

@@ -11,9 +11,10 @@ Napi::Value gaussianBlur(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 4, "gaussianBlur");
   const int64_t h = integer(cb[1], "height", 1), w = integer(cb[2], "width", 1);
-  auto rgb = typedArray<uint8_t>(cb[0], "rgb", h * w * 3);
+  const int64_t count = elements(env, "height×width×3", {h, w, 3});
+  auto rgb = typedArray<uint8_t>(cb[0], "rgb", count);
   const bool async = boolean(cb[3], "async");
-  auto out = Napi::Uint8Array::New(env, h * w * 3);
+  auto out = newTypedArray<uint8_t>(env, count, "the blurred image");
   const Backend be = guard(env, [] { return activeBackend(Family::GaussianBlur); });
   auto work = [=, src = rgb.Data(), dst = out.Data()] {
     gaussian_blur::blur(be, src, static_cast<int>(h), static_cast<int>(w), 3, dst);

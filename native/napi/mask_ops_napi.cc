@@ -15,20 +15,21 @@ Napi::Value pairwiseMaskCounts(const Napi::CallbackInfo& cb) {
   requireArgs(cb, 7, "pairwiseMaskCounts");
   const int64_t n = integer(cb[1], "n"), m = integer(cb[3], "m");
   const int64_t h = integer(cb[4], "height"), w = integer(cb[5], "width");
-  const int64_t pixels = h * w;
-  auto a = typedArray<uint8_t>(cb[0], "masks", n * pixels);
-  auto b = typedArray<uint8_t>(cb[2], "others", m * pixels);
+  const int64_t pixels = elements(env, "height×width", {h, w});
+  auto a = typedArray<uint8_t>(cb[0], "masks", elements(env, "n×height×width", {n, h, w}));
+  auto b = typedArray<uint8_t>(cb[2], "others", elements(env, "m×height×width", {m, h, w}));
   const bool async = boolean(cb[6], "async");
-  auto inter = std::make_shared<std::vector<uint64_t>>(n * m);
-  auto uni = std::make_shared<std::vector<uint64_t>>(n * m);
+  const int64_t pairs = elements(env, "n×m (pair counts)", {n, m}, 8);
+  auto inter = std::make_shared<std::vector<uint64_t>>(pairs);
+  auto uni = std::make_shared<std::vector<uint64_t>>(pairs);
   const Backend be = guard(env, [] { return activeBackend(Family::MaskOps); });
   auto work = [=, pa = a.Data(), pb = b.Data()] {
     mask_ops::pairwiseCounts(be, pa, n, pb, m, pixels, inter->data(), uni->data());
   };
   auto finish = [=](Napi::Env e) -> Napi::Value {
     auto out = Napi::Object::New(e);
-    out.Set("intersection", toTypedArray<double>(e, *inter));
-    out.Set("union", toTypedArray<double>(e, *uni));
+    out.Set("intersection", toTypedArray<double>(e, *inter, "intersection"));
+    out.Set("union", toTypedArray<double>(e, *uni, "union"));
     return out;
   };
   return runSyncOrAsync(env, async, {a, b}, work, finish);
@@ -39,9 +40,9 @@ Napi::Value masksToBoxes(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 5, "masksToBoxes");
   const int64_t n = integer(cb[1], "n"), h = integer(cb[2], "height"), w = integer(cb[3], "width");
-  auto masks = typedArray<uint8_t>(cb[0], "masks", n * h * w);
+  auto masks = typedArray<uint8_t>(cb[0], "masks", elements(env, "n×height×width", {n, h, w}));
   const bool async = boolean(cb[4], "async");
-  auto boxes = std::make_shared<std::vector<int32_t>>(n * 4);
+  auto boxes = std::make_shared<std::vector<int32_t>>(elements(env, "n×4 (boxes)", {n, 4}, 4));
   const Backend be = guard(env, [] { return activeBackend(Family::MaskOps); });
   auto work = [=, pm = masks.Data()] {
     mask_ops::boxes(be, pm, n, static_cast<int>(h), static_cast<int>(w), boxes->data());

@@ -12,12 +12,19 @@ namespace {
 
 using RleList = std::shared_ptr<std::vector<rle::Rle>>;
 
+// The caller's name for its RLE list, used in every error about it.
+std::string rleName(const Napi::Value& v) {
+  const std::string name = string(v, "name");
+  if (name.empty()) throwType(v.Env(), "name", "a non-empty string");
+  return name;
+}
+
 // counts: string[] and sizes: Uint32Array [h0, w0, h1, w1, …] → parsed RLEs; a bad one throws naming name[i].
 RleList readRles(const Napi::Value& countsValue, const Napi::Value& sizesValue, const std::string& name) {
   Napi::Env env = countsValue.Env();
   if (!countsValue.IsArray()) throwType(env, name, "an array of RLEs");
   auto counts = countsValue.As<Napi::Array>();
-  const uint32_t n = counts.Length();
+  const uint32_t n = static_cast<uint32_t>(listLength(env, counts.Length(), name));
   auto sizes = typedArray<uint32_t>(sizesValue, name + " sizes", int64_t{2} * n);
   auto out = std::make_shared<std::vector<rle::Rle>>(n);
   for (uint32_t i = 0; i < n; ++i) {
@@ -51,7 +58,8 @@ Napi::Value encode(const Napi::CallbackInfo& cb) {
   requireArgs(cb, 5, "rleEncode");
   const int64_t n = integer(cb[1], "n"), h = integer(cb[2], "height"), w = integer(cb[3], "width");
   if (static_cast<uint64_t>(h * w) > rle::kMaxPixels) throwRange(env, "height×width is too large");
-  auto masks = typedArray<uint8_t>(cb[0], "masks", n * h * w);
+  auto masks = typedArray<uint8_t>(cb[0], "masks", elements(env, "n×height×width", {n, h, w}));
+  listLength(env, n, "n");
   const bool async = boolean(cb[4], "async");
   auto out = std::make_shared<std::vector<rle::Rle>>(n);
   const Backend be = guard(env, [] { return activeBackend(Family::Rle); });
@@ -65,13 +73,13 @@ Napi::Value encode(const Napi::CallbackInfo& cb) {
 Napi::Value decode(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 4, "rleDecode");
-  const std::string name = string(cb[2], "name");
+  const std::string name = rleName(cb[2]);
   RleList rles = readRles(cb[0], cb[1], name);
   const bool async = boolean(cb[3], "async");
   const int64_t n = static_cast<int64_t>(rles->size());
   const uint64_t pixels = n ? uint64_t{(*rles)[0].h} * (*rles)[0].w : 0;
   requireOneSize(env, *rles, name);
-  auto out = Napi::Uint8Array::New(env, n * pixels);
+  auto out = newTypedArray<uint8_t>(env, elements(env, name + ": n×height×width", {n, int64_t(pixels)}), "masks");
   auto outRef = std::make_shared<Napi::Reference<Napi::Uint8Array>>(Napi::Persistent(out));
   const Backend be = guard(env, [] { return activeBackend(Family::Rle); });
   auto work = [=, po = out.Data()] { rle::decode(be, rles->data(), n, po); };
@@ -81,26 +89,26 @@ Napi::Value decode(const Napi::CallbackInfo& cb) {
 // rleArea(counts, sizes, name) → Float64Array of areas.
 Napi::Value area(const Napi::CallbackInfo& cb) {
   requireArgs(cb, 3, "rleArea");
-  RleList rles = readRles(cb[0], cb[1], string(cb[2], "name"));
-  std::vector<double> out(rles->size());
-  for (size_t i = 0; i < out.size(); ++i) out[i] = rle::area((*rles)[i]);
-  return toTypedArray<double>(cb.Env(), out);
+  RleList rles = readRles(cb[0], cb[1], rleName(cb[2]));
+  auto out = newTypedArray<double>(cb.Env(), static_cast<int64_t>(rles->size()), "areas");
+  for (size_t i = 0; i < rles->size(); ++i) out.Data()[i] = rle::area((*rles)[i]);
+  return out;
 }
 
 // rleToBbox(counts, sizes, name) → Float64Array n×4 of [x, y, w, h].
 Napi::Value toBbox(const Napi::CallbackInfo& cb) {
   requireArgs(cb, 3, "rleToBbox");
-  RleList rles = readRles(cb[0], cb[1], string(cb[2], "name"));
-  std::vector<double> out(4 * rles->size());
-  for (size_t i = 0; i < rles->size(); ++i) rle::toBbox((*rles)[i], out.data() + 4 * i);
-  return toTypedArray<double>(cb.Env(), out);
+  RleList rles = readRles(cb[0], cb[1], rleName(cb[2]));
+  auto out = newTypedArray<double>(cb.Env(), 4 * static_cast<int64_t>(rles->size()), "boxes");
+  for (size_t i = 0; i < rles->size(); ++i) rle::toBbox((*rles)[i], out.Data() + 4 * i);
+  return out;
 }
 
 // rleMerge(counts, sizes, name, intersect) → counts string of the union (intersection); sizes must agree.
 Napi::Value merge(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 4, "rleMerge");
-  const std::string name = string(cb[2], "name");
+  const std::string name = rleName(cb[2]);
   RleList rles = readRles(cb[0], cb[1], name);
   const bool intersect = boolean(cb[3], "intersect");
   if (rles->empty()) throwRange(env, name + " is empty");
@@ -118,11 +126,11 @@ Napi::Value iou(const Napi::CallbackInfo& cb) {
   auto crowd = std::make_shared<std::vector<uint8_t>>(crowdArr.Data(), crowdArr.Data() + crowdArr.ElementLength());
   const bool async = boolean(cb[5], "async");
   const int64_t m = static_cast<int64_t>(dt->size()), n = static_cast<int64_t>(gt->size());
-  auto out = std::make_shared<std::vector<double>>(m * n);
+  auto out = std::make_shared<std::vector<double>>(elements(env, "dt×gt (IoUs)", {m, n}, 8));
   const Backend be = guard(env, [] { return activeBackend(Family::Rle); });
   auto work = [=] { rle::iou(be, dt->data(), m, gt->data(), n, crowd->data(), out->data()); };
   return runSyncOrAsync(env, async, {}, work,
-                       [=](Napi::Env e) -> Napi::Value { return toTypedArray<double>(e, *out); });
+                       [=](Napi::Env e) -> Napi::Value { return toTypedArray<double>(e, *out, "IoUs"); });
 }
 
 // rleFromPolygons(coords: Float64Array, offsets: Uint32Array (n+1), height, width, async) → counts strings.
@@ -134,7 +142,7 @@ Napi::Value fromPolygons(const Napi::CallbackInfo& cb) {
   const int64_t h = integer(cb[2], "height"), w = integer(cb[3], "width");
   if (static_cast<uint64_t>(h * w) > rle::kMaxPixels) throwRange(env, "height×width is too large");
   const bool async = boolean(cb[4], "async");
-  const int64_t n = static_cast<int64_t>(offsets.ElementLength()) - 1;
+  const int64_t n = listLength(env, static_cast<int64_t>(offsets.ElementLength()) - 1, "polygon offsets");
   const uint32_t* po = offsets.Data();
   const double* pc = coords.Data();
   if (n < 0 || po[0] != 0 || po[n] != coords.ElementLength())
@@ -161,6 +169,7 @@ Napi::Value fromBoxes(const Napi::CallbackInfo& cb) {
   const int64_t h = integer(cb[1], "height"), w = integer(cb[2], "width");
   if (static_cast<uint64_t>(h * w) > rle::kMaxPixels) throwRange(env, "height×width is too large");
   if (boxes.ElementLength() % 4) throwRange(env, "boxes must hold 4 numbers per box");
+  listLength(env, static_cast<int64_t>(boxes.ElementLength() / 4), "boxes");
   const double* pb = boxes.Data();
   for (size_t j = 0; j < boxes.ElementLength(); ++j)
     if (!(std::abs(pb[j]) <= rle::kMaxPolygonCoordinate / 2))
@@ -191,7 +200,7 @@ Napi::Value fromCounts(const Napi::CallbackInfo& cb) {
 // rleToCounts(counts, sizes, name) → the runs of the first RLE as a Uint32Array.
 Napi::Value toCounts(const Napi::CallbackInfo& cb) {
   requireArgs(cb, 3, "rleToCounts");
-  RleList rles = readRles(cb[0], cb[1], string(cb[2], "name"));
+  RleList rles = readRles(cb[0], cb[1], rleName(cb[2]));
   if (rles->empty()) throwRange(cb.Env(), "no RLE given");
   return toTypedArray<uint32_t>(cb.Env(), (*rles)[0].counts);
 }

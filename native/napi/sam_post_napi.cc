@@ -10,11 +10,6 @@
 namespace hybridgl::napi {
 namespace {
 
-double finiteNumber(const Napi::Value& v, const std::string& name) {
-  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue())) throwType(v.Env(), name, "a finite number");
-  return v.As<Napi::Number>().DoubleValue();
-}
-
 // A Uint8Array over the vector's memory (no copy: the masks can be hundreds of MB); the array frees it.
 Napi::Uint8Array adoptBytes(Napi::Env env, std::vector<uint8_t>&& bytes) {
   if (bytes.empty()) return Napi::Uint8Array::New(env, 0);
@@ -38,8 +33,11 @@ Napi::Value samPostprocess(const Napi::CallbackInfo& cb) {
   g.height = static_cast<int>(integer(cb[5], "height", 1, 32767));
   g.width = static_cast<int>(integer(cb[6], "width", 1, 32767));
   std::tie(g.resizedH, g.resizedW) = sam_post::resizeShape(g.height, g.width, g.padded);
-  auto low = typedArray<float>(cb[0], "lowResLogits", proposals * lowSize * lowSize);
+  auto low = typedArray<float>(cb[0], "lowResLogits",
+                               elements(env, "proposals×lowResSize×lowResSize", {proposals, lowSize, lowSize}, 4));
   auto iou = typedArray<float>(cb[1], "iouPredictions", proposals);
+  // The masks of the proposals that pass the IoU filter are held at image size: at most all of them.
+  elements(env, "proposals×height×width (candidate masks)", {proposals, g.height, g.width});
   sam_post::Options opt;
   opt.predIouThresh = finiteNumber(cb[7], "predIouThresh");
   opt.stabilityScoreThresh = finiteNumber(cb[8], "stabilityScoreThresh");
@@ -48,6 +46,8 @@ Napi::Value samPostprocess(const Napi::CallbackInfo& cb) {
   opt.minMaskRegionArea = integer(cb[11], "minMaskRegionArea");
   opt.maskThreshold = finiteNumber(cb[12], "maskThreshold");
   const bool async = boolean(cb[13], "async");
+  requireFinite(env, iou.Data(), iou.ElementLength(), "iouPredictions");
+  requireFinite(env, low.Data(), low.ElementLength(), "lowResLogits");
   auto result = std::make_shared<sam_post::Result>();
   const Backend be = guard(env, [] { return activeBackend(Family::SamPost); });
   auto work = [=, pl = low.Data(), pi = iou.Data()] { *result = sam_post::postprocess(be, pl, pi, proposals, g, opt); };
@@ -55,10 +55,10 @@ Napi::Value samPostprocess(const Napi::CallbackInfo& cb) {
     auto out = Napi::Object::New(e);
     out.Set("count", Napi::Number::New(e, static_cast<double>(result->count)));
     out.Set("masks", adoptBytes(e, std::move(result->masks)));
-    out.Set("boxes", toTypedArray<int32_t>(e, result->boxes));
-    out.Set("predictedIoU", toTypedArray<float>(e, result->predictedIoU));
-    out.Set("stability", toTypedArray<float>(e, result->stability));
-    out.Set("proposal", toTypedArray<int32_t>(e, result->proposal));
+    out.Set("boxes", toTypedArray<int32_t>(e, result->boxes, "boxes"));
+    out.Set("predictedIoU", toTypedArray<float>(e, result->predictedIoU, "predictedIoU"));
+    out.Set("stability", toTypedArray<float>(e, result->stability, "stability"));
+    out.Set("proposal", toTypedArray<int32_t>(e, result->proposal, "proposal"));
     return out;
   };
   return runSyncOrAsync(env, async, {low, iou}, work, finish);
@@ -75,8 +75,11 @@ Napi::Value samUpscaleLogits(const Napi::CallbackInfo& cb) {
   g.height = static_cast<int>(integer(cb[4], "height", 1, 32767));
   g.width = static_cast<int>(integer(cb[5], "width", 1, 32767));
   std::tie(g.resizedH, g.resizedW) = sam_post::resizeShape(g.height, g.width, g.padded);
-  auto low = typedArray<float>(cb[0], "lowResLogits", count * g.lowH * g.lowW);
-  auto out = Napi::Float32Array::New(env, count * g.height * g.width);
+  auto low = typedArray<float>(cb[0], "lowResLogits",
+                               elements(env, "count×lowResSize×lowResSize", {count, g.lowH, g.lowW}, 4));
+  const int64_t outCount = elements(env, "count×height×width", {count, g.height, g.width}, 4);
+  requireFinite(env, low.Data(), low.ElementLength(), "lowResLogits");
+  auto out = newTypedArray<float>(env, outCount, "the upscaled logits");
   guard(env, [&] { sam_post::upscaleLogitsCpu(low.Data(), count, g, out.Data()); });
   return out;
 }
@@ -100,9 +103,12 @@ Napi::Value samNms(const Napi::CallbackInfo& cb) {
   requireArgs(cb, 3, "samNms");
   auto scores = typedArray<float>(cb[1], "scores");
   const int64_t n = scores.ElementLength();
-  auto boxes = typedArray<float>(cb[0], "boxes", 4 * n);
+  auto boxes = typedArray<float>(cb[0], "boxes", elements(env, "4×scores.length", {4, n}, 4));
   const double thr = finiteNumber(cb[2], "iouThreshold");
-  return toTypedArray<int32_t>(env, sam_post::nms(boxes.Data(), scores.Data(), n, thr));
+  requireFinite(env, scores.Data(), scores.ElementLength(), "scores");
+  requireFinite(env, boxes.Data(), boxes.ElementLength(), "boxes");
+  return toTypedArray<int32_t>(env, guard(env, [&] { return sam_post::nms(boxes.Data(), scores.Data(), n, thr); }),
+                               "kept indices");
 }
 
 // samRemoveSmallRegions(mask: Uint8Array h×w, height, width, minArea, holes) → { mask, changed }.
@@ -110,13 +116,15 @@ Napi::Value samRemoveSmallRegions(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 5, "samRemoveSmallRegions");
   const int64_t h = integer(cb[1], "height", 1), w = integer(cb[2], "width", 1);
-  auto mask = typedArray<uint8_t>(cb[0], "mask", h * w);
+  const int64_t pixels = elements(env, "height×width", {h, w});
+  auto mask = typedArray<uint8_t>(cb[0], "mask", pixels);
   const int64_t minArea = integer(cb[3], "minArea");
   const bool holes = boolean(cb[4], "holes");
-  auto copy = Napi::Uint8Array::New(env, h * w);
-  for (int64_t i = 0; i < h * w; ++i) copy.Data()[i] = mask.Data()[i] != 0;
-  const bool changed =
-      sam_post::removeSmallRegions(copy.Data(), static_cast<int>(h), static_cast<int>(w), minArea, holes);
+  auto copy = newTypedArray<uint8_t>(env, pixels, "the mask");
+  for (int64_t i = 0; i < pixels; ++i) copy.Data()[i] = mask.Data()[i] != 0;
+  const bool changed = guard(env, [&] {
+    return sam_post::removeSmallRegions(copy.Data(), static_cast<int>(h), static_cast<int>(w), minArea, holes);
+  });
   auto out = Napi::Object::New(env);
   out.Set("mask", copy);
   out.Set("changed", Napi::Boolean::New(env, changed));

@@ -28,8 +28,7 @@ TEST_CASE("clip_inputs CPU: empty mask gives the fill, full mask the sharp image
   for (int64_t i = 0; i < count / 2; ++i) CHECK(g[count / 2 + i] == gSharp[i]);
 }
 
-TEST_CASE("clip_inputs: CUDA equals CPU") {
-  REQUIRE_GPU();
+CUDA_TEST_CASE("clip_inputs: CUDA equals CPU") {
   for (auto [h, w] : kClipSizes) {
     const int64_t n = 5, count = n * 3 * 224 * 224;
     auto rgb = test::randomImage(h, w, 3, h), blurred = test::randomImage(h, w, 3, w);

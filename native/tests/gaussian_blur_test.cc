@@ -36,8 +36,7 @@ TEST_CASE("gaussian_blur CPU: equals the direct 2-D fixed-point sum") {
   }
 }
 
-TEST_CASE("gaussian_blur: CUDA equals CPU") {
-  REQUIRE_GPU();
+CUDA_TEST_CASE("gaussian_blur: CUDA equals CPU") {
   for (auto [h, w] : kBlurSizes) {
     auto img = test::randomImage(h, w, 3, 7 * h + w);
     std::vector<uint8_t> cpu(img.size()), gpu(img.size());

@@ -58,3 +58,20 @@ inline std::vector<uint8_t> randomMasks(int64_t n, int h, int w, uint32_t seed) 
   do {                                                                  \
     if (!::hybridgl::test::gpuPresent()) throw ::hybridgl::test::Skip{"no GPU"}; \
   } while (0)
+// A CUDA-vs-CPU case: skipped when no GPU is usable. Built without CUDA (HYBRIDGL_CUDA=OFF, no nvcc) it is
+// reported skipped and its body stays a never-instantiated template: type-checked, but no *Cuda symbol is linked.
+#ifdef HYBRIDGL_WITH_CUDA
+#define CUDA_TEST_CASE(name)                                                                                \
+  static void HG_CONCAT(cuda_fn_, __LINE__)();                                                              \
+  static ::hybridgl::test::Register HG_CONCAT(test_reg_, __LINE__)(name, [] {                              \
+    REQUIRE_GPU();                                                                                          \
+    HG_CONCAT(cuda_fn_, __LINE__)();                                                                        \
+  });                                                                                                       \
+  static void HG_CONCAT(cuda_fn_, __LINE__)()
+#else
+#define CUDA_TEST_CASE(name)                                                                                \
+  static ::hybridgl::test::Register HG_CONCAT(test_reg_, __LINE__)(                                        \
+      name, [] { throw ::hybridgl::test::Skip{"built without CUDA"}; });                                    \
+  template <typename>                                                                                       \
+  [[maybe_unused]] void HG_CONCAT(cuda_fn_, __LINE__)()
+#endif

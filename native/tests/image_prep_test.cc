@@ -36,8 +36,7 @@ TEST_CASE("image_prep: a constant image stays constant") {
   for (auto v : out) CHECK(v == 200);
 }
 
-TEST_CASE("image_prep: CUDA resize and normalize equal CPU") {
-  REQUIRE_GPU();
+CUDA_TEST_CASE("image_prep: CUDA resize and normalize equal CPU") {
   for (auto [h, w, oh, ow] : kShapes)
     for (auto f : {image_prep::Filter::Bilinear, image_prep::Filter::Bicubic}) {
       auto img = noise(h, w, 3, h * 31 + w);

@@ -37,8 +37,7 @@ TEST_CASE("mask_grid CPU: full masks give 1 and empty masks 0 in both modes") {
   }
 }
 
-TEST_CASE("mask_grid: CUDA equals CPU") {
-  REQUIRE_GPU();
+CUDA_TEST_CASE("mask_grid: CUDA equals CPU") {
   for (auto [h, w] : kGridSizes)
     for (auto mode : {mask_grid::Mode::Bilinear, mask_grid::Mode::Area})
       for (int grid : {14, 7, 28}) {

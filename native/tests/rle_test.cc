@@ -138,8 +138,7 @@ TEST_CASE("rle polygons: a rectangle with integer corners covers [x0, x1) × [y0
   CHECK(rle::toString(r) == "724000;");  // pycocotools 2.0.8's frPyObjects
 }
 
-TEST_CASE("rle encode/decode/iou: CUDA equals CPU") {
-  REQUIRE_GPU();
+CUDA_TEST_CASE("rle encode/decode/iou: CUDA equals CPU") {
   for (auto [h, w] : kSizes) {
     const int64_t n = 7, px = int64_t{h} * w;
     auto masks = testMasks(n, h, w, 31 + h);
@@ -159,8 +158,7 @@ TEST_CASE("rle encode/decode/iou: CUDA equals CPU") {
   }
 }
 
-TEST_CASE("rle polygons: CUDA equals CPU") {
-  REQUIRE_GPU();
+CUDA_TEST_CASE("rle polygons: CUDA equals CPU") {
   std::mt19937 gen(7);
   std::uniform_real_distribution<double> u(-20, 700);
   std::vector<double> xy;

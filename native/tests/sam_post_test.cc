@@ -114,8 +114,7 @@ TEST_CASE("sam_post upscale+threshold: masks and counts equal thresholding the u
   }
 }
 
-TEST_CASE("sam_post upscale+threshold: CUDA equals CPU bit for bit") {
-  REQUIRE_GPU();
+CUDA_TEST_CASE("sam_post upscale+threshold: CUDA equals CPU bit for bit") {
   for (auto [h, w] : kImages) {
     for (int lowSize : {64, 256}) {
       const sam_post::Geometry g = geometry(lowSize, lowSize * 4, h, w);
@@ -136,8 +135,7 @@ TEST_CASE("sam_post upscale+threshold: CUDA equals CPU bit for bit") {
   }
 }
 
-TEST_CASE("sam_post postprocess: CUDA backend equals CPU backend") {
-  REQUIRE_GPU();
+CUDA_TEST_CASE("sam_post postprocess: CUDA backend equals CPU backend") {
   const sam_post::Geometry g = geometry(256, 1024, 480, 640);
   const int64_t n = 48;
   auto low = randomLogits(n, 256, 99);
