@@ -51,5 +51,6 @@ export function selfTest(): FamilyStatus[] {
 
 /** True when a self-test table holds a family whose CUDA twin differed from the CPU or failed. */
 export function selfTestFailed(table: readonly FamilyStatus[]): boolean {
+  if (!Array.isArray(table)) throw new TypeError('table must be an array of self-test rows (selfTest())');
   return table.some((r) => r.result === 'mismatch' || r.result === 'error');
 }

@@ -85,6 +85,7 @@ const polygons = (r: Rng) => Array.from({ length: r.int(0, 3) }, () => Array.fro
 const RAW: Record<string, Spec> = {
   backendInfo: { valid: () => [], names: ['backendInfo'] },
   setDevice: { valid: (r) => [r.pick(['cpu', 'auto'])], names: ['device', 'setDevice'] },
+  selfTest: { valid: () => [], names: ['selfTest'] },
   pairwiseMaskCounts: {
     valid: (r) => {
       const h = dim(r), w = dim(r), n = r.int(0, 3), m = r.int(0, 3);
@@ -251,6 +252,8 @@ const BOUND: Record<string, Record<string, Spec>> = {
   backend: {
     backendInfo: { valid: () => [], names: [] },
     setDevice: { valid: (r) => [r.pick(['cpu', 'auto'])], names: ['device'] },
+    selfTest: { valid: () => [], names: [] },
+    selfTestFailed: { valid: () => [[]], names: ['table'] },
   },
   clipInputs: Object.fromEntries(['buildClipInputs', 'buildClipInputsAsync'].map((k) => [k, {
     valid: (r: Rng) => {
