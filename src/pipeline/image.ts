@@ -17,8 +17,15 @@ export interface DecodeOptions {
   orientation?: 'stored' | 'exif';
 }
 
-const COLOURS = ['pil', 'managed'];
-const ORIENTATIONS = ['stored', 'exif'];
+/** The options with their defaults; a TypeError naming the option for an unknown value. */
+export function checkDecodeOptions(options: DecodeOptions = {}): Required<DecodeOptions> {
+  const { colour = 'pil', orientation = 'stored' } = options;
+  if (!['pil', 'managed'].includes(colour)) throw new TypeError(`decode.colour must be 'pil' or 'managed', got ${String(colour)}`);
+  if (!['stored', 'exif'].includes(orientation)) {
+    throw new TypeError(`decode.orientation must be 'stored' or 'exif', got ${String(orientation)}`);
+  }
+  return { colour, orientation };
+}
 
 /**
  * Decodes a path or an encoded buffer (JPEG, PNG, WebP, …) to HWC RGB uint8, or validates raw RGB. By default the
@@ -26,11 +33,7 @@ const ORIENTATIONS = ['stored', 'exif'];
  * no EXIF rotation, grey replicated, alpha dropped without compositing. A truncated or corrupt file raises.
  */
 export async function loadImage(input: ImageInput, options: DecodeOptions = {}): Promise<RgbImage> {
-  const { colour = 'pil', orientation = 'stored' } = options;
-  if (!COLOURS.includes(colour)) throw new TypeError(`decode.colour must be 'pil' or 'managed', got ${String(colour)}`);
-  if (!ORIENTATIONS.includes(orientation)) {
-    throw new TypeError(`decode.orientation must be 'stored' or 'exif', got ${String(orientation)}`);
-  }
+  const { colour, orientation } = checkDecodeOptions(options);
   if (typeof input === 'object' && input !== null && 'rgb' in input) {
     const { rgb, height, width } = input;
     if (!(rgb instanceof Uint8Array)) throw new TypeError('image.rgb must be a Uint8Array');
