@@ -21,7 +21,7 @@ describe('loadImage equals PIL convert("RGB") on the decode corpus', () => {
     it(`${name} (${want.kind})`, async () => {
       const path = join(dir, name);
       if (want.error) {
-        await expect(loadImage(path)).rejects.toThrow(/cannot read '.*' as an image: .*(premature end|truncated)/);
+        await expect(loadImage(path)).rejects.toThrow(/cannot read '.*' as an image: the file is truncated/);
         return;
       }
       const img = await loadImage(path);

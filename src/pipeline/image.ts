@@ -52,7 +52,9 @@ export async function loadImage(input: ImageInput, options: DecodeOptions = {}):
   try {
     return colour === 'managed' ? await decodeManaged(input, orientation === 'exif') : await decodePil(input, orientation === 'exif');
   } catch (err) {
-    throw new Error(`cannot read ${what} as an image: ${err instanceof Error ? err.message : String(err)}`);
+    const message = err instanceof Error ? err.message : String(err);
+    const truncated = /premature end|end of stream|truncated/i.test(message) ? 'the file is truncated: ' : '';
+    throw new Error(`cannot read ${what} as an image: ${truncated}${message}`);
   }
 }
 
