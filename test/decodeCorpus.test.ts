@@ -54,8 +54,8 @@ describe('loadImage equals PIL on the photos the tests use', () => {
 });
 
 describe('decode opt-ins', () => {
-  it("colour: 'managed' converts an embedded Adobe RGB profile to sRGB, unlike PIL", async () => {
-    for (const name of ['jpeg_adobergb.jpg', 'png_adobergb.png']) {
+  it("colour: 'managed' converts an embedded profile (Adobe RGB, CMYK) to sRGB, unlike PIL", async () => {
+    for (const name of ['jpeg_adobergb.jpg', 'png_adobergb.png', 'jpeg_cmyk_icc.jpg']) {
       const pil = await loadImage(join(dir, name));
       const managed = await loadImage(join(dir, name), { colour: 'managed' });
       expect([managed.width, managed.height]).toEqual([pil.width, pil.height]);
