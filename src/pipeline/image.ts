@@ -1,4 +1,6 @@
 // Spec §1: the decoded RGB image (`sam_img`), as PIL's Image.open(...).convert('RGB') gives it.
+import { open as openFile } from 'node:fs/promises';
+
 import sharp from 'sharp';
 
 import type { RgbImage } from './preprocess.ts';
@@ -76,18 +78,36 @@ async function decodePil(input: string | Uint8Array, exif: boolean): Promise<Rgb
     if (info.channels !== 4) throw new Error(`CMYK image decoded to ${info.channels} channels`);
     return pilCmykToRgb(data, info.height, info.width);
   }
-  if (meta.format === 'png' && meta.space === 'grey16' && meta.channels === 1) {
-    // PIL opens 16-bit grey PNG as mode I; convert('RGB') clips each value at 255 (not the high byte).
+  if (meta.format === 'png' && (await isGrey16Png(input))) {
+    // PIL opens a 16-bit grey PNG (tRNS or not) as mode I; convert('RGB') clips each value at 255 (not the high byte).
     const { data, info } = await open(input, exif, true).toColourspace('grey16').raw({ depth: 'ushort' })
       .toBuffer({ resolveWithObject: true });
-    const grey = new Uint16Array(data.buffer, data.byteOffset, info.width * info.height);
-    const rgb = new Uint8Array(grey.length * 3);
-    for (let p = 0; p < grey.length; p++) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = Math.min(grey[p], 255);
+    const grey = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
+    const pixels = info.width * info.height;
+    const rgb = new Uint8Array(pixels * 3);
+    for (let p = 0; p < pixels; p++) rgb[3 * p] = rgb[3 * p + 1] = rgb[3 * p + 2] = Math.min(grey[p * info.channels], 255);
     return { rgb, height: info.height, width: info.width };
   }
   // 16-bit RGB(A) and grey+alpha: libvips' cast to 8 bits takes the high byte, as PIL's ";16B" unpackers do.
   const { data, info } = await open(input, exif, true).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   return toRgb(data, info);
+}
+
+/** Bit depth 16 and colour type 0 in the IHDR (libvips reports a tRNS key as alpha, which grey+alpha also has). */
+async function isGrey16Png(input: string | Uint8Array): Promise<boolean> {
+  let head: Uint8Array;
+  if (typeof input === 'string') {
+    const file = await openFile(input, 'r');
+    try {
+      head = new Uint8Array(26);
+      await file.read(head, 0, 26, 0);
+    } finally {
+      await file.close();
+    }
+  } else {
+    head = input.subarray(0, 26);
+  }
+  return head.length === 26 && head[24] === 16 && head[25] === 0;
 }
 
 /** PIL's cmyk2rgb (Convert.c): nk = 255 − k; each channel CLIP8(nk − MULDIV255(c, nk)). */
