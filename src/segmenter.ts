@@ -30,6 +30,7 @@ export interface SegmenterOptions {
   /** A directory written by models/export.py, or models already loaded with loadModels. */
   models: string | Models;
   device?: 'auto' | 'cpu' | 'cuda';
+  /** 'fp32' (default): as the reference, whose models all run in fp32 (spec §4); 'fp16': an opt-in for speed. */
   precision?: 'fp32' | 'fp16';
   /** The CLIP vocabulary when the model directory has none (else $HYBRIDGL_VOCAB). */
   vocabPath?: string;
