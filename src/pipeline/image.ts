@@ -60,27 +60,27 @@ export async function loadImage(input: ImageInput, options: DecodeOptions = {}):
   }
 }
 
-function open(input: string | Uint8Array, exif: boolean, ignoreIcc: boolean): sharp.Sharp {
+function decoder(input: string | Uint8Array, exif: boolean, ignoreIcc: boolean): sharp.Sharp {
   return sharp(input, { failOn: 'error', ignoreIcc, autoOrient: exif });
 }
 
 async function decodeManaged(input: string | Uint8Array, exif: boolean): Promise<RgbImage> {
-  const { data, info } = await open(input, exif, false).raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await decoder(input, exif, false).raw().toBuffer({ resolveWithObject: true });
   return toRgb(data, info);
 }
 
 async function decodePil(input: string | Uint8Array, exif: boolean): Promise<RgbImage> {
   const meta = await sharp(input).metadata();
   if (meta.space === 'cmyk') {
-    // The stored CMYK (libvips undoes the Adobe inversion, as PIL's "CMYK;I" does), then PIL's cmyk2rgb.
-    const { data, info } = await open(input, exif, true).pipelineColourspace('cmyk').toColourspace('cmyk').raw()
+    // The CMYK values inverted, Adobe marker or not (as PIL's "CMYK;I" assumes; jpeg_cmyk_plain), then PIL's cmyk2rgb.
+    const { data, info } = await decoder(input, exif, true).pipelineColourspace('cmyk').toColourspace('cmyk').raw()
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 4) throw new Error(`CMYK image decoded to ${info.channels} channels`);
     return pilCmykToRgb(data, info.height, info.width);
   }
   if (meta.format === 'png' && (await isGrey16Png(input))) {
     // PIL opens a 16-bit grey PNG (tRNS or not) as mode I; convert('RGB') clips each value at 255 (not the high byte).
-    const { data, info } = await open(input, exif, true).toColourspace('grey16').raw({ depth: 'ushort' })
+    const { data, info } = await decoder(input, exif, true).toColourspace('grey16').raw({ depth: 'ushort' })
       .toBuffer({ resolveWithObject: true });
     const grey = new Uint16Array(data.buffer, data.byteOffset, data.length / 2);
     const pixels = info.width * info.height;
@@ -89,7 +89,7 @@ async function decodePil(input: string | Uint8Array, exif: boolean): Promise<Rgb
     return { rgb, height: info.height, width: info.width };
   }
   // 16-bit RGB(A) and grey+alpha: libvips' cast to 8 bits takes the high byte, as PIL's ";16B" unpackers do.
-  const { data, info } = await open(input, exif, true).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  const { data, info } = await decoder(input, exif, true).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   return toRgb(data, info);
 }
 
