@@ -20,7 +20,10 @@ commands:
   segment <image> "<expression>" ["<expression>" …] --models DIR [--out overlay.png] [--json result.json]
           [--sheet candidates.png] [--fusion G2L|L2G|G2L&L2G|crop|token_masking|attn_masking]
           [--device auto|cpu|cuda] [--precision fp32|fp16] [--no-guidance] [--vocab bpe_simple_vocab_16e6.txt.gz]
+          [--colour-managed] [--exif-orientation]
       Segments the object each expression refers to; prints the result JSON unless --json is given.
+      The image is decoded as PIL does (ICC profile and EXIF orientation ignored) unless --colour-managed (ICC → sRGB)
+      or --exif-orientation (masks in the EXIF-turned orientation) is given.
   segment --jsonl --models DIR [options]
       Streams: reads {"image": PATH, "expressions": [...]} lines on stdin, writes one result line per input line
       (models loaded once). A failed line gives {"line": n, "error": "..."} and the stream goes on.
@@ -64,7 +67,8 @@ async function openSegmenter(values: Record<string, string | boolean | undefined
   const t0 = performance.now();
   log(`loading models from ${values.models} (${device}, ${precision})`);
   const vocabPath = typeof values.vocab === 'string' ? values.vocab : undefined;
-  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'] });
+  const decode = { colour: values['colour-managed'] ? 'managed' : 'pil', orientation: values['exif-orientation'] ? 'exif' : 'stored' } as const;
+  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'], decode });
   log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return segmenter;
 }
@@ -160,6 +164,7 @@ export async function main(argv: string[]): Promise<number> {
           models: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, sheet: { type: 'string' },
           fusion: { type: 'string' }, device: { type: 'string' }, precision: { type: 'string' },
           'no-guidance': { type: 'boolean' }, jsonl: { type: 'boolean' }, vocab: { type: 'string' },
+          'colour-managed': { type: 'boolean' }, 'exif-orientation': { type: 'boolean' },
         },
       });
       return values.jsonl ? segmentStream(values) : segmentOnce(positionals, values);

@@ -90,7 +90,7 @@ export type {
   Candidate, ExpressionInput, ExpressionResult, PreparedImage, SegmentOptions, SegmentResult, Segmenter, SegmenterOptions,
 } from './segmenter.ts';
 export { loadImage } from './pipeline/image.ts';
-export type { ImageInput } from './pipeline/image.ts';
+export type { DecodeOptions, ImageInput } from './pipeline/image.ts';
 export { prepareGemInput, prepareImageNetImage, prepareSamInput } from './pipeline/preprocess.ts';
 export type { RgbImage } from './pipeline/preprocess.ts';
 export { generateProposals } from './pipeline/proposals.ts';

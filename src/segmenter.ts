@@ -8,7 +8,7 @@ import { loadModels, type Fusion, type Models } from './models/loadModels.ts';
 import { argmax, clipScores, softmax } from './pipeline/clipScores.ts';
 import { coherenceScores, gemHeatmap } from './pipeline/coherenceGuidance.ts';
 import { computeHybridFeatures } from './pipeline/hybridFeatures.ts';
-import { loadImage, type ImageInput } from './pipeline/image.ts';
+import { checkDecodeOptions, loadImage, type DecodeOptions, type ImageInput } from './pipeline/image.ts';
 import { prepareGemInput, GEM_IMAGE_SIZE, type RgbImage } from './pipeline/preprocess.ts';
 import { generateProposals, type ProposalOptions, type Proposals } from './pipeline/proposals.ts';
 import { relationGuidance } from './pipeline/relationGuidance.ts';
@@ -30,6 +30,7 @@ export interface SegmenterOptions {
   /** A directory written by models/export.py, or models already loaded with loadModels. */
   models: string | Models;
   device?: 'auto' | 'cpu' | 'cuda';
+  /** 'fp32' (default): as the reference, whose models all run in fp32 (spec §4); 'fp16': an opt-in for speed. */
   precision?: 'fp32' | 'fp16';
   /** The CLIP vocabulary when the model directory has none (else $HYBRIDGL_VOCAB). */
   vocabPath?: string;
@@ -48,6 +49,8 @@ export interface SegmenterOptions {
   quirks?: { rightNever?: boolean; aliasedPool?: boolean; nanCoherence?: boolean };
   /** SAM automatic mask generation settings; the defaults are the reference's. */
   proposals?: ProposalOptions;
+  /** Image decoding; the defaults are PIL's (QUIRK pil-decode: ICC and EXIF orientation ignored). */
+  decode?: DecodeOptions;
   /** Weight of coherence against the relation term in the final score (the reference's alpha). */
   alpha?: number;
 }
@@ -147,6 +150,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
   const parseOptions: ParseOptions = { quirks: { rightNever: quirks.rightNever } };
   const guidance = options.guidance ?? true;
   const topK = options.topK ?? 5;
+  const decode = checkDecodeOptions(options.decode);
   let models: Models;
   if (typeof options.models === 'string') {
     if (!existsSync(join(options.models, 'manifest.json'))) {
@@ -179,7 +183,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     const timings: Record<string, number> = {};
     let image: RgbImage;
     try {
-      image = await timed(timings, 'decode', () => loadImage(input));
+      image = await timed(timings, 'decode', () => loadImage(input, decode));
     } catch (err) {
       throw new SegmentError('badInput', err instanceof Error ? err.message : String(err));
     }

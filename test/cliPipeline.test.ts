@@ -40,6 +40,14 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl on the fixture models', 
     expect(cli(['segment', 'assets/demo.jpg', ' ', '--models', MODELS]).status).toBe(3);
   });
 
+  it('segment --exif-orientation follows the EXIF orientation (the default keeps the stored one, decodeCorpus)', async () => {
+    const turned = join(dir, 'demo_orientation6.jpg');
+    await sharp('assets/demo.jpg').withMetadata({ orientation: 6 }).toFile(turned);
+    const r = cli(['segment', turned, 'the dog', '--models', MODELS, '--exif-orientation', '--colour-managed']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)[0].mask.size).toEqual([480, 320]);
+  });
+
   it('segment --jsonl answers every line, errors included, with the models loaded once', () => {
     const input = [
       JSON.stringify({ image: 'assets/demo.jpg', expressions: ['the dog'] }),

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 
+import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 
 import { rleDecode } from '../bindings/rle.ts';
@@ -80,5 +81,15 @@ describe.skipIf(!existsSync(VOCAB))('createSegmenter with stand-in backbones', (
     expect(err).toBeInstanceOf(SegmentError);
     expect(err.kind).toBe('noProposal');
     await expect(createSegmenter({ models: '/no/such/models' })).rejects.toMatchObject({ kind: 'models' });
+  });
+
+  it('decodes as PIL by default and follows EXIF orientation when asked (decode.orientation)', async () => {
+    const { rgb } = testImage();
+    const jpeg = await sharp(rgb, { raw: { width: W, height: H, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const stored = await createSegmenter({ models: fakeModels({}) });
+    expect(await stored.segment(jpeg, ['the dog'])).toMatchObject({ height: H, width: W });
+    const turned = await createSegmenter({ models: fakeModels({}), decode: { orientation: 'exif' } });
+    expect(await turned.segment(jpeg, ['the dog'])).toMatchObject({ height: W, width: H });
+    await expect(createSegmenter({ models: fakeModels({}), decode: { colour: 'srgb' as never } })).rejects.toThrow(/decode\.colour/);
   });
 });
