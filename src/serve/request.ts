@@ -235,7 +235,7 @@ async function checkImage(raw: RawFields, limits: RequestLimits): Promise<{ imag
 async function checkPixels(image: Buffer, field: string, maxPixels: number): Promise<{ width: number; height: number }> {
   let meta: sharp.Metadata;
   try {
-    meta = await sharp(image).metadata();
+    meta = await sharp(image, { limitInputPixels: false }).metadata(); // the header only: the limit is ours
   } catch (err) {
     throw new HttpError(400, field, `${field} is not a readable image (JPEG, PNG, WebP, …): ${(err as Error).message}`);
   }

@@ -139,6 +139,11 @@ export async function createService(options: ServerOptions): Promise<Service> {
     if (t0 !== undefined) metrics.request(route, request.method, reply.statusCode, (performance.now() - t0) / 1000);
   });
 
+  // While closing, every answer ends its connection: a kept-alive client must not hold the shutdown open.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('Connection', 'close');
+  });
+
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const known = err instanceof HttpError ? err : frameworkError(err, options.maxBodyBytes);
     if (known) return sendError(reply, known.status, known.field, known.message, known.headers);
@@ -235,9 +240,12 @@ export async function createService(options: ServerOptions): Promise<Service> {
     },
     async shutdown() {
       closing = true;
-      // app.close stops accepting, answers 503 on kept-alive connections and waits for requests in flight; a job
-      // whose request timed out may still be running, so the queue is drained too.
+      // app.close stops accepting, answers 503 on kept-alive connections and waits for requests in flight (each
+      // gets its deadline, then its connection is cut); a job whose request timed out may still be running, so
+      // the queue is drained too.
+      const cut = setTimeout(() => app.server.closeAllConnections(), options.timeoutMs + 5000);
       await app.close();
+      clearTimeout(cut);
       await queue.close();
       cache.clear();
     },
