@@ -137,6 +137,8 @@ export interface LoadTestOptions {
   newImages: number;
   /** Share of bad requests. */
   badShare: number;
+  /** New images sent before the measured run, so that the allocators reach their steady state first. */
+  warmImages?: number;
   seed?: number;
   token?: string;
   /** Per-request client timeout in ms. */
@@ -155,6 +157,8 @@ export interface LoadReport {
   /** Bad requests not answered with their expected status and field, and unexpected answers, described. */
   failures: string[];
   rssBytes: { before: number; middle: number; after: number };
+  /** The server's RSS at every tenth of the run, in MiB. */
+  rssTraceMiB: number[];
   cacheEntries: number;
   alive: boolean;
 }
@@ -179,7 +183,9 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadReport>
   const random = rng(seed);
   const demo = readFileSync(DEMO_IMAGE);
   const repeatedImages = [demo, await sharp(demo).flop().jpeg().toBuffer()];
-  const fresh = await imageVariants(options.newImages, seed);
+  const warm = options.warmImages ?? 2;
+  const variants = await imageVariants(options.newImages + warm, seed);
+  const fresh = variants.slice(warm);
   const bad = badRequests(demo);
   const nBad = Math.round(requests * options.badShare);
   const plan: PlannedRequest[] = [];
@@ -191,13 +197,16 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadReport>
     const expressions = Array.from({ length: count }, () => EXPRESSIONS[Math.floor(random() * EXPRESSIONS.length)]);
     plan.push({ kind: 'repeated', path: '/v1/segment', init: { method: 'POST', body: form(image, expressions) } });
   }
-  // The first request of each repeated image warms the cache before the mix starts; the rest is shuffled.
   for (let i = plan.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [plan[i], plan[j]] = [plan[j], plan[i]];
   }
   const auth: Record<string, string> = token ? { Authorization: `Bearer ${token}` } : {};
-  for (const image of repeatedImages) await fetch(`${url}/v1/segment`, { method: 'POST', body: form(image, ['warm up']), headers: auth });
+  // Warm-up, not measured: the repeated images enter the cache, and a few new ones bring the server's memory
+  // (onnxruntime's arenas, malloc) to its steady state, so that the second half shows growth, not warm-up.
+  for (const image of [...repeatedImages, ...variants.slice(0, warm)]) {
+    await fetch(`${url}/v1/segment`, { method: 'POST', body: form(image, ['warm up']), headers: auth });
+  }
 
   const before = await scrape(url, token);
   const latencies: Record<Kind, number[]> = { repeated: [], new: [], bad: [] };
@@ -205,11 +214,17 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadReport>
   const failures: string[] = [];
   const count = (k: string) => (answers[k] = (answers[k] ?? 0) + 1);
   let next = 0, middle: Record<string, number> | undefined;
+  const trace: number[] = [];
+  const tenth = Math.max(1, Math.floor(plan.length / 10));
   const t0 = performance.now();
   async function worker() {
     while (next < plan.length) {
       const index = next++;
-      if (index === Math.floor(plan.length / 2)) middle = await scrape(url, token);
+      if (index % tenth === 0) {
+        const m = await scrape(url, token);
+        trace.push(Math.round(m.process_resident_memory_bytes / 2 ** 20));
+        if (index === tenth * 5) middle = m;
+      }
       const r = plan[index];
       const start = performance.now();
       try {
@@ -244,6 +259,7 @@ export async function runLoadTest(options: LoadTestOptions): Promise<LoadReport>
     latencyMs: { all: stats([...latencies.repeated, ...latencies.new]), repeated: stats(latencies.repeated), new: stats(latencies.new), bad: stats(latencies.bad) },
     answers, failures,
     rssBytes: { before: before.process_resident_memory_bytes, middle: (middle ?? after).process_resident_memory_bytes, after: after.process_resident_memory_bytes },
+    rssTraceMiB: [...trace, Math.round(after.process_resident_memory_bytes / 2 ** 20)],
     cacheEntries: after.hybridgl_image_cache_entries, alive,
   };
 }
@@ -269,15 +285,16 @@ export function formatReport(r: LoadReport): string {
     'latency (bad requests apart):', ...lat,
     'answers:', ...Object.entries(r.answers).sort().map(([k, n]) => `  ${k.padEnd(36)} ${n}`),
     `server RSS: before ${mib(r.rssBytes.before)}, middle ${mib(r.rssBytes.middle)}, after ${mib(r.rssBytes.after)}; cache entries ${r.cacheEntries}`,
+    `server RSS every tenth of the run (MiB): ${r.rssTraceMiB.join(' ')}`,
   ].join('\n');
 }
 
 /** Sizes: the full run (npm run loadtest) and the CI one (--short). */
 export const LOAD_SIZES = {
   // More clients than slots: some requests meet a full queue (503 + Retry-After), as under real overload.
-  full: { requests: 400, concurrency: 8, newImages: 24, badShare: 0.2, serve: ['--queue', '4', '--cache-entries', '6'] },
+  full: { requests: 400, concurrency: 8, newImages: 24, warmImages: 2, badShare: 0.2, serve: ['--queue', '6', '--cache-entries', '6'] },
   // As many clients as the queue holds plus one running: every good request is answered.
-  short: { requests: 150, concurrency: 4, newImages: 6, badShare: 0.2, serve: ['--queue', '3', '--cache-entries', '3'] },
+  short: { requests: 120, concurrency: 4, newImages: 3, warmImages: 1, badShare: 0.2, serve: ['--queue', '3', '--cache-entries', '4'] },
 };
 
 async function main(): Promise<number> {
