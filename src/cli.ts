@@ -176,7 +176,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'serve': {
       const { runServeCommand } = await import('./serve/command.ts');
-      return runServeCommand(rest, log, openSegmenter);
+      return runServeCommand(rest, log);
     }
     case 'synth-refer': {
       if (rest.length !== 1) throw new UsageError('synth-refer needs exactly one argument: the output directory');

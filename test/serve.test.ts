@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_IMAGE, FIXTURE_MODELS, imageVariants, pngHeaderOnly, spawnServe } from '../bench/loadtest.ts';
 import { createSegmenter, type Segmenter } from '../src/segmenter.ts';
 import { sha256Hex } from '../src/serve/cache.ts';
+import { createLocalEngine, type SegmentEngine } from '../src/serve/engine.ts';
 import { createService, type ServerOptions, type Service } from '../src/serve/server.ts';
 import { CLIP_VOCAB_PATH } from './sharedData.ts';
 
@@ -52,15 +53,15 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
   let segmenter: Segmenter;
   const running: Service[] = [];
 
-  async function start(overrides: Partial<ServerOptions> = {}): Promise<{ service: Service; url: string }> {
-    const service = await createService({
-      segmenter, maxPixels: 4096 * 4096, maxBodyBytes: 32 * 2 ** 20, timeoutMs: 60_000, maxQueue: 4,
-      cache: { maxEntries: 8, maxBytes: 2 ** 30 }, ...overrides,
-    });
+  /** A service on this thread's engine (the CLI's runs on a worker thread; the SIGTERM and load tests use that). */
+  async function start(overrides: Partial<ServerOptions> & { segmenter?: Segmenter } = {}): Promise<{ service: Service; engine: SegmentEngine; url: string }> {
+    const { segmenter: seg = segmenter, ...rest } = overrides;
+    const engine = createLocalEngine(seg, { maxEntries: 8, maxBytes: 2 ** 30 });
+    const service = await createService({ engine, maxPixels: 4096 * 4096, maxBodyBytes: 32 * 2 ** 20, timeoutMs: 60_000, maxQueue: 4, ...rest });
     running.push(service);
     const { host, port } = await service.listen('127.0.0.1', 0);
     expect(host).toBe('127.0.0.1');
-    return { service, url: `http://127.0.0.1:${port}` };
+    return { service, engine, url: `http://127.0.0.1:${port}` };
   }
 
   /** POST to /v1/segment of the server at `url`, or to `url` itself when it names a path. */
@@ -85,7 +86,7 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
         { encoding: 'utf8', cwd: root, env: { ...process.env, HYBRIDGL_VOCAB: CLIP_VOCAB_PATH } });
       expect(cli.status, cli.stderr).toBe(0);
       const expected = JSON.parse(readFileSync(json, 'utf8'));
-      const { url, service } = await start();
+      const { url, engine } = await start();
 
       const first = await post(url, photoForm(DEMO, EXPRESSIONS));
       expect(first.status).toBe(200);
@@ -113,7 +114,7 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
       expect(third.json.overlays).toHaveLength(2);
       const meta = await sharp(Buffer.from(third.json.overlays[0], 'base64')).metadata();
       expect([meta.format, meta.width]).toEqual(['png', 480]);
-      expect(service.cache.stats()).toMatchObject({ entries: 1, hits: 2, misses: 1 });
+      expect(engine.cacheStats()).toMatchObject({ entries: 1, hits: 2, misses: 1 });
 
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toMatch(/^hybridgl_image_cache_hits_total 2$/m);
@@ -128,7 +129,7 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
   });
 
   it('answers every bad request with a 4xx JSON error naming the field, and keeps serving', async () => {
-    const { url, service } = await start();
+    const { url, engine } = await start();
     const json = (body: unknown) => [typeof body === 'string' ? body : JSON.stringify(body), { 'Content-Type': 'application/json' }] as const;
     const cases: Array<[string, BodyInit, Record<string, string>, number, string, string?]> = [
       ['no expression', photoForm(DEMO, []), {}, 400, 'expressions'],
@@ -162,20 +163,20 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
     expect([unknownQuery.status, unknownQuery.json.field]).toEqual([400, 'expresion']);
     const route = await fetch(`${url}/v1/segmnet`, { method: 'POST' });
     expect([route.status, ((await route.json()) as Json).field]).toEqual([404, 'url']);
-    expect(service.cache.stats().entries).toBe(0);
+    expect(engine.cacheStats().entries).toBe(0);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     expect((await post(url, photoForm(DEMO, ['the dog']))).status).toBe(200);
   });
 
   it('checks the pixel limit from the header before decoding, and the body limit', async () => {
-    const { url, service } = await start({ maxPixels: 480 * 320 - 1 });
+    const { url, engine } = await start({ maxPixels: 480 * 320 - 1 });
     const tooBig = await post(url, photoForm(DEMO, ['the dog']));
     expect([tooBig.status, tooBig.json.field]).toEqual([413, 'image']);
     expect(tooBig.json.error).toMatch(/480×320 = 153600 pixels/);
     // A header that claims 40000×40000 over 100 bytes of data: refused by its header, never decoded.
     const claim = await post(`${url}/v1/segment?expression=x`, new Uint8Array(pngHeaderOnly(40_000, 40_000)), { 'Content-Type': 'image/png' });
     expect([claim.status, claim.json.field]).toEqual([413, 'image']);
-    expect(service.cache.stats()).toMatchObject({ hits: 0, misses: 0 });
+    expect(engine.cacheStats()).toMatchObject({ hits: 0, misses: 0 });
 
     const small = await start({ maxBodyBytes: 10_000 });
     const upload = await post(small.url, photoForm(DEMO, ['the dog']));
@@ -202,7 +203,7 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
 
   it('answers at the deadline (504 running, 503 waiting) and keeps the work it finished', async () => {
     const g = gated(segmenter);
-    const { url, service } = await start({ segmenter: g.seg, maxQueue: 1, timeoutMs: 300 });
+    const { url, engine } = await start({ segmenter: g.seg, maxQueue: 1, timeoutMs: 300 });
     const [fresh] = await imageVariants(1, 12);
     const first = post(url, photoForm(fresh, ['the dog']));
     await g.started;
@@ -213,7 +214,7 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
     expect([late.status, late.json.error]).toEqual([504, expect.stringMatching(/timeout .*still running/)]);
     g.open();
     await new Promise((r) => setTimeout(r, 50));
-    while (service.cache.stats().entries === 0) await new Promise((r) => setTimeout(r, 50));
+    while (engine.cacheStats().entries === 0) await new Promise((r) => setTimeout(r, 50));
     // The timed-out job finished in the background: the same photo is now a cache hit, well within the deadline.
     const again = await post(url, photoForm(fresh, ['the bowl']));
     expect([again.status, again.json.cached]).toEqual([200, true]);
@@ -259,6 +260,25 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('hybridgl serve exits 2 on bad options before loading any model, 4 without models', () => {
+    const serve = (args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'hybridgl.js'), 'serve', ...args], { encoding: 'utf8', cwd: root });
+    for (const [args, message] of [
+      [[], /--models DIR is required/], [['--models', FIXTURE_MODELS, '--port', '70000'], /--port/],
+      [['--models', FIXTURE_MODELS, '--queue', '-1'], /--queue/], [['--models', FIXTURE_MODELS, '--max-pixels', '2.5'], /--max-pixels/],
+      [['--models', FIXTURE_MODELS, '--allow-dir', join(root, 'nope')], /--allow-dir/], [['--models', FIXTURE_MODELS, '--token', ''], /--token/],
+      [['--models', FIXTURE_MODELS, '--bogus'], /bogus/],
+    ] as const) {
+      const r = serve([...args]);
+      expect([args, r.status], r.stderr).toEqual([args, 2]);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/loading models/);
+    }
+    const noModels = serve(['--models', join(root, 'nope')]);
+    expect([noModels.status, noModels.stderr]).toEqual([4, expect.stringMatching(/no models at .*manifest\.json missing/)]);
+    const help = serve(['--help']);
+    expect([help.status, help.stdout]).toEqual([0, expect.stringMatching(/--allow-dir DIR/)]);
   });
 
   it('the CLI process finishes accepted requests on SIGTERM, refuses new ones and exits 0', async () => {

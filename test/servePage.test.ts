@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_IMAGE, FIXTURE_MODELS } from '../bench/loadtest.ts';
 import { rleArea } from '../bindings/rle.ts';
 import { createSegmenter, type Segmenter } from '../src/segmenter.ts';
+import { createLocalEngine, type SegmentEngine } from '../src/serve/engine.ts';
 import { createService, type Service } from '../src/serve/server.ts';
 import { CLIP_VOCAB_PATH } from './sharedData.ts';
 
@@ -20,13 +21,12 @@ const CHROMIUM = process.env.HYBRIDGL_CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = process.env.HYBRIDGL_SCREENSHOT_DIR ?? tmpdir();
 
 describe.skipIf(!existsSync(CHROMIUM) || !existsSync(CLIP_VOCAB_PATH))('the hybridgl page in headless Chromium', () => {
-  let segmenter: Segmenter, service: Service, context: BrowserContext, url: string, profile: string;
+  let segmenter: Segmenter, engine: SegmentEngine, service: Service, context: BrowserContext, url: string, profile: string;
 
   beforeAll(async () => {
     segmenter = await createSegmenter({ models: FIXTURE_MODELS, vocabPath: CLIP_VOCAB_PATH });
-    service = await createService({
-      segmenter, maxPixels: 4096 * 4096, maxBodyBytes: 32 * 2 ** 20, timeoutMs: 60_000, maxQueue: 4, cache: { maxEntries: 4, maxBytes: 2 ** 30 },
-    });
+    engine = createLocalEngine(segmenter, { maxEntries: 4, maxBytes: 2 ** 30 });
+    service = await createService({ engine, maxPixels: 4096 * 4096, maxBodyBytes: 32 * 2 ** 20, timeoutMs: 60_000, maxQueue: 4 });
     const { port } = await service.listen('127.0.0.1', 0);
     url = `http://127.0.0.1:${port}`;
     profile = mkdtempSync(join(tmpdir(), 'hybridgl-chromium-'));
@@ -117,6 +117,6 @@ describe.skipIf(!existsSync(CHROMIUM) || !existsSync(CLIP_VOCAB_PATH))('the hybr
     expect(await page.textContent('#status')).toMatch(/at least one expression/);
     expect(errors).toEqual([]);
     expect(external).toEqual([]);
-    expect(service.cache.stats()).toMatchObject({ entries: 1, misses: 1, hits: 1 });
+    expect(engine.cacheStats()).toMatchObject({ entries: 1, misses: 1, hits: 1 });
   });
 });

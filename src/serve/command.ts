@@ -3,8 +3,10 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { UsageError } from '../cliErrors.ts';
-import type { Segmenter } from '../segmenter.ts';
+import type { Fusion } from '../models/loadModels.ts';
+import type { SegmenterOptions } from '../segmenter.ts';
 import { createService } from './server.ts';
+import { startWorkerEngine } from './workerEngine.ts';
 
 export const SERVE_USAGE = `usage: hybridgl serve --models DIR [options]
 
@@ -22,7 +24,20 @@ export const SERVE_USAGE = `usage: hybridgl serve --models DIR [options]
 
 Stops on SIGTERM or SIGINT: refuses new requests, finishes those accepted, exits 0.`;
 
-type OpenSegmenter = (values: Record<string, string | boolean | undefined>) => Promise<Segmenter>;
+const FUSIONS: readonly Fusion[] = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
+
+/** The segmenter flags, checked as `segment` checks them; the models load in the worker. */
+function segmenterOptions(values: Record<string, string | boolean | undefined>): SegmenterOptions {
+  if (typeof values.models !== 'string') throw new UsageError('--models DIR is required');
+  const fusion = (values.fusion ?? 'G2L') as Fusion;
+  if (!FUSIONS.includes(fusion)) throw new UsageError(`--fusion must be one of ${FUSIONS.join(', ')}`);
+  const device = (values.device ?? 'auto') as 'auto' | 'cpu' | 'cuda';
+  if (!['auto', 'cpu', 'cuda'].includes(device)) throw new UsageError('--device must be auto, cpu or cuda');
+  const precision = (values.precision ?? 'fp32') as 'fp32' | 'fp16';
+  if (!['fp32', 'fp16'].includes(precision)) throw new UsageError('--precision must be fp32 or fp16');
+  const vocabPath = typeof values.vocab === 'string' ? values.vocab : undefined;
+  return { models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'] };
+}
 
 function positiveInt(values: Record<string, string | boolean | undefined>, name: string, fallback: number, min = 1): number {
   const raw = values[name];
@@ -32,7 +47,7 @@ function positiveInt(values: Record<string, string | boolean | undefined>, name:
   return n;
 }
 
-export async function runServeCommand(args: string[], log: (m: string) => void, openSegmenter: OpenSegmenter): Promise<number> {
+export async function runServeCommand(args: string[], log: (m: string) => void): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -61,15 +76,19 @@ export async function runServeCommand(args: string[], log: (m: string) => void, 
     maxBodyBytes: positiveInt(values, 'max-body-mb', 32) * 2 ** 20,
     timeoutMs: positiveInt(values, 'timeout-ms', 60_000),
     maxQueue: positiveInt(values, 'queue', 16, 0),
-    cache: { maxEntries: positiveInt(values, 'cache-entries', 16, 0), maxBytes: positiveInt(values, 'cache-mb', 1024, 0) * 2 ** 20 },
   };
-  const segmenter = await openSegmenter(values);
-  const service = await createService({ segmenter, token, allowDir, log, ...settings });
+  const cache = { maxEntries: positiveInt(values, 'cache-entries', 16, 0), maxBytes: positiveInt(values, 'cache-mb', 1024, 0) * 2 ** 20 };
+  const options = segmenterOptions(values);
+  const t0 = performance.now();
+  log(`loading models from ${options.models} (${options.device}, ${options.precision}) in the model worker`);
+  const engine = await startWorkerEngine(options, cache, log);
+  log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const service = await createService({ engine, token, allowDir, log, ...settings });
   let address;
   try {
     address = await service.listen(host, port);
   } catch (err) {
-    await segmenter.dispose();
+    await engine.close();
     throw err;
   }
   const url = `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
@@ -82,7 +101,6 @@ export async function runServeCommand(args: string[], log: (m: string) => void, 
       process.off('SIGINT', onInt);
       log(`${signal}: shutting down (refusing new requests, finishing those accepted)`);
       service.shutdown()
-        .then(() => segmenter.dispose())
         .then(() => {
           log('stopped');
           resolve(0);

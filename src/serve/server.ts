@@ -1,22 +1,22 @@
-// `hybridgl serve`: the HTTP service around one segmenter (models loaded once). POST /v1/segment answers the CLI's
-// result JSON; prepared images are cached by their bytes' sha256; work goes through a bounded queue; GET /healthz,
-// GET /metrics (Prometheus) and the web page at / complete it.
+// `hybridgl serve`: the HTTP service around one segment engine (models loaded once, engine.ts). POST /v1/segment
+// answers the CLI's result JSON; the engine caches prepared images by their bytes' sha256; work goes through a
+// bounded queue; GET /healthz, GET /metrics (Prometheus) and the web page at / complete it.
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
-import { renderOverlay } from '../render/overlay.ts';
-import { resultJson, type ExpressionResultJson } from '../resultJson.ts';
-import { SegmentError, type PreparedImage, type Segmenter } from '../segmenter.ts';
-import { ImageCache, preparedImageBytes, sha256Hex, type CacheLimits } from './cache.ts';
+import type { ExpressionResultJson } from '../resultJson.ts';
+import { SegmentError } from '../segmenter.ts';
+import type { SegmentEngine } from './engine.ts';
 import { createMetrics, type ServiceMetrics } from './metrics.ts';
 import { QueueClosedError, QueueFullError, QueueTimeoutError, WorkQueue } from './queue.ts';
 import { HttpError, readSegmentRequest, MAX_FIELD_BYTES, type SegmentRequest } from './request.ts';
 
 export interface ServerOptions {
-  segmenter: Segmenter;
+  /** Runs the jobs: createLocalEngine (this thread) or startWorkerEngine (a worker thread, as the CLI does). */
+  engine: SegmentEngine;
   /** Requests to /v1/* and /metrics must carry `Authorization: Bearer <token>`. */
   token?: string;
   /** imagePath may name files inside this directory only; undefined: no server-side paths. */
@@ -29,7 +29,6 @@ export interface ServerOptions {
   timeoutMs: number;
   /** Requests that may wait while one runs; one more gets 503. */
   maxQueue: number;
-  cache: CacheLimits;
   log?: (message: string) => void;
 }
 
@@ -48,7 +47,6 @@ export interface SegmentResponse {
 export interface Service {
   readonly app: FastifyInstance;
   readonly metrics: ServiceMetrics;
-  readonly cache: ImageCache;
   /** Starts listening; resolves to the bound address (port 0 picks a free port). */
   listen(host: string, port: number): Promise<{ host: string; port: number }>;
   /** Refuses new work, lets every accepted request finish, then closes the listener. */
@@ -100,10 +98,9 @@ function frameworkError(err: FastifyError, maxBodyBytes: number): HttpError | un
 }
 
 export async function createService(options: ServerOptions): Promise<Service> {
-  const { segmenter, log = () => {} } = options;
+  const { engine, log = () => {} } = options;
   const queue = new WorkQueue({ concurrency: 1, maxWaiting: options.maxQueue });
-  const cache = new ImageCache<PreparedImage>(options.cache, preparedImageBytes);
-  const metrics = createMetrics({ queue: () => ({ depth: queue.depth, active: queue.active }), cache: () => cache.stats() });
+  const metrics = createMetrics({ queue: () => ({ depth: queue.depth, active: queue.active }), cache: () => engine.cacheStats() });
   const page = Object.fromEntries(Object.entries(PAGE_FILES).map(([route, { file, type }]) =>
     [route, { type, body: readFileSync(new URL(`./page/${file}`, import.meta.url)) }]));
   const tokenDigest = options.token !== undefined ? digest(`Bearer ${options.token}`) : undefined;
@@ -160,8 +157,8 @@ export async function createService(options: ServerOptions): Promise<Service> {
   app.get('/healthz', (_request, reply) => {
     if (closing) return reply.code(503).send({ status: 'shutting down' });
     return reply.send({
-      status: 'ok', uptimeSeconds: Math.round(process.uptime()), models: segmenter.models.manifest.files.map((f) => f.model),
-      queue: { running: queue.active, waiting: queue.depth }, cache: cache.stats(),
+      status: 'ok', uptimeSeconds: Math.round(process.uptime()), models: engine.models,
+      queue: { running: queue.active, waiting: queue.depth }, cache: engine.cacheStats(),
     });
   });
 
@@ -169,34 +166,11 @@ export async function createService(options: ServerOptions): Promise<Service> {
 
   async function segmentJob(req: SegmentRequest, waitedMs: number): Promise<SegmentResponse> {
     const t0 = performance.now();
-    const timings: Record<string, number> = { queue: waitedMs };
-    const sha256 = sha256Hex(req.image);
-    timings.hash = performance.now() - t0;
-    let prepared = cache.get(sha256);
-    const cached = prepared !== undefined;
-    if (!prepared) {
-      prepared = await segmenter.prepare(req.image);
-      Object.assign(timings, prepared.timings);
-      cache.set(sha256, prepared);
-    }
-    const tExpr = performance.now();
-    const results = await segmenter.segmentPrepared(prepared, req.expressions, req.options);
-    timings.expressions = performance.now() - tExpr;
-    let overlays: string[] | undefined;
-    if (req.overlay) {
-      const tOverlay = performance.now();
-      overlays = await Promise.all(results.map(async (r) =>
-        (await renderOverlay(prepared.image, segmenter.decodeMask(r.mask), { bbox: r.bbox, caption: r.expression })).toString('base64')));
-      timings.overlay = performance.now() - tOverlay;
-    }
-    timings.total = performance.now() - t0 + waitedMs;
+    const { cache: _stats, ...answer } = await engine.run({ image: req.image, expressions: req.expressions, options: req.options, overlay: req.overlay });
+    const timings = { queue: waitedMs, ...answer.timings, total: waitedMs + performance.now() - t0 };
     metrics.stages(timings);
-    for (const r of results) metrics.stages(r.timings);
-    const { image, proposals } = prepared;
-    return {
-      cached, image: { sha256, height: image.height, width: image.width, proposals: proposals.count }, timings,
-      results: resultJson(results), ...(overlays ? { overlays } : {}),
-    };
+    for (const r of answer.results) metrics.stages(r.timings);
+    return { ...answer, timings };
   }
 
   app.post('/v1/segment', async (request, reply) => {
@@ -231,7 +205,6 @@ export async function createService(options: ServerOptions): Promise<Service> {
   return {
     app,
     metrics,
-    cache,
     async listen(host, port) {
       await app.listen({ host, port });
       const address = app.server.address();
@@ -247,7 +220,7 @@ export async function createService(options: ServerOptions): Promise<Service> {
       await app.close();
       clearTimeout(cut);
       await queue.close();
-      cache.clear();
+      await engine.close();
     },
   };
 }
