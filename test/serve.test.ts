@@ -1,7 +1,7 @@
 // `hybridgl serve` on the fixture models, on 127.0.0.1 port 0: the CLI's result JSON, the image cache, every bad
 // request a 4xx naming its field, the pixel and body limits, the full queue (503), deadlines, the bearer token,
 // --allow-dir, the metrics, and the graceful SIGTERM of the real process.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,17 @@ function photoForm(image: Buffer | undefined, expressions: string[], extra: Reco
   for (const e of expressions) f.append('expression', e);
   for (const [k, v] of Object.entries(extra)) f.append(k, v);
   return f;
+}
+
+/** Runs bin/hybridgl.js without blocking the test worker (a long spawnSync starves vitest's own messages). */
+function hybridgl(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'bin', 'hybridgl.js'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 /** The result JSON without the stage times (the only part that differs between two runs). */
@@ -82,8 +93,7 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hybridgl-serve-'));
     try {
       const json = join(dir, 'result.json');
-      const cli = spawnSync(process.execPath, [join(root, 'bin', 'hybridgl.js'), 'segment', DEMO_IMAGE, ...EXPRESSIONS, '--models', FIXTURE_MODELS, '--json', json],
-        { encoding: 'utf8', cwd: root, env: { ...process.env, HYBRIDGL_VOCAB: CLIP_VOCAB_PATH } });
+      const cli = await hybridgl(['segment', DEMO_IMAGE, ...EXPRESSIONS, '--models', FIXTURE_MODELS, '--json', json], { ...process.env, HYBRIDGL_VOCAB: CLIP_VOCAB_PATH });
       expect(cli.status, cli.stderr).toBe(0);
       const expected = JSON.parse(readFileSync(json, 'utf8'));
       const { url, engine } = await start();
@@ -153,6 +163,18 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
       ['server path without --allow-dir', ...json({ expressions: ['x'], imagePath: DEMO_IMAGE }), 403, 'imagePath'],
       ['text body', 'the dog', { 'Content-Type': 'text/plain' }, 415, 'Content-Type'],
       ['truncated image', photoForm(DEMO.subarray(0, 2000), ['the dog']), {}, 400, 'image'],
+      ['multipart without boundary', 'x', { 'Content-Type': 'multipart/form-data' }, 400, 'body'],
+      ['two files', (() => {
+        const f = photoForm(DEMO, ['the dog']);
+        f.append('image', new Blob([new Uint8Array(DEMO)]), 'again.jpg');
+        return f;
+      })(), {}, 413, 'image'],
+      ['file in another field', (() => {
+        const f = photoForm(undefined, ['the dog']);
+        f.append('photo', new Blob([new Uint8Array(DEMO)]), 'photo.jpg');
+        return f;
+      })(), {}, 400, 'photo'],
+      ['no Content-Type', new Uint8Array(DEMO), {}, 415, 'Content-Type'],
     ];
     for (const [name, body, headers, status, field] of cases) {
       const r = await post(url, body, headers);
@@ -262,22 +284,22 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
     }
   });
 
-  it('hybridgl serve exits 2 on bad options before loading any model, 4 without models', () => {
-    const serve = (args: string[]) => spawnSync(process.execPath, [join(root, 'bin', 'hybridgl.js'), 'serve', ...args], { encoding: 'utf8', cwd: root });
+  it('hybridgl serve exits 2 on bad options before loading any model, 4 without models', async () => {
+    const serve = (args: string[]) => hybridgl(['serve', ...args]);
     for (const [args, message] of [
       [[], /--models DIR is required/], [['--models', FIXTURE_MODELS, '--port', '70000'], /--port/],
       [['--models', FIXTURE_MODELS, '--queue', '-1'], /--queue/], [['--models', FIXTURE_MODELS, '--max-pixels', '2.5'], /--max-pixels/],
       [['--models', FIXTURE_MODELS, '--allow-dir', join(root, 'nope')], /--allow-dir/], [['--models', FIXTURE_MODELS, '--token', ''], /--token/],
       [['--models', FIXTURE_MODELS, '--bogus'], /bogus/],
     ] as const) {
-      const r = serve([...args]);
+      const r = await serve([...args]);
       expect([args, r.status], r.stderr).toEqual([args, 2]);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/loading models/);
     }
-    const noModels = serve(['--models', join(root, 'nope')]);
+    const noModels = await serve(['--models', join(root, 'nope')]);
     expect([noModels.status, noModels.stderr]).toEqual([4, expect.stringMatching(/no models at .*manifest\.json missing/)]);
-    const help = serve(['--help']);
+    const help = await serve(['--help']);
     expect([help.status, help.stdout]).toEqual([0, expect.stringMatching(/--allow-dir DIR/)]);
   });
 

@@ -97,6 +97,17 @@ function fromQuery(query: unknown, raw: RawFields): void {
 }
 
 async function fromMultipart(request: FastifyRequest, raw: RawFields, limits: RequestLimits): Promise<void> {
+  try {
+    await readParts(request, raw, limits);
+  } catch (err) {
+    // The plugin's limit errors carry their status (mapped by the server); the parser's own (no boundary, a form
+    // cut short) do not: those are a malformed body.
+    if (err instanceof HttpError || (err as { statusCode?: number }).statusCode) throw err;
+    throw new HttpError(400, 'body', `the multipart form is malformed: ${(err as Error).message}`);
+  }
+}
+
+async function readParts(request: FastifyRequest, raw: RawFields, limits: RequestLimits): Promise<void> {
   const parts = request.parts({ limits: { fileSize: limits.maxImageBytes, files: 1, fieldSize: MAX_FIELD_BYTES, fields: MAX_EXPRESSIONS + 8 } });
   for await (const part of parts) {
     if (part.type === 'file') {
