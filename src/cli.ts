@@ -7,6 +7,7 @@ import { backendInfo } from '../bindings/backend.ts';
 import type { Fusion } from './models/loadModels.ts';
 import { renderContactSheet, renderOverlay } from './render/overlay.ts';
 import { UsageError } from './cliErrors.ts';
+import { resultJson } from './resultJson.ts';
 import { createSegmenter, SegmentError, type Segmenter, type SegmentResult } from './segmenter.ts';
 
 const FUSIONS: readonly Fusion[] = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
@@ -39,6 +40,9 @@ commands:
       Times every stage per image and per expression (p50/p90/p99) and the throughput.
   bench --kernels [filter…]
       The native kernel micro-benchmarks (npm run bench).
+  serve --models DIR [--host 127.0.0.1] [--port 8080] [--token T] [--allow-dir DIR] [--max-pixels N] [options]
+      An HTTP service, models loaded once: POST /v1/segment, GET /healthz, GET /metrics, a web page at /
+      (all options: hybridgl serve --help).
   synth-refer DIR
       Writes a small deterministic synthetic dataset in the REFER layout (refcoco, splitBy unc) under DIR.
   info    the native backend (CPU or CUDA) and versions
@@ -87,7 +91,7 @@ async function segmentOnce(positionals: string[], values: Record<string, string 
   try {
     const result = await segmenter.segment(image, expressions);
     log(`${result.proposals} proposals; ${timingLine(result)}`);
-    const json = JSON.stringify(result.results, null, 2);
+    const json = JSON.stringify(resultJson(result.results), null, 2);
     if (typeof values.json === 'string') writeFileSync(values.json, json + '\n');
     else process.stdout.write(json + '\n');
     if (typeof values.out === 'string' || typeof values.sheet === 'string') {
@@ -137,7 +141,7 @@ async function segmentStream(values: Record<string, string | boolean | undefined
         if (typeof req?.image !== 'string') throw new SegmentError('badInput', `"image" must be a path string`);
         if (!Array.isArray(req.expressions)) throw new SegmentError('badInput', `"expressions" must be an array of strings`);
         const result = await segmenter.segment(req.image, req.expressions);
-        process.stdout.write(JSON.stringify({ line: lineNo, image: req.image, results: result.results }) + '\n');
+        process.stdout.write(JSON.stringify({ line: lineNo, image: req.image, results: resultJson(result.results) }) + '\n');
         log(`line ${lineNo}: ${req.image}: ${result.proposals} proposals; ${timingLine(result)}`);
       } catch (err) {
         failed++;
@@ -176,6 +180,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'bench': {
       const { runBenchCommand } = await import('./eval/bench.ts');
       return runBenchCommand(rest, log);
+    }
+    case 'serve': {
+      const { runServeCommand } = await import('./serve/command.ts');
+      return runServeCommand(rest, log);
     }
     case 'synth-refer': {
       if (rest.length !== 1) throw new UsageError('synth-refer needs exactly one argument: the output directory');

@@ -101,6 +101,14 @@ export { coherenceScores, gemHeatmap } from './pipeline/coherenceGuidance.ts';
 export { selectGuided } from './pipeline/selection.ts';
 export { renderContactSheet, renderOverlay, tintMask } from './render/overlay.ts';
 export { runEval } from './eval/evaluate.ts';
+export { resultJson } from './resultJson.ts';
+export type { CandidateJson, ExpressionResultJson } from './resultJson.ts';
+// The HTTP service (hybridgl serve) around a segmenter.
+export { createService } from './serve/server.ts';
+export { createLocalEngine } from './serve/engine.ts';
+export { startWorkerEngine } from './serve/workerEngine.ts';
+export type { EngineAnswer, EngineJob, SegmentEngine } from './serve/engine.ts';
+export type { SegmentResponse, ServerOptions, Service } from './serve/server.ts';
 // Models (ONNX backbones through onnxruntime-node)
 export { loadModels, ModelLoadError, HEAD_MODELS, cudaProviderInstalled } from './models/loadModels.ts';
 export type {

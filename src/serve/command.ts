@@ -1,0 +1,117 @@
+// `hybridgl serve`: argument handling, start-up and the graceful shutdown on SIGTERM/SIGINT around the service.
+import { statSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+import { UsageError } from '../cliErrors.ts';
+import type { Fusion } from '../models/loadModels.ts';
+import type { SegmenterOptions } from '../segmenter.ts';
+import { createService } from './server.ts';
+import { startWorkerEngine } from './workerEngine.ts';
+
+export const SERVE_USAGE = `usage: hybridgl serve --models DIR [options]
+
+  --host H             address to bind (default 127.0.0.1; anything else exposes the service: use --token)
+  --port N             port (default 8080; 0 picks a free one, printed on stderr)
+  --token T            require "Authorization: Bearer T" on /v1/* and /metrics (or set $HYBRIDGL_SERVE_TOKEN)
+  --allow-dir DIR      let requests name image files (imagePath) inside DIR; without it no server-side path is read
+  --max-pixels N       largest image, width × height from its header (default 16777216)
+  --max-body-mb N      largest request body and image file in MiB (default 32)
+  --timeout-ms N       deadline of a segment request, waiting and running (default 60000)
+  --queue N            requests that may wait while one runs; more get 503 with Retry-After (default 16)
+  --cache-entries N    prepared images kept (default 16; 0 turns the cache off)
+  --cache-mb N         their estimated size bound in MiB (default 1024)
+  --fusion F  --device D  --precision P  --no-guidance  --vocab FILE    as for segment
+
+Stops on SIGTERM or SIGINT: refuses new requests, finishes those accepted, exits 0.`;
+
+const FUSIONS: readonly Fusion[] = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
+
+/** The segmenter flags, checked as `segment` checks them; the models load in the worker. */
+function segmenterOptions(values: Record<string, string | boolean | undefined>): SegmenterOptions {
+  if (typeof values.models !== 'string') throw new UsageError('--models DIR is required');
+  const fusion = (values.fusion ?? 'G2L') as Fusion;
+  if (!FUSIONS.includes(fusion)) throw new UsageError(`--fusion must be one of ${FUSIONS.join(', ')}`);
+  const device = (values.device ?? 'auto') as 'auto' | 'cpu' | 'cuda';
+  if (!['auto', 'cpu', 'cuda'].includes(device)) throw new UsageError('--device must be auto, cpu or cuda');
+  const precision = (values.precision ?? 'fp32') as 'fp32' | 'fp16';
+  if (!['fp32', 'fp16'].includes(precision)) throw new UsageError('--precision must be fp32 or fp16');
+  const vocabPath = typeof values.vocab === 'string' ? values.vocab : undefined;
+  return { models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'] };
+}
+
+function positiveInt(values: Record<string, string | boolean | undefined>, name: string, fallback: number, min = 1): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${raw}'`);
+  return n;
+}
+
+export async function runServeCommand(args: string[], log: (m: string) => void): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      models: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' },
+      'allow-dir': { type: 'string' }, 'max-pixels': { type: 'string' }, 'max-body-mb': { type: 'string' },
+      'timeout-ms': { type: 'string' }, queue: { type: 'string' }, 'cache-entries': { type: 'string' },
+      'cache-mb': { type: 'string' }, fusion: { type: 'string' }, device: { type: 'string' },
+      precision: { type: 'string' }, 'no-guidance': { type: 'boolean' }, vocab: { type: 'string' }, help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    console.log(SERVE_USAGE);
+    return 0;
+  }
+  const host = values.host ?? '127.0.0.1';
+  const port = positiveInt(values, 'port', 8080, 0);
+  if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+  const token = values.token ?? process.env.HYBRIDGL_SERVE_TOKEN;
+  if (token !== undefined && token.length === 0) throw new UsageError('--token must not be empty');
+  const allowDir = values['allow-dir'];
+  if (allowDir !== undefined && !statSync(allowDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--allow-dir ${allowDir} is not a directory`);
+  }
+  const settings = {
+    maxPixels: positiveInt(values, 'max-pixels', 4096 * 4096),
+    maxBodyBytes: positiveInt(values, 'max-body-mb', 32) * 2 ** 20,
+    timeoutMs: positiveInt(values, 'timeout-ms', 60_000),
+    maxQueue: positiveInt(values, 'queue', 16, 0),
+  };
+  const cache = { maxEntries: positiveInt(values, 'cache-entries', 16, 0), maxBytes: positiveInt(values, 'cache-mb', 1024, 0) * 2 ** 20 };
+  const options = segmenterOptions(values);
+  const t0 = performance.now();
+  log(`loading models from ${options.models} (${options.device}, ${options.precision}) in the model worker`);
+  const engine = await startWorkerEngine(options, cache, log);
+  log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const service = await createService({ engine, token, allowDir, log, ...settings });
+  let address;
+  try {
+    address = await service.listen(host, port);
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  const url = `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+  log(`listening on ${url} (page ${url}/, API ${url}/v1/segment${token ? ', bearer token required' : ''})`);
+  if (!token && !['127.0.0.1', '::1', 'localhost'].includes(host)) log(`warning: bound to ${host} without --token: anyone who can reach it can use it`);
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      log(`${signal}: shutting down (refusing new requests, finishing those accepted)`);
+      service.shutdown()
+        .then(() => {
+          log('stopped');
+          resolve(0);
+        }, (err) => {
+          log(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+          resolve(1);
+        });
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+}
