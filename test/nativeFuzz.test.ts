@@ -2,7 +2,9 @@
 // gets random shapes and sizes, NaN/±Infinity, short, long and large buffers, wrong types and missing arguments,
 // all in this one process (a crash fails the suite). Each call must return, or throw (reject) an Error whose message
 // names one of its arguments; an unmutated call must succeed; a non-finite value in a float input must be refused.
-// Seeded: HYBRIDGL_FUZZ_SEED and HYBRIDGL_FUZZ_CALLS (calls per function) reproduce or widen a run.
+// Seeded: HYBRIDGL_FUZZ_SEED and HYBRIDGL_FUZZ_CALLS (calls per function) reproduce or widen a run. Each of the two
+// fuzz cases stops widening after HYBRIDGL_FUZZ_BUDGET_S seconds (25 by default; every function still gets
+// MIN_CALLS), so that the suite stays within a minute on a loaded machine.
 import { describe, expect, it } from 'vitest';
 
 import * as backend from '../bindings/backend.ts';
@@ -17,7 +19,9 @@ import * as rle from '../bindings/rle.ts';
 import * as samPost from '../bindings/samPost.ts';
 
 const SEED = Number(process.env.HYBRIDGL_FUZZ_SEED ?? 20251201);
-const CALLS = Number(process.env.HYBRIDGL_FUZZ_CALLS ?? 120);
+const CALLS = Number(process.env.HYBRIDGL_FUZZ_CALLS ?? 600);
+const MIN_CALLS = Math.min(CALLS, 40);
+const BUDGET_MS = 1000 * Number(process.env.HYBRIDGL_FUZZ_BUDGET_S ?? 25);
 
 type Rng = { next(): number; int(lo: number, hi: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean };
 
@@ -470,10 +474,11 @@ function show(args: unknown[]): string {
   return args.map((a) => (a === undefined ? 'undefined' : JSON.stringify(a, brief).slice(0, 100))).join(', ');
 }
 
-async function fuzz(label: string, fn: (...a: unknown[]) => unknown, spec: Spec, seed: number): Promise<string[]> {
+async function fuzz(label: string, fn: (...a: unknown[]) => unknown, spec: Spec, seed: number, deadline: number,
+): Promise<string[]> {
   const r = rng(seed);
   const problems: string[] = [];
-  for (let call = 0; call < CALLS && problems.length < 3; call++) {
+  for (let call = 0; call < CALLS && problems.length < 3 && (call < MIN_CALLS || Date.now() < deadline); call++) {
     const args = spec.valid(r);
     const kind = call === 0 ? 'valid' : r.pick(['valid', 'hostile', 'hostile', 'hostile', 'nonfinite', 'arity']);
     let mutated = args;
@@ -538,8 +543,9 @@ describe('native fuzz', () => {
 
   it('raw addon calls return or throw an Error naming an argument', async () => {
     const problems: string[] = [];
+    const deadline = Date.now() + BUDGET_MS;
     for (const [name, spec] of Object.entries(RAW)) {
-      problems.push(...await fuzz(`native.${name}`, native[name], spec, seedOf(name)));
+      problems.push(...await fuzz(`native.${name}`, native[name], spec, seedOf(name), deadline));
     }
     native.setDevice('auto');
     expect(problems).toEqual([]);
@@ -547,10 +553,11 @@ describe('native fuzz', () => {
 
   it('bindings/ calls return or throw an Error naming an argument', async () => {
     const problems: string[] = [];
+    const deadline = Date.now() + BUDGET_MS;
     for (const [mod, specs] of Object.entries(BOUND)) {
       for (const [name, spec] of Object.entries(specs)) {
         const fn = MODULES[mod][name] as (...a: unknown[]) => unknown;
-        problems.push(...await fuzz(`${mod}.${name}`, fn, spec, seedOf(`${mod}.${name}`)));
+        problems.push(...await fuzz(`${mod}.${name}`, fn, spec, seedOf(`${mod}.${name}`), deadline));
       }
     }
     backend.setDevice('auto');
