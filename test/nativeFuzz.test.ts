@@ -3,7 +3,7 @@
 // all in this one process (a crash fails the suite). Each call must return, or throw (reject) an Error whose message
 // names one of its arguments; an unmutated call must succeed; a non-finite value in a float input must be refused.
 // Seeded: HYBRIDGL_FUZZ_SEED and HYBRIDGL_FUZZ_CALLS (calls per function) reproduce or widen a run. Each of the two
-// fuzz cases stops widening after HYBRIDGL_FUZZ_BUDGET_S seconds (25 by default; every function still gets
+// fuzz cases stops widening after HYBRIDGL_FUZZ_BUDGET_S seconds (15 by default; every function still gets
 // MIN_CALLS), so that the suite stays within a minute on a loaded machine.
 import { describe, expect, it } from 'vitest';
 
@@ -21,7 +21,7 @@ import * as samPost from '../bindings/samPost.ts';
 const SEED = Number(process.env.HYBRIDGL_FUZZ_SEED ?? 20251201);
 const CALLS = Number(process.env.HYBRIDGL_FUZZ_CALLS ?? 600);
 const MIN_CALLS = Math.min(CALLS, 40);
-const BUDGET_MS = 1000 * Number(process.env.HYBRIDGL_FUZZ_BUDGET_S ?? 25);
+const BUDGET_MS = 1000 * Number(process.env.HYBRIDGL_FUZZ_BUDGET_S ?? 15);
 
 type Rng = { next(): number; int(lo: number, hi: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean };
 
