@@ -23,7 +23,12 @@ const CALLS = Number(process.env.HYBRIDGL_FUZZ_CALLS ?? 600);
 const MIN_CALLS = Math.min(CALLS, 40);
 const BUDGET_MS = 1000 * Number(process.env.HYBRIDGL_FUZZ_BUDGET_S ?? 15);
 
-type Rng = { next(): number; int(lo: number, hi: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean };
+interface Rng {
+  next(): number;
+  int(lo: number, hi: number): number;
+  pick<T>(xs: readonly T[]): T;
+  chance(p: number): boolean;
+}
 
 function rng(seed: number): Rng {
   let s = seed >>> 0;
@@ -125,7 +130,11 @@ const RAW: Record<string, Spec> = {
     nameArg: 2,
     names: ['rles', 'name', 'async', 'rleDecode'],
   },
-  rleArea: { valid: (r) => { const x = rlesOf(r); return [x.counts, x.sizes, 'rles']; }, nameArg: 2, names: ['rles', 'name', 'rleArea'] },
+  rleArea: {
+    valid: (r) => { const x = rlesOf(r); return [x.counts, x.sizes, 'rles']; },
+    nameArg: 2,
+    names: ['rles', 'name', 'rleArea'],
+  },
   rleToBbox: {
     valid: (r) => { const x = rlesOf(r); return [x.counts, x.sizes, 'rles']; },
     nameArg: 2,
@@ -222,9 +231,9 @@ const RAW: Record<string, Spec> = {
       return [s.logits, s.iou, s.points * s.per, s.low, s.padded, s.height, s.width, r.pick([0, 0.5]),
         r.pick([0, 0.7]), 1, 0.7, r.pick([0, 4]), 0, r.chance(0.5)];
     },
-    names: ['lowResLogits', 'iouPredictions', 'proposals', 'lowResSize', 'imageSize', 'height', 'width', 'predIouThresh',
-      'stabilityScoreThresh', 'stabilityScoreOffset', 'boxNmsThresh', 'minMaskRegionArea', 'maskThreshold', 'async',
-      'samPostprocess'],
+    names: ['lowResLogits', 'iouPredictions', 'proposals', 'lowResSize', 'imageSize', 'height', 'width',
+      'predIouThresh', 'stabilityScoreThresh', 'stabilityScoreOffset', 'boxNmsThresh', 'minMaskRegionArea',
+      'maskThreshold', 'async', 'samPostprocess'],
     finite: [0, 1],
   },
   samUpscaleLogits: {
@@ -235,7 +244,10 @@ const RAW: Record<string, Spec> = {
     names: ['lowResLogits', 'count', 'lowResSize', 'imageSize', 'height', 'width', 'samUpscaleLogits'],
     finite: [0],
   },
-  samResizeShape: { valid: (r) => [dim(r), dim(r), outDim(r)], names: ['height', 'width', 'longSide', 'samResizeShape'] },
+  samResizeShape: {
+    valid: (r) => [dim(r), dim(r), outDim(r)],
+    names: ['height', 'width', 'longSide', 'samResizeShape'],
+  },
   samNms: {
     valid: (r) => { const n = r.int(0, 6); return [boxesXYXY(r, n), floats(r, n), r.next()]; },
     names: ['boxes', 'scores', 'iouThreshold', 'samNms'],
@@ -303,7 +315,8 @@ const BOUND: Record<string, Record<string, Spec>> = {
     ...Object.fromEntries(['resizeImage', 'resizeImageAsync'].map((k) => [k, {
       valid: (r: Rng) => {
         const h = dim(r), w = dim(r), c = r.int(1, 4);
-        return [bytes(r, h * w * c), h, w, outDim(r), outDim(r), { channels: c, filter: r.pick(['bilinear', 'bicubic']) }];
+        const options = { channels: c, filter: r.pick(['bilinear', 'bicubic']) };
+        return [bytes(r, h * w * c), h, w, outDim(r), outDim(r), options];
       },
       names: ['image', 'height', 'width', 'channels', 'outHeight', 'outWidth', 'filter', 'options'],
     }])),
@@ -317,12 +330,18 @@ const BOUND: Record<string, Record<string, Spec>> = {
     },
   },
   maskGrid: Object.fromEntries(['poolMasksToGrid', 'poolMasksToGridAsync'].map((k) => [k, {
-    valid: (r: Rng) => { const { n, h, w, m } = masksOf(r); return [m, n, h, w, r.int(1, 16), { mode: r.pick(['bilinear', 'area']) }]; },
+    valid: (r: Rng) => {
+      const { n, h, w, m } = masksOf(r);
+      return [m, n, h, w, r.int(1, 16), { mode: r.pick(['bilinear', 'area']) }];
+    },
     names: ['masks', 'n', 'height', 'width', 'grid', 'mode', 'options'],
   }])),
   maskOps: {
     ...Object.fromEntries(['maskIoU', 'maskIoUAsync'].map((k) => [k, {
-      valid: (r: Rng) => { const h = dim(r), w = dim(r); return [bits(r, r.int(0, 3) * h * w), bits(r, r.int(0, 3) * h * w), h, w]; },
+      valid: (r: Rng) => {
+        const h = dim(r), w = dim(r);
+        return [bits(r, r.int(0, 3) * h * w), bits(r, r.int(0, 3) * h * w), h, w];
+      },
       names: ['masks', 'others', 'height', 'width'],
     }])),
     ...Object.fromEntries(['masksToBoxes', 'masksToBoxesAsync'].map((k) => [k, {
@@ -331,7 +350,10 @@ const BOUND: Record<string, Record<string, Spec>> = {
     }])),
   },
   rle: {
-    rleEncode: { valid: (r) => { const h = dim(r), w = dim(r); return [bits(r, h * w), h, w]; }, names: ['mask', 'height', 'width'] },
+    rleEncode: {
+      valid: (r) => { const h = dim(r), w = dim(r); return [bits(r, h * w), h, w]; },
+      names: ['mask', 'height', 'width'],
+    },
     ...Object.fromEntries(['rleEncodeBatch', 'rleEncodeBatchAsync'].map((k) => [k, {
       valid: (r: Rng) => { const { n, h, w, m } = masksOf(r); return [m, n, h, w]; },
       names: ['masks', 'n', 'height', 'width'],
@@ -354,11 +376,14 @@ const BOUND: Record<string, Record<string, Spec>> = {
       names: ['polygons', 'height', 'width'],
     }])),
     rleFromBoxes: {
-      valid: (r) => [Array.from({ length: r.int(0, 3) }, () => [r.next() * 5, r.next() * 5, r.next() * 5, r.next() * 5]),
+      valid: (r) => [Array.from({ length: r.int(0, 3) }, () => Array.from({ length: 4 }, () => r.next() * 5)),
         dim(r), dim(r)],
       names: ['boxes', 'height', 'width'],
     },
-    rleFromCounts: { valid: (r) => { const h = dim(r), w = dim(r); return [[h * w], h, w]; }, names: ['counts', 'height', 'width'] },
+    rleFromCounts: {
+      valid: (r) => { const h = dim(r), w = dim(r); return [[h * w], h, w]; },
+      names: ['counts', 'height', 'width'],
+    },
   },
   samPost: {
     samPointGrid: { valid: (r) => [dim(r), dim(r), r.int(1, 8)], names: ['height', 'width', 'pointsPerSide'] },
@@ -388,7 +413,10 @@ const BOUND: Record<string, Record<string, Spec>> = {
       finite: [0, 1],
     },
     samRemoveSmallRegions: {
-      valid: (r) => { const h = dim(r), w = dim(r); return [bits(r, h * w), h, w, r.int(0, 10), r.pick(['holes', 'islands'])]; },
+      valid: (r) => {
+        const h = dim(r), w = dim(r);
+        return [bits(r, h * w), h, w, r.int(0, 10), r.pick(['holes', 'islands'])];
+      },
       names: ['mask', 'height', 'width', 'minArea', 'mode'],
     },
   },
@@ -410,7 +438,8 @@ function hostile(r: Rng, like: unknown): unknown {
     switch (r.int(0, 4)) {
       case 0: return new Ctor(Math.max(0, a.length + r.pick([-1, 1, -a.length, a.length])));
       case 1: return new Ctor(r.pick([1 << 16, 1 << 20]));
-      case 2: return new (r.pick([Uint8Array, Float32Array, Float64Array, Int32Array, Uint32Array, Uint16Array]))(a.length);
+      case 2: return new (r.pick([Uint8Array, Float32Array, Float64Array, Int32Array, Uint32Array, Uint16Array]))(
+        a.length);
       case 3: return new DataView(new ArrayBuffer(a.length));
       default: return Array.from(a);
     }
@@ -469,7 +498,8 @@ async function outcome(fn: (...a: unknown[]) => unknown, args: unknown[]): Promi
 }
 
 function show(args: unknown[]): string {
-  const brief = (_k: string, v: unknown) => (ArrayBuffer.isView(v) ? `${v.constructor.name}(${(v as Uint8Array).length})`
+  const brief = (_k: string, v: unknown) => (ArrayBuffer.isView(v)
+    ? `${v.constructor.name}(${(v as Uint8Array).length})`
     : typeof v === 'bigint' ? `${v}n` : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
   return args.map((a) => (a === undefined ? 'undefined' : JSON.stringify(a, brief).slice(0, 100))).join(', ');
 }
@@ -539,6 +569,20 @@ describe('native fuzz', () => {
       const fns = Object.entries(exports).filter(([, v]) => typeof v === 'function').map(([k]) => k).sort();
       expect(fns, `bindings/${mod}.ts`).toEqual(Object.keys(BOUND[mod]).sort());
     }
+  });
+
+  it('the known crashes are RangeErrors: a size product wrapping to 0, huge outputs', async () => {
+    // 2^21 · 2^21 · 2^22 = 2^64 wraps to 0 in int64: it matched an empty map and the kernel wrote past it.
+    expect(() => native.resizeMap(new Float32Array(0), 2 ** 21, 2 ** 21, 2 ** 22, 4, 4, false, false))
+      .toThrow(/^channels×height×width = .* exceeds the buffer limit/);
+    const big = 2 ** 31 - 1, limit = /outHeight×outWidth.* exceeds the buffer limit/;
+    expect(() => heatmap.resizeMap(new Float32Array(4), 2, 2, big, big)).toThrow(RangeError);
+    expect(() => native.resizeMap(new Float32Array(4), 1, 2, 2, big, big, true, false)).toThrow(limit);
+    await expect(heatmap.resizeMapAsync(new Float32Array(4), 2, 2, big, big)).rejects.toThrow(RangeError);
+    expect(() => native.resizeMap(new Float32Array(4), 1, 2, 2, big, big, false, true)).toThrow(limit);
+    expect(() => heatmap.coherenceMap(Float32Array.of(0, 1, 2, 3), 2, 2, 2 ** 30, 2 ** 30, 'left')).toThrow(RangeError);
+    expect(() => imagePrep.resizeImage(new Uint8Array(12), 2, 2, big, big)).toThrow(RangeError);
+    expect(() => native.resizeImage(new Uint8Array(12), 2, 2, 3, big, big, 'bilinear', false)).toThrow(limit);
   });
 
   it('raw addon calls return or throw an Error naming an argument', async () => {
