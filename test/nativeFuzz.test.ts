@@ -2,7 +2,9 @@
 // gets random shapes and sizes, NaN/±Infinity, short, long and large buffers, wrong types and missing arguments,
 // all in this one process (a crash fails the suite). Each call must return, or throw (reject) an Error whose message
 // names one of its arguments; an unmutated call must succeed; a non-finite value in a float input must be refused.
-// Seeded: HYBRIDGL_FUZZ_SEED and HYBRIDGL_FUZZ_CALLS (calls per function) reproduce or widen a run.
+// Seeded: HYBRIDGL_FUZZ_SEED and HYBRIDGL_FUZZ_CALLS (calls per function) reproduce or widen a run. Each of the two
+// fuzz cases stops widening after HYBRIDGL_FUZZ_BUDGET_S seconds (15 by default; every function still gets
+// MIN_CALLS), so that the suite stays within a minute on a loaded machine.
 import { describe, expect, it } from 'vitest';
 
 import * as backend from '../bindings/backend.ts';
@@ -17,9 +19,16 @@ import * as rle from '../bindings/rle.ts';
 import * as samPost from '../bindings/samPost.ts';
 
 const SEED = Number(process.env.HYBRIDGL_FUZZ_SEED ?? 20251201);
-const CALLS = Number(process.env.HYBRIDGL_FUZZ_CALLS ?? 120);
+const CALLS = Number(process.env.HYBRIDGL_FUZZ_CALLS ?? 600);
+const MIN_CALLS = Math.min(CALLS, 40);
+const BUDGET_MS = 1000 * Number(process.env.HYBRIDGL_FUZZ_BUDGET_S ?? 15);
 
-type Rng = { next(): number; int(lo: number, hi: number): number; pick<T>(xs: readonly T[]): T; chance(p: number): boolean };
+interface Rng {
+  next(): number;
+  int(lo: number, hi: number): number;
+  pick<T>(xs: readonly T[]): T;
+  chance(p: number): boolean;
+}
 
 function rng(seed: number): Rng {
   let s = seed >>> 0;
@@ -122,7 +131,11 @@ const RAW: Record<string, Spec> = {
     nameArg: 2,
     names: ['rles', 'name', 'async', 'rleDecode'],
   },
-  rleArea: { valid: (r) => { const x = rlesOf(r); return [x.counts, x.sizes, 'rles']; }, nameArg: 2, names: ['rles', 'name', 'rleArea'] },
+  rleArea: {
+    valid: (r) => { const x = rlesOf(r); return [x.counts, x.sizes, 'rles']; },
+    nameArg: 2,
+    names: ['rles', 'name', 'rleArea'],
+  },
   rleToBbox: {
     valid: (r) => { const x = rlesOf(r); return [x.counts, x.sizes, 'rles']; },
     nameArg: 2,
@@ -219,9 +232,9 @@ const RAW: Record<string, Spec> = {
       return [s.logits, s.iou, s.points * s.per, s.low, s.padded, s.height, s.width, r.pick([0, 0.5]),
         r.pick([0, 0.7]), 1, 0.7, r.pick([0, 4]), 0, r.chance(0.5)];
     },
-    names: ['lowResLogits', 'iouPredictions', 'proposals', 'lowResSize', 'imageSize', 'height', 'width', 'predIouThresh',
-      'stabilityScoreThresh', 'stabilityScoreOffset', 'boxNmsThresh', 'minMaskRegionArea', 'maskThreshold', 'async',
-      'samPostprocess'],
+    names: ['lowResLogits', 'iouPredictions', 'proposals', 'lowResSize', 'imageSize', 'height', 'width',
+      'predIouThresh', 'stabilityScoreThresh', 'stabilityScoreOffset', 'boxNmsThresh', 'minMaskRegionArea',
+      'maskThreshold', 'async', 'samPostprocess'],
     finite: [0, 1],
   },
   samUpscaleLogits: {
@@ -232,7 +245,10 @@ const RAW: Record<string, Spec> = {
     names: ['lowResLogits', 'count', 'lowResSize', 'imageSize', 'height', 'width', 'samUpscaleLogits'],
     finite: [0],
   },
-  samResizeShape: { valid: (r) => [dim(r), dim(r), outDim(r)], names: ['height', 'width', 'longSide', 'samResizeShape'] },
+  samResizeShape: {
+    valid: (r) => [dim(r), dim(r), outDim(r)],
+    names: ['height', 'width', 'longSide', 'samResizeShape'],
+  },
   samNms: {
     valid: (r) => { const n = r.int(0, 6); return [boxesXYXY(r, n), floats(r, n), r.next()]; },
     names: ['boxes', 'scores', 'iouThreshold', 'samNms'],
@@ -302,7 +318,8 @@ const BOUND: Record<string, Record<string, Spec>> = {
     ...Object.fromEntries(['resizeImage', 'resizeImageAsync'].map((k) => [k, {
       valid: (r: Rng) => {
         const h = dim(r), w = dim(r), c = r.int(1, 4);
-        return [bytes(r, h * w * c), h, w, outDim(r), outDim(r), { channels: c, filter: r.pick(['bilinear', 'bicubic']) }];
+        const options = { channels: c, filter: r.pick(['bilinear', 'bicubic']) };
+        return [bytes(r, h * w * c), h, w, outDim(r), outDim(r), options];
       },
       names: ['image', 'height', 'width', 'channels', 'outHeight', 'outWidth', 'filter', 'options'],
     }])),
@@ -316,12 +333,18 @@ const BOUND: Record<string, Record<string, Spec>> = {
     },
   },
   maskGrid: Object.fromEntries(['poolMasksToGrid', 'poolMasksToGridAsync'].map((k) => [k, {
-    valid: (r: Rng) => { const { n, h, w, m } = masksOf(r); return [m, n, h, w, r.int(1, 16), { mode: r.pick(['bilinear', 'area']) }]; },
+    valid: (r: Rng) => {
+      const { n, h, w, m } = masksOf(r);
+      return [m, n, h, w, r.int(1, 16), { mode: r.pick(['bilinear', 'area']) }];
+    },
     names: ['masks', 'n', 'height', 'width', 'grid', 'mode', 'options'],
   }])),
   maskOps: {
     ...Object.fromEntries(['maskIoU', 'maskIoUAsync'].map((k) => [k, {
-      valid: (r: Rng) => { const h = dim(r), w = dim(r); return [bits(r, r.int(0, 3) * h * w), bits(r, r.int(0, 3) * h * w), h, w]; },
+      valid: (r: Rng) => {
+        const h = dim(r), w = dim(r);
+        return [bits(r, r.int(0, 3) * h * w), bits(r, r.int(0, 3) * h * w), h, w];
+      },
       names: ['masks', 'others', 'height', 'width'],
     }])),
     ...Object.fromEntries(['masksToBoxes', 'masksToBoxesAsync'].map((k) => [k, {
@@ -330,7 +353,10 @@ const BOUND: Record<string, Record<string, Spec>> = {
     }])),
   },
   rle: {
-    rleEncode: { valid: (r) => { const h = dim(r), w = dim(r); return [bits(r, h * w), h, w]; }, names: ['mask', 'height', 'width'] },
+    rleEncode: {
+      valid: (r) => { const h = dim(r), w = dim(r); return [bits(r, h * w), h, w]; },
+      names: ['mask', 'height', 'width'],
+    },
     ...Object.fromEntries(['rleEncodeBatch', 'rleEncodeBatchAsync'].map((k) => [k, {
       valid: (r: Rng) => { const { n, h, w, m } = masksOf(r); return [m, n, h, w]; },
       names: ['masks', 'n', 'height', 'width'],
@@ -353,11 +379,14 @@ const BOUND: Record<string, Record<string, Spec>> = {
       names: ['polygons', 'height', 'width'],
     }])),
     rleFromBoxes: {
-      valid: (r) => [Array.from({ length: r.int(0, 3) }, () => [r.next() * 5, r.next() * 5, r.next() * 5, r.next() * 5]),
+      valid: (r) => [Array.from({ length: r.int(0, 3) }, () => Array.from({ length: 4 }, () => r.next() * 5)),
         dim(r), dim(r)],
       names: ['boxes', 'height', 'width'],
     },
-    rleFromCounts: { valid: (r) => { const h = dim(r), w = dim(r); return [[h * w], h, w]; }, names: ['counts', 'height', 'width'] },
+    rleFromCounts: {
+      valid: (r) => { const h = dim(r), w = dim(r); return [[h * w], h, w]; },
+      names: ['counts', 'height', 'width'],
+    },
   },
   samPost: {
     samPointGrid: { valid: (r) => [dim(r), dim(r), r.int(1, 8)], names: ['height', 'width', 'pointsPerSide'] },
@@ -387,7 +416,10 @@ const BOUND: Record<string, Record<string, Spec>> = {
       finite: [0, 1],
     },
     samRemoveSmallRegions: {
-      valid: (r) => { const h = dim(r), w = dim(r); return [bits(r, h * w), h, w, r.int(0, 10), r.pick(['holes', 'islands'])]; },
+      valid: (r) => {
+        const h = dim(r), w = dim(r);
+        return [bits(r, h * w), h, w, r.int(0, 10), r.pick(['holes', 'islands'])];
+      },
       names: ['mask', 'height', 'width', 'minArea', 'mode'],
     },
   },
@@ -409,7 +441,8 @@ function hostile(r: Rng, like: unknown): unknown {
     switch (r.int(0, 4)) {
       case 0: return new Ctor(Math.max(0, a.length + r.pick([-1, 1, -a.length, a.length])));
       case 1: return new Ctor(r.pick([1 << 16, 1 << 20]));
-      case 2: return new (r.pick([Uint8Array, Float32Array, Float64Array, Int32Array, Uint32Array, Uint16Array]))(a.length);
+      case 2: return new (r.pick([Uint8Array, Float32Array, Float64Array, Int32Array, Uint32Array, Uint16Array]))(
+        a.length);
       case 3: return new DataView(new ArrayBuffer(a.length));
       default: return Array.from(a);
     }
@@ -468,15 +501,17 @@ async function outcome(fn: (...a: unknown[]) => unknown, args: unknown[]): Promi
 }
 
 function show(args: unknown[]): string {
-  const brief = (_k: string, v: unknown) => (ArrayBuffer.isView(v) ? `${v.constructor.name}(${(v as Uint8Array).length})`
+  const brief = (_k: string, v: unknown) => (ArrayBuffer.isView(v)
+    ? `${v.constructor.name}(${(v as Uint8Array).length})`
     : typeof v === 'bigint' ? `${v}n` : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v);
   return args.map((a) => (a === undefined ? 'undefined' : JSON.stringify(a, brief).slice(0, 100))).join(', ');
 }
 
-async function fuzz(label: string, fn: (...a: unknown[]) => unknown, spec: Spec, seed: number): Promise<string[]> {
+async function fuzz(label: string, fn: (...a: unknown[]) => unknown, spec: Spec, seed: number, deadline: number,
+): Promise<string[]> {
   const r = rng(seed);
   const problems: string[] = [];
-  for (let call = 0; call < CALLS && problems.length < 3; call++) {
+  for (let call = 0; call < CALLS && problems.length < 3 && (call < MIN_CALLS || Date.now() < deadline); call++) {
     const args = spec.valid(r);
     const kind = call === 0 ? 'valid' : r.pick(['valid', 'hostile', 'hostile', 'hostile', 'nonfinite', 'arity']);
     let mutated = args;
@@ -539,10 +574,25 @@ describe('native fuzz', () => {
     }
   });
 
+  it('the known crashes are RangeErrors: a size product wrapping to 0, huge outputs', async () => {
+    // 2^21 · 2^21 · 2^22 = 2^64 wraps to 0 in int64: it matched an empty map and the kernel wrote past it.
+    expect(() => native.resizeMap(new Float32Array(0), 2 ** 21, 2 ** 21, 2 ** 22, 4, 4, false, false))
+      .toThrow(/^channels×height×width = .* exceeds the buffer limit/);
+    const big = 2 ** 31 - 1, limit = /outHeight×outWidth.* exceeds the buffer limit/;
+    expect(() => heatmap.resizeMap(new Float32Array(4), 2, 2, big, big)).toThrow(RangeError);
+    expect(() => native.resizeMap(new Float32Array(4), 1, 2, 2, big, big, true, false)).toThrow(limit);
+    await expect(heatmap.resizeMapAsync(new Float32Array(4), 2, 2, big, big)).rejects.toThrow(RangeError);
+    expect(() => native.resizeMap(new Float32Array(4), 1, 2, 2, big, big, false, true)).toThrow(limit);
+    expect(() => heatmap.coherenceMap(Float32Array.of(0, 1, 2, 3), 2, 2, 2 ** 30, 2 ** 30, 'left')).toThrow(RangeError);
+    expect(() => imagePrep.resizeImage(new Uint8Array(12), 2, 2, big, big)).toThrow(RangeError);
+    expect(() => native.resizeImage(new Uint8Array(12), 2, 2, 3, big, big, 'bilinear', false)).toThrow(limit);
+  });
+
   it('raw addon calls return or throw an Error naming an argument', async () => {
     const problems: string[] = [];
+    const deadline = Date.now() + BUDGET_MS;
     for (const [name, spec] of Object.entries(RAW)) {
-      problems.push(...await fuzz(`native.${name}`, native[name], spec, seedOf(name)));
+      problems.push(...await fuzz(`native.${name}`, native[name], spec, seedOf(name), deadline));
     }
     native.setDevice('auto');
     expect(problems).toEqual([]);
@@ -550,10 +600,11 @@ describe('native fuzz', () => {
 
   it('bindings/ calls return or throw an Error naming an argument', async () => {
     const problems: string[] = [];
+    const deadline = Date.now() + BUDGET_MS;
     for (const [mod, specs] of Object.entries(BOUND)) {
       for (const [name, spec] of Object.entries(specs)) {
         const fn = MODULES[mod][name] as (...a: unknown[]) => unknown;
-        problems.push(...await fuzz(`${mod}.${name}`, fn, spec, seedOf(`${mod}.${name}`)));
+        problems.push(...await fuzz(`${mod}.${name}`, fn, spec, seedOf(`${mod}.${name}`), deadline));
       }
     }
     backend.setDevice('auto');

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <initializer_list>
 #include <string>
@@ -91,17 +90,22 @@ inline int64_t elements(Napi::Env env, const std::string& what, std::initializer
   return n;
 }
 
-// A zero-filled typed array of `count` elements (count from elements()). The memory is allocated here, not by V8,
-// so that a failed allocation is a RangeError naming `name` instead of a fatal V8 error.
+// A zero-filled typed array of `count` elements (count from elements()). Its ArrayBuffer is made by JS's own
+// constructor: a failed allocation is then a JS RangeError (napi_create_arraybuffer would abort the process), and
+// the memory stays V8's (counted by its garbage collector, unlike an external buffer).
 template <typename T>
 Napi::TypedArrayOf<T> newTypedArray(Napi::Env env, int64_t count, const std::string& name) {
   if (count < 0 || count > kMaxBufferBytes / static_cast<int64_t>(sizeof(T)))
     throwRange(env, name + " of " + std::to_string(count) + " elements exceeds the buffer limit of " +
                         std::to_string(kMaxBufferBytes) + " bytes (4 GiB)");
-  const size_t bytes = static_cast<size_t>(count) * sizeof(T);
-  void* data = std::calloc(bytes ? bytes : 1, 1);
-  if (!data) throwRange(env, name + ": cannot allocate " + std::to_string(bytes) + " bytes");
-  auto buffer = Napi::ArrayBuffer::New(env, data, bytes, [](Napi::Env, void* p) { std::free(p); });
+  const double bytes = static_cast<double>(count) * sizeof(T);
+  Napi::ArrayBuffer buffer;
+  try {
+    auto ctor = env.Global().Get("ArrayBuffer").As<Napi::Function>();
+    buffer = ctor.New({Napi::Number::New(env, bytes)}).As<Napi::ArrayBuffer>();
+  } catch (const Napi::Error&) {
+    throwRange(env, name + ": cannot allocate " + std::to_string(static_cast<int64_t>(bytes)) + " bytes");
+  }
   return Napi::TypedArrayOf<T>::New(env, static_cast<size_t>(count), buffer, 0);
 }
 
