@@ -4,13 +4,19 @@ import sharp from 'sharp';
 
 import type { ImageInput } from './image.ts';
 
-/** Peak RSS of `hybridgl segment` ≈ BASE_BYTES + BYTES_PER_PIXEL · pixels, measured on the fixture models at the
- *  default settings with scripts/measure_image_memory.ts (see README, Limits and errors). */
-export const BYTES_PER_PIXEL = 0;
-export const BASE_BYTES = 0;
-/** What the default maxPixels keeps one image within. */
+/**
+ * Peak RSS of `hybridgl segment` ≈ base + b · pixels, fitted over 1000²–4000² photos on the fixture models
+ * (scripts/measure_image_memory.ts; the worst case with proposals.post.predIouThresh = 0). SAM's post-processing holds every candidate mask above the IoU filter at
+ * full resolution at once (1 byte per pixel each, up to 3 × 8² = 192 at the default settings): b was 97 with 88 of
+ * 192 candidates passing (the fixture models), 198 with all 192 passing (the worst case, which real SAM
+ * approaches). BYTES_PER_PIXEL is that worst case, rounded up; the base (models, runtime) is not part of it.
+ */
+export const BYTES_PER_PIXEL = 200;
+/** Peak RSS with the fixture models before any image (onnxruntime sessions, V8, sharp), for the README. */
+export const BASE_BYTES = 1.2e9;
+/** What the default maxPixels keeps the image-dependent memory of one image within. */
 export const MEMORY_BUDGET_BYTES = 4 * 2 ** 30;
-export const DEFAULT_MAX_PIXELS = Math.floor((MEMORY_BUDGET_BYTES - BASE_BYTES) / BYTES_PER_PIXEL);
+export const DEFAULT_MAX_PIXELS = Math.floor(MEMORY_BUDGET_BYTES / BYTES_PER_PIXEL);
 
 /** An image over the pixel budget; `height`, `width` and the `maxPixels` it exceeds. */
 export class ImageBudgetError extends RangeError {
