@@ -240,7 +240,10 @@ if (process.argv[1] && /(?:cli\.ts|hybridgl(?:\.js)?)$/.test(process.argv[1])) {
     (code) => (process.exitCode = code),
     (err) => {
       if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-        log(`${(err as Error).message}\n\n${USAGE}`);
+        // One line: what is wrong and where the usage is.
+        const cmd = process.argv[2];
+        const help = cmd && ['segment', 'eval', 'bench', 'synth-refer', 'info'].includes(cmd) ? `hybridgl ${cmd} --help` : 'hybridgl help';
+        log(`${(err as Error).message.split('\n')[0]} (usage: ${help})`);
         process.exitCode = EXIT.usage;
       } else if (err instanceof SegmentError) {
         log(err.message);
