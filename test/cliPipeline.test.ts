@@ -144,8 +144,9 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl on the fixture models', 
     // Usage errors on an existing run: exit 2, one line, the run untouched.
     const before = readFileSync(join(full, 'results.jsonl'), 'utf8');
     for (const [extra, message] of [[[], /already has results: pass --resume/], [['--resume', '--split', 'testB'], /split: "testA" ≠ "testB"/],
-      [['--resume', '--fusion', 'L2G'], /fusion: "G2L" ≠ "L2G"/], [['--resume', '--shard', '1/2'], /shard: none ≠ 1\/2/]] as const) {
-      const again = cli(['eval', ...base.filter((a, i) => !(extra.includes('--split') && (a === '--split' || base[i - 1] === '--split'))), '--out', full, ...extra]);
+      [['--resume', '--fusion', 'L2G'], /fusion: "G2L" ≠ "L2G"/], [['--resume', '--shard', '1/2'], /shard: none ≠ 1\/2/]] as Array<[string[], RegExp]>) {
+      const args = extra.includes('--split') ? base.filter((a, i) => a !== '--split' && base[i - 1] !== '--split') : base;
+      const again = cli(['eval', ...args, '--out', full, ...extra]);
       expect(again.status, extra.join(' ')).toBe(2);
       expect(again.stderr).toMatch(message);
       expect(again.stderr.trim().split('\n')).toHaveLength(1);
