@@ -6,12 +6,12 @@ import type { ImageInput } from './image.ts';
 
 /**
  * Peak RSS of `hybridgl segment` ≈ base + b · pixels, fitted over 1000²–4000² photos on the fixture models
- * (scripts/measure_image_memory.ts; the worst case with proposals.post.predIouThresh = 0). SAM's post-processing holds every candidate mask above the IoU filter at
- * full resolution at once (1 byte per pixel each, up to 3 × 8² = 192 at the default settings): b was 97 with 88 of
- * 192 candidates passing (the fixture models), 198 with all 192 passing (the worst case, which real SAM
- * approaches). BYTES_PER_PIXEL is that worst case, rounded up; the base (models, runtime) is not part of it.
+ * (scripts/measure_image_memory.ts). SAM's post-processing holds one chunk of 16 candidate masks and the NMS
+ * survivors at full resolution (1 byte per pixel each): b is 20 at the default settings (also with every candidate
+ * passing the IoU filter), and 224 when all 192 candidates survive NMS (proposals.post boxNmsThresh 1), the most
+ * SAM can produce with 8 × 8 points. BYTES_PER_PIXEL is that worst case; the base (models, runtime) is not part of it.
  */
-export const BYTES_PER_PIXEL = 200;
+export const BYTES_PER_PIXEL = 224;
 /** Peak RSS with the fixture models before any image (onnxruntime sessions, V8, sharp), for the README. */
 export const BASE_BYTES = 1.2e9;
 /** What the default maxPixels keeps the image-dependent memory of one image within. */
