@@ -128,6 +128,18 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl on the fixture models', 
     expect(cli(['eval', 'merge', '--out', join(dir, 'merged'), join(dir, 'shard1'), join(dir, 'shard2')]).status).toBe(0);
     expect(JSON.parse(readFileSync(join(dir, 'merged', 'summary.json'), 'utf8'))).toEqual(summary);
     expect(summary).toMatchObject({ complete: true, wholeSplit: true, planned: lines.length });
+    const rep = cli(['eval', 'report', full, '--data', data, '--dataset', 'refcoco']);
+    expect(rep.status, rep.stderr).toBe(0);
+    const html = readFileSync(join(full, 'report.html'), 'utf8');
+    expect(html).toMatch(/<table/);
+    expect(html).toMatch(/data:image\/png;base64/);
+    expect(readdirSync(full)).toEqual(expect.arrayContaining(['report.md', 'report.html', 'results.jsonl', 'summary.json', 'run.json']));
+  }, 300_000); // seven eval runs, each a process that loads the models
+
+  it('eval merge refuses incomplete, missing and duplicated shards; usage errors leave a run untouched (after the eval test)', () => {
+    const data = join(dir, 'synth'), full = join(dir, 'run-full');
+    const base = ['--data', data, '--dataset', 'refcoco', '--split', 'testA', '--models', MODELS];
+    expect(existsSync(join(dir, 'shard2', 'results.jsonl'))).toBe(true);
     // A shard cut short (a kill: some lines, no summary) is refused by merge, naming it; nothing is written.
     const cut = join(dir, 'shard2-cut');
     cpSync(join(dir, 'shard2'), cut, { recursive: true });
@@ -153,12 +165,6 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl on the fixture models', 
       expect(again.stderr.trim().split('\n')).toHaveLength(1);
     }
     expect(readFileSync(join(full, 'results.jsonl'), 'utf8')).toBe(before);
-    const rep = cli(['eval', 'report', full, '--data', data, '--dataset', 'refcoco']);
-    expect(rep.status, rep.stderr).toBe(0);
-    const html = readFileSync(join(full, 'report.html'), 'utf8');
-    expect(html).toMatch(/<table/);
-    expect(html).toMatch(/data:image\/png;base64/);
-    expect(readdirSync(full)).toEqual(expect.arrayContaining(['report.md', 'report.html', 'results.jsonl', 'summary.json', 'run.json']));
   });
 
   it('bench prints per-stage percentiles and writes them as JSON', () => {
