@@ -1,13 +1,15 @@
 // The `hybridgl` command line: one sub-command per verb.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 import { backendInfo } from '../bindings/backend.ts';
 import type { Fusion } from './models/loadModels.ts';
+import { parseMaxPixels } from './pipeline/imageBudget.ts';
 import { renderContactSheet, renderOverlay } from './render/overlay.ts';
 import { UsageError } from './cliErrors.ts';
 import { resultJson } from './resultJson.ts';
+import { printable } from './text/printable.ts';
 import { createSegmenter, SegmentError, type Segmenter, type SegmentResult } from './segmenter.ts';
 
 const FUSIONS: readonly Fusion[] = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
@@ -21,19 +23,21 @@ commands:
   segment <image> "<expression>" ["<expression>" …] --models DIR [--out overlay.png] [--json result.json]
           [--sheet candidates.png] [--fusion G2L|L2G|G2L&L2G|crop|token_masking|attn_masking]
           [--device auto|cpu|cuda] [--precision fp32|fp16] [--no-guidance] [--vocab bpe_simple_vocab_16e6.txt.gz]
-          [--colour-managed] [--exif-orientation]
+          [--colour-managed] [--exif-orientation] [--max-pixels N]
       Segments the object each expression refers to; prints the result JSON unless --json is given.
       The image is decoded as PIL does (ICC profile and EXIF orientation ignored) unless --colour-managed (ICC → sRGB)
       or --exif-orientation (masks in the EXIF-turned orientation) is given.
   segment --jsonl --models DIR [options]
-      Streams: reads {"image": PATH, "expressions": [...]} lines on stdin, writes one result line per input line
-      (models loaded once). A failed line gives {"line": n, "error": "..."} and the stream goes on.
+      Streams: reads {"image": PATH, "expressions": [...]} lines on stdin, writes one result line per non-blank
+      input line (models loaded once; blank lines are skipped, "line" counts them). A failed line gives
+      {"line": n, "error": "..."} and the stream goes on.
   eval --data DIR --dataset refcoco|refcoco+|refcocog --split S --models DIR --out RUNDIR [--resume]
-       [--shard i/n] [--fusion F] [--device D] [--precision P] [--image-root DIR] [--limit-images N]
+       [--shard i/n] [--fusion F] [--device D] [--precision P] [--image-root DIR] [--limit-images N] [--max-pixels N]
       Evaluates a REFER split: RUNDIR/results.jsonl (one line per sentence, flushed) and RUNDIR/summary.json
       (oIoU, mIoU, precision for the pure-hybrid and the guided result). --resume continues after a crash.
   eval merge --out RUNDIR SHARD_RUNDIR…
-      Joins the results of shards into one run with the same totals as an unsharded run.
+      Joins the results of shards into one run with the same totals as an unsharded run; refuses a shard that is
+      incomplete, missing, given twice or made with other settings.
   eval report RUNDIR… [--html report.html] [--md report.md] [--data DIR --dataset D]
       Writes the markdown and self-contained HTML report of one or more runs.
   bench <image>… --models DIR [--iterations 5] [--warmup 1] [--expression "…"]… [--json bench.json]
@@ -48,16 +52,33 @@ commands:
   info    the native backend (CPU or CUDA) and versions
   selftest [--json]
       Runs each CUDA kernel family against its CPU version and prints the table; exit 1 on a mismatch.
-  help    this text
+  help    this text (<command> --help: that command's part; --version: the version)
 
-The CLIP vocabulary is read from the model directory, or --vocab, or $HYBRIDGL_VOCAB.
+The CLIP vocabulary is read from the model directory, or --vocab, or $HYBRIDGL_VOCAB. --max-pixels N: the largest
+image accepted (default: what keeps the image-dependent memory within 4 GB; see README, Limits and errors).
 
 exit codes: 0 ok, 1 failure, 2 usage, 3 unreadable image or empty expression, 4 missing or mismatched models,
 5 no proposal survived for the image.`;
 
 
+// Messages name user input (paths, expressions, manifest text): control characters are shown escaped.
 function log(msg: string): void {
-  process.stderr.write(`hybridgl: ${msg}\n`);
+  process.stderr.write(`hybridgl: ${printable(msg, { keepLayout: true })}\n`);
+}
+
+const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+
+/** The usage lines of one command (its entries in USAGE), for `<command> --help`. */
+function commandUsage(cmd: string): string {
+  const lines = USAGE.split('\n');
+  const out: string[] = [];
+  let inside = false;
+  for (const line of lines) {
+    if (/^  \S/.test(line)) inside = line.trimStart().startsWith(`${cmd} `) || line.trim() === cmd || line.trimStart().startsWith(`${cmd}  `);
+    else if (!/^ {3,}/.test(line)) inside = false;
+    if (inside) out.push(line);
+  }
+  return `usage: hybridgl ${cmd} [options]\n\n${out.join('\n')}`;
 }
 
 async function openSegmenter(values: Record<string, string | boolean | undefined>): Promise<Segmenter> {
@@ -68,13 +89,24 @@ async function openSegmenter(values: Record<string, string | boolean | undefined
   if (!['auto', 'cpu', 'cuda'].includes(device)) throw new UsageError('--device must be auto, cpu or cuda');
   const precision = (values.precision ?? 'fp32') as 'fp32' | 'fp16';
   if (!['fp32', 'fp16'].includes(precision)) throw new UsageError('--precision must be fp32 or fp16');
+  const maxPixels = maxPixelsOption(values['max-pixels']);
   const t0 = performance.now();
   log(`loading models from ${values.models} (${device}, ${precision})`);
   const vocabPath = typeof values.vocab === 'string' ? values.vocab : undefined;
   const decode = { colour: values['colour-managed'] ? 'managed' : 'pil', orientation: values['exif-orientation'] ? 'exif' : 'stored' } as const;
-  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'], decode });
+  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'], decode, maxPixels });
   log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return segmenter;
+}
+
+/** `--max-pixels N`, or undefined for the default. */
+export function maxPixelsOption(value: string | boolean | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  try {
+    return parseMaxPixels(value);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function timingLine(r: SegmentResult): string {
@@ -157,8 +189,19 @@ async function segmentStream(values: Record<string, string | boolean | undefined
   return failed ? EXIT.failure : EXIT.ok;
 }
 
+/** Commands whose `--help` prints their part of USAGE (serve prints its own). */
+const HELPED_COMMANDS = ['segment', 'eval', 'bench', 'synth-refer', 'info', 'selftest', 'help'];
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
+  if (cmd === '--version' || cmd === '-V' || cmd === 'version') {
+    console.log(VERSION);
+    return EXIT.ok;
+  }
+  if (cmd && HELPED_COMMANDS.includes(cmd) && (rest.includes('--help') || rest.includes('-h'))) {
+    console.log(commandUsage(cmd === 'eval' && ['merge', 'report'].includes(rest[0]) ? `eval ${rest[0]}` : cmd));
+    return EXIT.ok;
+  }
   switch (cmd) {
     case 'segment': {
       const { values, positionals } = parseArgs({
@@ -169,6 +212,7 @@ export async function main(argv: string[]): Promise<number> {
           fusion: { type: 'string' }, device: { type: 'string' }, precision: { type: 'string' },
           'no-guidance': { type: 'boolean' }, jsonl: { type: 'boolean' }, vocab: { type: 'string' },
           'colour-managed': { type: 'boolean' }, 'exif-orientation': { type: 'boolean' },
+          'max-pixels': { type: 'string' },
         },
       });
       return values.jsonl ? segmentStream(values) : segmentOnce(positionals, values);
@@ -219,7 +263,10 @@ if (process.argv[1] && /(?:cli\.ts|hybridgl(?:\.js)?)$/.test(process.argv[1])) {
     (code) => (process.exitCode = code),
     (err) => {
       if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-        log(`${(err as Error).message}\n\n${USAGE}`);
+        // One line: what is wrong and where the usage is.
+        const cmd = process.argv[2];
+        const help = cmd && HELPED_COMMANDS.includes(cmd) && cmd !== 'help' ? `hybridgl ${cmd} --help` : 'hybridgl help';
+        log(`${(err as Error).message.split('\n')[0]} (usage: ${help})`);
         process.exitCode = EXIT.usage;
       } else if (err instanceof SegmentError) {
         log(err.message);

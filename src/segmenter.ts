@@ -4,11 +4,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { rleDecode, rleEncode, type Rle } from '../bindings/rle.ts';
-import { loadModels, type Fusion, type Models } from './models/loadModels.ts';
+import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models } from './models/loadModels.ts';
 import { argmax, clipScores, softmax } from './pipeline/clipScores.ts';
 import { coherenceScores, gemHeatmap } from './pipeline/coherenceGuidance.ts';
 import { computeHybridFeatures } from './pipeline/hybridFeatures.ts';
 import { checkDecodeOptions, loadImage, type DecodeOptions, type ImageInput } from './pipeline/image.ts';
+import { checkImageBudget, checkMaxPixels, DEFAULT_MAX_PIXELS } from './pipeline/imageBudget.ts';
 import { prepareGemInput, GEM_IMAGE_SIZE, type RgbImage } from './pipeline/preprocess.ts';
 import { generateProposals, type ProposalOptions, type Proposals } from './pipeline/proposals.ts';
 import { relationGuidance } from './pipeline/relationGuidance.ts';
@@ -16,6 +17,7 @@ import { selectGuided } from './pipeline/selection.ts';
 import { timed } from './pipeline/timing.ts';
 import { createClipTokenizer, type ClipTokenizer } from './text/clipTokenizer.ts';
 import { parseExpression, type ParsedExpression, type ParseOptions } from './text/parseExpression.ts';
+import { isBlank } from './text/printable.ts';
 import { createTextFeaturizer, type ExpressionTextFeatures } from './text/textFeatures.ts';
 
 /** Why a segmentation could not be made; `kind` maps to the CLI's exit codes. */
@@ -53,6 +55,9 @@ export interface SegmenterOptions {
   decode?: DecodeOptions;
   /** Weight of coherence against the relation term in the final score (the reference's alpha). */
   alpha?: number;
+  /** The largest image accepted, in pixels (height × width), checked from the header before decoding. The default
+   *  keeps one image within about 4 GB (README, Limits and errors); Infinity: no limit. */
+  maxPixels?: number;
 }
 
 /** An expression, optionally with a parse that replaces the parser's (e.g. to compare with another parser). */
@@ -144,6 +149,17 @@ function bboxOf(p: Proposals, i: number): [number, number, number, number] {
   return [b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]];
 }
 
+function typeOf(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+}
+
+/** The models a segmenter with this fusion calls: SAM, the CLIP trunk, the fusion's head, the text model, GEM
+ *  when guidance is on. */
+export function neededModels(fusion: Fusion, guidance: boolean): ModelName[] {
+  if (!(fusion in HEAD_MODELS)) throw new SegmentError('badInput', `fusion must be one of ${Object.keys(HEAD_MODELS).join(', ')}, got ${String(fusion)}`);
+  return ['sam_encoder', 'sam_decoder', 'clip_trunk', HEAD_MODELS[fusion], 'clip_text', ...(guidance ? ['gem_visual' as const] : [])];
+}
+
 export async function createSegmenter(options: SegmenterOptions): Promise<Segmenter> {
   const fusion = options.fusion ?? 'G2L';
   const quirks = { rightNever: true, aliasedPool: true, nanCoherence: true, ...options.quirks };
@@ -151,18 +167,26 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
   const guidance = options.guidance ?? true;
   const topK = options.topK ?? 5;
   const decode = checkDecodeOptions(options.decode);
+  let maxPixels: number;
+  try {
+    maxPixels = checkMaxPixels(options.maxPixels ?? DEFAULT_MAX_PIXELS);
+  } catch (err) {
+    throw new SegmentError('badInput', (err as Error).message);
+  }
+  // Every model this configuration calls is checked at load (before any image work).
+  const needed = neededModels(fusion, guidance);
   let models: Models;
   if (typeof options.models === 'string') {
     if (!existsSync(join(options.models, 'manifest.json'))) {
       throw new SegmentError('models', `no models at ${options.models} (manifest.json missing): export them with models/export.py (see models/README.md)`);
     }
     try {
-      models = await loadModels(options.models, { device: options.device, precision: options.precision, vocabPath: options.vocabPath });
+      models = await loadModels(options.models, { device: options.device, precision: options.precision, vocabPath: options.vocabPath, models: needed });
     } catch (err) {
       throw new SegmentError('models', err instanceof Error ? err.message : String(err));
     }
   } else {
-    models = options.models;
+    models = options.models; // loaded by the caller, who chose which (LoadModelsOptions.models)
   }
   const vocab = findVocab(models, options.vocabPath);
   const tokenizer: ClipTokenizer = createClipTokenizer(vocab);
@@ -183,7 +207,10 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     const timings: Record<string, number> = {};
     let image: RgbImage;
     try {
-      image = await timed(timings, 'decode', () => loadImage(input, decode));
+      image = await timed(timings, 'decode', async () => {
+        await checkImageBudget(input, maxPixels);
+        return loadImage(input, decode);
+      });
     } catch (err) {
       throw new SegmentError('badInput', err instanceof Error ? err.message : String(err));
     }
@@ -212,9 +239,13 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
       throw new SegmentError('badInput', 'expressions must be a non-empty array of strings');
     }
     return expressions.map((e, i) => {
-      const text = typeof e === 'string' ? e : e?.text;
-      if (typeof text !== 'string' || text.trim() === '') {
-        throw new SegmentError('badInput', `expression ${i} is empty: give the object to find, e.g. "the dog on the left"`);
+      const text = typeof e === 'string' ? e : typeof e === 'object' && e !== null ? e.text : e;
+      if (typeof text !== 'string') {
+        const got = typeof e === 'object' && e !== null && !Array.isArray(e) ? `an object whose text is ${typeOf(text)}` : typeOf(e);
+        throw new SegmentError('badInput', `expressions[${i}] must be a string or { text: string }, got ${got}`);
+      }
+      if (isBlank(text)) {
+        throw new SegmentError('badInput', `expressions[${i}] is empty (nothing visible in it): give the object to find, e.g. "the dog on the left"`);
       }
       const parse = typeof e === 'string' || !e.parse ? parseExpression(text, parseOptions) : e.parse;
       return { text, parse };

@@ -1,6 +1,7 @@
 // Exported tiny models (scripts/fixtures/make_models.sh) through onnxruntime-node against the PyTorch outputs, and
 // the loader's errors.
-import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +158,69 @@ describe('loadModels errors', () => {
     await (await loadModels(DIR, only)).dispose(); // the same request on CPU loads
     await expect(loadModels(DIR, { ...only, device: 'cuda' }))
       .rejects.toThrow(/device 'cuda'.*npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12/);
+  });
+
+  const editManifest = (edit: (m: { files: Array<Record<string, unknown>>; exporter: { command: string }; vocab: { file: string } }) => void) => {
+    const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8'));
+    edit(manifest);
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  };
+
+  it('lists a file onnxruntime cannot load (cut, its sha256 matching) with the fix', async () => {
+    fresh();
+    const path = join(dir, 'clip_head_crop.fp32.onnx');
+    const cut = readFileSync(path).subarray(0, 200);
+    writeFileSync(path, cut);
+    editManifest((m) => {
+      const f = m.files.find((x) => x.model === 'clip_head_crop')!;
+      f.sha256 = createHash('sha256').update(cut).digest('hex');
+      f.bytes = cut.length;
+    });
+    const err = await loadModels(dir, { ...only, models: ['clip_head_crop', 'clip_head_g2l'] }).catch((e) => e);
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err.problems).toHaveLength(1);
+    expect(err.problems[0]).toMatch(/^clip_head_crop\.fp32\.onnx: onnxruntime cannot load it \(.+\)$/);
+    expect(err.message).toMatch(/Re-export them: python3 models\/export\.py/);
+  });
+
+  it('confines manifest file names to the models directory', async () => {
+    fresh();
+    editManifest((m) => {
+      m.files.find((x) => x.model === 'clip_head_crop')!.name = '../../etc/hostname';
+      m.files.find((x) => x.model === 'clip_text')!.name = '/etc/hostname';
+      m.vocab.file = '../vocab.txt.gz';
+    });
+    const err = await loadModels(dir, only).catch((e) => e);
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err.problems).toEqual([
+      'manifest.json: file name "../../etc/hostname" is not inside the models directory',
+      'manifest.json: file name "/etc/hostname" is not inside the models directory',
+      'manifest.json: file name "../vocab.txt.gz" is not inside the models directory',
+    ]);
+    // A symbolic link inside the directory that leads out of it is refused too; one that stays inside is fine.
+    fresh();
+    symlinkSync('/etc/hostname', join(dir, 'escape.onnx'));
+    symlinkSync(join(dir, 'clip_head_crop.fp32.onnx'), join(dir, 'inside.onnx'));
+    editManifest((m) => {
+      m.files.find((x) => x.model === 'clip_text')!.name = 'escape.onnx';
+      m.files.find((x) => x.model === 'clip_head_crop')!.name = 'inside.onnx';
+    });
+    const link = await loadModels(dir, only).catch((e) => e);
+    expect(link.problems).toEqual(['manifest.json: file name "escape.onnx" is not inside the models directory']);
+  });
+
+  it('shows control characters of manifest text escaped', async () => {
+    fresh();
+    unlinkSync(join(dir, 'clip_head_crop.fp32.onnx'));
+    editManifest((m) => {
+      m.exporter.command = 'python3 export.py \u001b[2J\u001b]0;pwned\u0007 --out x\r';
+      m.files.find((x) => x.model === 'clip_head_crop')!.name = 'crop\u001b[31m.onnx';
+    });
+    const err = await loadModels(dir, only).catch((e) => e);
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err.message).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
+    expect(err.message).toContain('crop\\u001b[31m.onnx is missing');
+    expect(err.message).toContain('python3 export.py \\u001b[2J\\u001b]0;pwned\\u0007 --out x\\u000d');
   });
 
   it('reports a precision the directory lacks', async () => {

@@ -25,4 +25,11 @@ describe('overlay', () => {
     const sheet = await renderContactSheet(image, [{ mask, label: 'a 0.9' }, { mask, label: 'b 0.1' }], 2, 50);
     expect((await sharp(sheet).metadata()).width).toBe(100);
   });
+
+  it('draws captions with control characters (shown escaped) and XML specials', async () => {
+    for (const caption of ['the dog\u0007', '\u0000\u001b[31m<svg>&amp;"\'', 'a\ud800b \u202e tab\tnew\nline', '\u0085\u007f']) {
+      const png = await renderOverlay(image, mask, { caption });
+      expect((await sharp(png).metadata()).height, JSON.stringify(caption)).toBeGreaterThan(40);
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { PickleError, readPickle, writePickle, type PickleValue } from '../src/data/pickle.ts';
+import { MAX_PICKLE_DEPTH, PickleError, readPickle, writePickle, type PickleValue } from '../src/data/pickle.ts';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'pickle');
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Record<string, unknown>;
@@ -54,6 +54,24 @@ describe('readPickle', () => {
     expect(() => readPickle(Uint8Array.from([0x80, 2, 0x4e, 0x4e, 0x2e]))).toThrow(/STOP with 2 items/);
     expect(() => readPickle(Uint8Array.from([0x80, 2, 0x4e]))).toThrow(PickleError);
     expect(() => readPickle(new Uint8Array(0))).toThrow(/empty input/);
+  });
+
+  it('refuses nesting deeper than MAX_PICKLE_DEPTH with a PickleError, not a stack overflow', () => {
+    const nested = (depth: number) => Uint8Array.from([0x80, 2, ...Array(depth).fill(0x5d), ...Array(depth - 1).fill(0x61), 0x2e]);
+    const err = (() => { try { readPickle(nested(200_000)); } catch (e) { return e; } })();
+    expect(err).toBeInstanceOf(PickleError);
+    expect((err as Error).message).toMatch(/nested more than 1000 deep at byte 400001/);
+    let v = readPickle(nested(MAX_PICKLE_DEPTH)) as unknown[];
+    let depth = 1;
+    while (v.length) v = v[0] as unknown[], depth++;
+    expect(depth).toBe(MAX_PICKLE_DEPTH);
+    // Deep dicts and tuples too: {'a': {'a': …}} via EMPTY_DICT / SETITEM.
+    const dicts = [0x80, 2];
+    for (let i = 0; i < 5000; i++) dicts.push(0x7d, 0x8c, 1, 0x61);
+    dicts.push(0x4e);
+    for (let i = 0; i < 5000; i++) dicts.push(0x73);
+    dicts.push(0x2e);
+    expect(() => readPickle(Uint8Array.from(dicts))).toThrow(PickleError);
   });
 
   it('reads Python 2 byte strings (SHORT_BINSTRING, BINSTRING, STRING) as the chosen encoding', () => {

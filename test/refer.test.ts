@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rleDecode, rleEncode, rleFromPolygons } from '../bindings/rle.ts';
 import { annotationMask as gtMask, combinePartMasks, decodeUncompressedRle, type GtMaskOptions } from '../src/data/gtMask.ts';
 import type { CocoAnnotation, CocoImage } from '../src/data/refer.ts';
-import { writePickle } from '../src/data/pickle.ts';
+import { PickleError, writePickle } from '../src/data/pickle.ts';
 import { inReferSplit, REFER_DATASETS, ReferDataset } from '../src/data/refer.ts';
 import { writeSynthRefer } from '../src/eval/synthRefer.ts';
 
@@ -65,6 +65,11 @@ describe('ReferDataset on the synthetic data', () => {
     expect(() => ReferDataset.load(bad, 'refcoco')).toThrow(/ref #0 has no sentences list/);
     writeFileSync(join(bad, 'refcoco', 'refs(unc).p'), writePickle([{ ref_id: 1, ann_id: 2, image_id: 3, category_id: 1, split: 'val', sentences: [] }]));
     expect(() => ReferDataset.load(bad, 'refcoco')).toThrow(/annotation 2, not in instances.json/);
+    // A pickle error names the file (and stays a PickleError).
+    writeFileSync(join(bad, 'refcoco', 'refs(unc).p'), Uint8Array.from([0x80, 2, 0x5d, 0x63, 0x2e]));
+    const err = (() => { try { ReferDataset.load(bad, 'refcoco'); } catch (e) { return e as Error; } })();
+    expect(err).toBeInstanceOf(PickleError);
+    expect(err!.message).toBe(`${join(bad, 'refcoco', 'refs(unc).p')}: pickle: refused opcode GLOBAL (0x63 'c'): it would call code at byte 3`);
   });
 });
 

@@ -69,7 +69,7 @@ describe.skipIf(!existsSync(VOCAB))('createSegmenter with stand-in backbones', (
     const calls: Record<string, number> = {};
     const models = fakeModels(calls);
     const segmenter = await createSegmenter({ models });
-    await expect(segmenter.segment(testImage(), ['  '])).rejects.toThrow(/expression 0 is empty/);
+    await expect(segmenter.segment(testImage(), ['  '])).rejects.toThrow(/expressions\[0\] is empty/);
     await expect(segmenter.segment(testImage(), [])).rejects.toThrow(/non-empty array/);
     await expect(segmenter.segment('/no/such/image.jpg', ['x'])).rejects.toMatchObject({ kind: 'badInput' });
     const noProposals = { ...models, samDecoder: async (_e: FloatTensor, pts: FloatTensor) => {
@@ -91,5 +91,41 @@ describe.skipIf(!existsSync(VOCAB))('createSegmenter with stand-in backbones', (
     const turned = await createSegmenter({ models: fakeModels({}), decode: { orientation: 'exif' } });
     expect(await turned.segment(jpeg, ['the dog'])).toMatchObject({ height: W, width: H });
     await expect(createSegmenter({ models: fakeModels({}), decode: { colour: 'srgb' as never } })).rejects.toThrow(/decode\.colour/);
+  });
+
+  it('type-checks expressions by index and treats invisible-only ones as empty, before any image work', async () => {
+    const calls: Record<string, number> = {};
+    const segmenter = await createSegmenter({ models: fakeModels(calls) });
+    const bad = (e: unknown[]) => segmenter.segment(testImage(), e as string[]).catch((x) => x);
+    for (const [input, message] of [
+      [['the dog', 'the cat', 7], /^expressions\[2\] must be a string or \{ text: string \}, got number$/],
+      [[null], /expressions\[0\] .*got null/],
+      [['ok', ['x']], /expressions\[1\] .*got an array/],
+      [[{ text: 5 }], /expressions\[0\] .*got an object whose text is number/],
+      [['\u200b\u200c\u200d\u2060\ufeff'], /expressions\[0\] is empty/], // zero-width space/joiners, word joiner, BOM
+      [['the dog', '\u00ad\u200e\u202e\u180e \ufe0f\u3164'], /expressions\[1\] is empty/], // soft hyphen, bidi, fillers
+      [[{ text: '\t\u2028' }], /expressions\[0\] is empty/],
+    ] as Array<[unknown[], RegExp]>) {
+      const err = await bad(input);
+      expect(err, JSON.stringify(input)).toBeInstanceOf(SegmentError);
+      expect(err.kind).toBe('badInput');
+      expect(err.message).toMatch(message);
+    }
+    expect(calls.samEncoder ?? 0).toBe(0);
+    // A visible character among invisible ones is an expression.
+    await expect(segmenter.segment(testImage(), ['\u200bdog'])).resolves.toHaveProperty('results.length', 1);
+  });
+
+  it('refuses an image over maxPixels before decoding it or running SAM', async () => {
+    const calls: Record<string, number> = {};
+    const small = await createSegmenter({ models: fakeModels(calls), maxPixels: H * W - 1 });
+    const err = await small.segment(testImage(), ['the dog']).catch((e) => e);
+    expect(err).toBeInstanceOf(SegmentError);
+    expect(err.kind).toBe('badInput');
+    expect(err.message).toMatch(new RegExp(`${W}×${H} = .* over maxPixels ${H * W - 1}.*--max-pixels`));
+    expect(calls.samEncoder ?? 0).toBe(0);
+    const exact = await createSegmenter({ models: fakeModels(calls), maxPixels: H * W });
+    await expect(exact.segment(testImage(), ['the dog'])).resolves.toHaveProperty('height', H);
+    await expect(createSegmenter({ models: fakeModels(), maxPixels: 0 })).rejects.toMatchObject({ kind: 'badInput' });
   });
 });

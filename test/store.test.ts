@@ -8,6 +8,7 @@ import {
   inShard, mergeRuns, parseShard, readRun, ResultStore, shardOfImage, summarizeResults, type SentenceResult,
 } from '../src/eval/store.ts';
 import { createStickyK, stickyKVariants, summarize } from '../src/eval/metrics.ts';
+import { makePlan } from '../src/eval/runPlan.ts';
 import { rng } from './helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'hybridgl-store-'));
@@ -32,9 +33,13 @@ function sentences(): SentenceResult[] {
 }
 const ALL = sentences();
 
+/** The plan of a run over `lines` (those of the shard), with these settings. */
+const planOf = (lines: SentenceResult[], shard?: ReturnType<typeof parseShard>, settings: Record<string, unknown> = { dataset: 'refcoco', split: 'val' }) =>
+  makePlan(settings, lines.filter((s) => inShard(s.image_id, shard)).map((s) => `${s.ref_id}/${s.sent_id}`), { shard });
+
 function runAll(dir: string, options: { resume?: boolean; shard?: string } = {}, stopAfter = Infinity) {
   const shard = options.shard ? parseShard(options.shard) : undefined;
-  const store = ResultStore.open(dir, { resume: options.resume, meta: { dataset: 'refcoco', split: 'val', ...(options.shard ? { shard: options.shard } : {}) } });
+  const store = ResultStore.open(dir, { resume: options.resume, plan: planOf(ALL, shard) });
   let n = 0;
   for (const s of ALL) {
     if (!inShard(s.image_id, shard) || store.has(s.ref_id, s.sent_id)) continue;
@@ -61,7 +66,8 @@ describe('ResultStore', () => {
     const dir = newDir();
     runAll(dir, {}, 5);
     expect(() => runAll(dir)).toThrow(/--resume/);
-    expect(() => ResultStore.open(dir, { resume: true, meta: { dataset: 'refcoco+' } })).toThrow(/different run/);
+    expect(() => ResultStore.open(dir, { resume: true, plan: planOf(ALL, undefined, { dataset: 'refcoco+', split: 'val' }) }))
+      .toThrow(/different run.*dataset: "refcoco" ≠ "refcoco\+"/);
   });
 
   it('resumes after a crash that cut the last line: nothing lost, nothing counted twice', () => {
@@ -73,7 +79,7 @@ describe('ResultStore', () => {
     expect(store.resumed).toEqual({ sentences: 30, droppedTruncatedLine: true });
     const { results } = readRun(dir);
     expect(results).toEqual(ALL);
-    expect(store.writeSummary()).toEqual(summarizeResults(ALL));
+    expect(store.writeSummary()).toEqual({ ...summarizeResults(ALL), complete: true, planned: 80, wholeSplit: true });
   });
 
   it('reports a corrupt line that is not the last one', () => {
@@ -83,7 +89,7 @@ describe('ResultStore', () => {
     const lines = readFileSync(file, 'utf8').split('\n');
     lines[1] = lines[1].slice(0, 10);
     writeFileSync(file, lines.join('\n'));
-    expect(() => ResultStore.open(dir, { resume: true, meta: { dataset: 'refcoco', split: 'val' } })).toThrow(/line 2 is not valid JSON/);
+    expect(() => ResultStore.open(dir, { resume: true, plan: planOf(ALL) })).toThrow(/line 2 is not valid JSON/);
   });
 
   it('survives a real SIGKILL of a writing process', async () => {
@@ -141,11 +147,10 @@ describe('shards and merge', () => {
     expect(() => mergeRuns([a, a, b], newDir())).toThrow(/given twice/);
     const dup = newDir();
     runAll(dup, {}, 3); // an unsharded run holding sentences that shard 1 or 2 also holds
-    writeFileSync(join(dup, 'run.json'), JSON.stringify({ dataset: 'refcoco', split: 'val' }));
-    expect(() => mergeRuns([a, b, dup], newDir())).toThrow(/is in both/);
+    expect(() => mergeRuns([a, b, dup], newDir())).toThrow(/is not a shard/);
     const other = newDir();
-    ResultStore.open(other, { meta: { dataset: 'refcocog', split: 'val', shard: '2/2' } });
-    expect(() => mergeRuns([a, other], newDir())).toThrow(/different run/);
+    ResultStore.open(other, { plan: planOf([], { index: 2, count: 2 }, { dataset: 'refcocog', split: 'val' }) });
+    expect(() => mergeRuns([a, other], newDir())).toThrow(/other settings .*dataset: "refcoco" ≠ "refcocog"/);
   });
 });
 
@@ -172,7 +177,7 @@ describe('sticky-k over a sharded run', () => {
     }));
     const dirs = [1, 2].map((i) => {
       const d = newDir();
-      const store = ResultStore.open(d, { meta: { shard: `${i}/2` } });
+      const store = ResultStore.open(d, { plan: planOf(withK, { index: i, count: 2 }) });
       // Each shard runs its images in its own order (here: reversed).
       for (const s of [...withK].reverse()) if (inShard(s.image_id, { index: i, count: 2 })) store.append(s);
       return d;

@@ -345,12 +345,26 @@ Result postprocess(Backend be, const float* lowRes, const float* iou, int64_t pr
       cand.push_back(static_cast<int32_t>(i));
 
   const int64_t nc = static_cast<int64_t>(cand.size());
-  std::unique_ptr<uint8_t[]> masks(new uint8_t[nc * pixels]);  // every byte is written by the upscale
+  const float maskThr = static_cast<float>(opt.maskThreshold);
+  const float hiThr = static_cast<float>(opt.maskThreshold + opt.stabilityScoreOffset);
+  const float loThr = static_cast<float>(opt.maskThreshold - opt.stabilityScoreOffset);
+  // Memory: the candidates are upscaled a chunk at a time for their stability counts and boxes, and only the NMS
+  // survivors are upscaled again (the same bits) and kept, so full-resolution masks exist for one chunk and the
+  // survivors instead of for every candidate (1 byte per pixel each).
+  constexpr int64_t kChunk = 16;
   std::vector<int64_t> hi(nc), lo(nc);
-  upscaleThreshold(be, lowRes, cand.data(), nc, g, static_cast<float>(opt.maskThreshold),
-                   static_cast<float>(opt.maskThreshold + opt.stabilityScoreOffset),
-                   static_cast<float>(opt.maskThreshold - opt.stabilityScoreOffset), masks.get(), hi.data(),
-                   lo.data());
+  std::vector<int32_t> candBoxes(nc * 4);
+  {
+    std::unique_ptr<uint8_t[]> chunk(new uint8_t[std::min(nc, kChunk) * pixels]);  // written by the upscale
+    for (int64_t c0 = 0; c0 < nc; c0 += kChunk) {
+      const int64_t m = std::min(kChunk, nc - c0);
+      upscaleThreshold(be, lowRes, cand.data() + c0, m, g, maskThr, hiThr, loThr, chunk.get(), hi.data() + c0,
+                       lo.data() + c0);
+      parallelFor(m, 4, [&](int64_t b, int64_t e) {
+        for (int64_t k = b; k < e; ++k) boxOf(chunk.get() + k * pixels, g.height, g.width, &candBoxes[4 * (c0 + k)]);
+      });
+    }
+  }
 
   // Stability = float32(hi) / float32(lo), kept when >= the threshold (NaN for an empty union fails).
   std::vector<int32_t> kept;  // indices into cand
@@ -364,20 +378,27 @@ Result postprocess(Backend be, const float* lowRes, const float* iou, int64_t pr
   }
   const int64_t nk = static_cast<int64_t>(kept.size());
   std::vector<int32_t> boxes(nk * 4);
-  parallelFor(nk, 4, [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) boxOf(masks.get() + kept[k] * pixels, g.height, g.width, &boxes[4 * k]);
-  });
+  for (int64_t k = 0; k < nk; ++k) std::copy_n(&candBoxes[4 * kept[k]], 4, &boxes[4 * k]);
   std::vector<float> scores(nk);
   for (int64_t k = 0; k < nk; ++k) scores[k] = iou[cand[kept[k]]];
   std::vector<int32_t> order = nms(boxesAsFloat(boxes).data(), scores.data(), nk, opt.boxNmsThresh);
 
-  // Small regions on the NMS survivors (in place: each candidate survives at most once); changed masks score 0.
+  // The NMS survivors at full resolution, survivor r at masks + r·pixels.
   const int64_t n1 = static_cast<int64_t>(order.size());
+  std::vector<int32_t> survivors(n1);
+  for (int64_t r = 0; r < n1; ++r) survivors[r] = cand[kept[order[r]]];
+  std::unique_ptr<uint8_t[]> masks(new uint8_t[n1 * pixels]);  // every byte is written by the upscale
+  if (n1 > 0) {
+    std::vector<int64_t> hi2(n1), lo2(n1);
+    upscaleThreshold(be, lowRes, survivors.data(), n1, g, maskThr, hiThr, loThr, masks.get(), hi2.data(), lo2.data());
+  }
+
+  // Small regions on the NMS survivors (in place); changed masks score 0.
   std::vector<int32_t> finalBoxes(n1 * 4);
   std::vector<float> regionScore(n1, 1.0f);
   parallelFor(n1, 1, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
-      uint8_t* m = masks.get() + kept[order[r]] * pixels;
+      uint8_t* m = masks.get() + r * pixels;
       if (opt.minMaskRegionArea > 0) {
         const bool holes = removeSmallRegions(m, g.height, g.width, opt.minMaskRegionArea, true);
         const bool islands = removeSmallRegions(m, g.height, g.width, opt.minMaskRegionArea, false);
@@ -400,7 +421,7 @@ Result postprocess(Backend be, const float* lowRes, const float* iou, int64_t pr
   res.masks.resize(res.count * pixels);
   parallelFor(res.count, 1, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r)
-      std::copy_n(masks.get() + kept[order[second[r]]] * pixels, pixels, res.masks.data() + r * pixels);
+      std::copy_n(masks.get() + second[r] * pixels, pixels, res.masks.data() + r * pixels);
   });
   for (int64_t r = 0; r < res.count; ++r) {
     const int32_t s = second[r];

@@ -210,7 +210,7 @@ export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): P
         break;
       case 0x2e: { // STOP
         if (stack.length !== 1 || stack[0] === MARK) fail(`STOP with ${stack.length} items on the stack`);
-        return finish(stack[0]);
+        return finish(stack[0], opStart);
       }
       case 0x28: stack.push(MARK); break; // MARK
       case 0x30: pop(); break; // POP
@@ -319,24 +319,29 @@ export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): P
   }
 }
 
+/** How deeply containers may nest (refs pickles nest 4 deep); deeper is a PickleError, not a stack overflow. */
+export const MAX_PICKLE_DEPTH = 1000;
+
 /** Turns the parse-time containers into the final shapes (dicts need all their keys known), keeping sharing. */
-function finish(root: unknown): PickleValue {
+function finish(root: unknown, offset: number): PickleValue {
   const done = new Map<object, PickleValue>();
-  const convert = (v: unknown): PickleValue => {
+  const convert = (v: unknown, depth = 0): PickleValue => {
     if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v as PickleValue;
     const seen = done.get(v);
     if (seen !== undefined) return seen;
+    if (depth >= MAX_PICKLE_DEPTH) throw new PickleError(`containers nested more than ${MAX_PICKLE_DEPTH} deep`, offset);
+    const inner = (x: unknown) => convert(x, depth + 1);
     if (Array.isArray(v)) {
       // Lists are converted in place so that shared and self-referencing lists stay shared.
       const arr = Object.isFrozen(v) ? [...v] : v;
       done.set(v, arr as PickleValue[]);
-      for (let i = 0; i < arr.length; i++) arr[i] = convert(arr[i]);
+      for (let i = 0; i < arr.length; i++) arr[i] = inner(arr[i]);
       return arr as PickleValue[];
     }
     if (v instanceof Set) {
       const s = new Set<PickleValue>();
       done.set(v, s);
-      for (const it of v) s.add(convert(it));
+      for (const it of v) s.add(inner(it));
       return s;
     }
     if (v instanceof PendingDict) {
@@ -345,12 +350,12 @@ function finish(root: unknown): PickleValue {
         done.set(v, o);
         // defineProperty: a key such as "__proto__" becomes an ordinary own property.
         for (const [k, val] of v.entries)
-          Object.defineProperty(o, k as string, { value: convert(val), enumerable: true, writable: true, configurable: true });
+          Object.defineProperty(o, k as string, { value: inner(val), enumerable: true, writable: true, configurable: true });
         return o;
       }
       const m = new Map<PickleValue, PickleValue>();
       done.set(v, m);
-      for (const [k, val] of v.entries) m.set(convert(k), convert(val));
+      for (const [k, val] of v.entries) m.set(inner(k), inner(val));
       return m;
     }
     throw new PickleError('internal: unexpected value on the stack', 0);

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { readPickle } from './pickle.ts';
+import { PickleError, readPickle, type PickleValue } from './pickle.ts';
 
 export interface ReferSentence {
   sent_id: number;
@@ -138,7 +138,13 @@ export class ReferDataset {
     const refsFile = join(dir, `refs(${splitBy}).p`);
     const instancesFile = join(dir, 'instances.json');
     for (const f of [refsFile, instancesFile]) if (!existsSync(f)) throw new Error(`REFER data: ${f} does not exist`);
-    const raw = readPickle(readFileSync(refsFile));
+    let raw: PickleValue;
+    try {
+      raw = readPickle(readFileSync(refsFile));
+    } catch (err) {
+      if (err instanceof PickleError) err.message = `${refsFile}: ${err.message}`;
+      throw err;
+    }
     if (!Array.isArray(raw)) throw new Error(`${refsFile}: expected a list of refs`);
     const refs = raw.map((r, i) => checkRef(r, i, refsFile));
     const instances = JSON.parse(readFileSync(instancesFile, 'utf8'));

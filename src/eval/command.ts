@@ -11,12 +11,27 @@ import type { Fusion } from '../models/loadModels.ts';
 import { runEval } from './evaluate.ts';
 import { createProgress } from './progress.ts';
 import { pickExamples, overlayPng, reportHtml, reportMarkdown, type ReportExample } from './report.ts';
+import { parseMaxPixels } from '../pipeline/imageBudget.ts';
+import { RunPlanError } from './runPlan.ts';
 import { mergeRuns, parseShard, readRun, summarizeResults, type RunSummary } from './store.ts';
 
 const DATASETS = ['refcoco', 'refcoco+', 'refcocog'];
+const SPLITS = ['train', 'val', 'test', 'testA', 'testB', 'testC', 'testAB', 'testBC', 'testAC'];
+const FUSIONS = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
+
+/** A run plan that cannot be used as asked is a usage error (exit 2, one line). */
+async function usageOnPlanError<T>(work: () => Promise<T> | T): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw err instanceof RunPlanError ? new UsageError(err.message) : err;
+  }
+}
 
 function printSummary(s: RunSummary, log: (m: string) => void): void {
   log(`${s.sentences} sentences${s.stickyK ? ' (guided with QUIRK sticky-k over the reference order)' : ''}`);
+  if (s.complete === false) log(`INCOMPLETE: ${s.sentences} of ${s.planned} planned sentences; these numbers are not the split's`);
+  else if (s.wholeSplit === false) log('a shard or --limit-images run: these numbers are not the whole split\'s');
   log(`pure hybridgl: ${s.hybrid.oIoU.toFixed(2)} / ${s.hybrid.mIoU.toFixed(2)} (oIoU / mIoU)`);
   log(`hybridgl w/ spatial guidance: ${s.guided.oIoU.toFixed(2)} / ${s.guided.mIoU.toFixed(2)}`);
 }
@@ -25,7 +40,7 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
   if (args[0] === 'merge') {
     const { values, positionals } = parseArgs({ args: args.slice(1), allowPositionals: true, options: { out: { type: 'string' } } });
     if (!values.out || positionals.length === 0) throw new UsageError('eval merge needs --out RUNDIR and the shard run directories');
-    const s = mergeRuns(positionals, values.out);
+    const s = await usageOnPlanError(() => mergeRuns(positionals, values.out!));
     printSummary(s, log);
     log(`wrote ${join(values.out, 'summary.json')}`);
     return 0;
@@ -37,11 +52,21 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
       data: { type: 'string' }, dataset: { type: 'string' }, split: { type: 'string' }, models: { type: 'string' },
       out: { type: 'string' }, resume: { type: 'boolean' }, shard: { type: 'string' }, fusion: { type: 'string' },
       device: { type: 'string' }, precision: { type: 'string' }, 'image-root': { type: 'string' },
-      'limit-images': { type: 'string' }, vocab: { type: 'string' },
+      'limit-images': { type: 'string' }, vocab: { type: 'string' }, 'max-pixels': { type: 'string' },
     },
   });
   for (const k of ['data', 'dataset', 'split', 'models', 'out'] as const) if (!values[k]) throw new UsageError(`eval needs --${k}`);
   if (!DATASETS.includes(values.dataset!)) throw new UsageError(`--dataset must be one of ${DATASETS.join(', ')}`);
+  if (!SPLITS.includes(values.split!)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')} (got '${values.split}')`);
+  if (values.fusion !== undefined && !FUSIONS.includes(values.fusion)) throw new UsageError(`--fusion must be one of ${FUSIONS.join(', ')}`);
+  if (values.device !== undefined && !['auto', 'cpu', 'cuda'].includes(values.device)) throw new UsageError('--device must be auto, cpu or cuda');
+  if (values.precision !== undefined && !['fp32', 'fp16'].includes(values.precision)) throw new UsageError('--precision must be fp32 or fp16');
+  let maxPixels: number | undefined;
+  try {
+    maxPixels = values['max-pixels'] !== undefined ? parseMaxPixels(values['max-pixels']) : undefined;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   if (!existsSync(values.data!)) throw new UsageError(`--data ${values.data} does not exist`);
   let shard;
   try {
@@ -52,13 +77,13 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
   const limit = values['limit-images'] !== undefined ? Number(values['limit-images']) : undefined;
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit-images must be a positive integer');
   const progress = createProgress(`${values.dataset} ${values.split}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`);
-  const summary = await runEval({
+  const summary = await usageOnPlanError(() => runEval({
     data: values.data!, dataset: values.dataset as ReferDatasetName, split: values.split!, models: values.models!,
     out: values.out!, resume: values.resume, shard, fusion: values.fusion as Fusion | undefined,
     device: values.device as 'auto' | 'cpu' | 'cuda' | undefined, precision: values.precision as 'fp32' | 'fp16' | undefined,
-    imageRoot: values['image-root'], vocabPath: values.vocab, limitImages: limit,
+    imageRoot: values['image-root'], vocabPath: values.vocab, limitImages: limit, maxPixels,
     onProgress: (done, total) => progress(done, total),
-  });
+  }));
   progress(summary.sentences, summary.sentences, true);
   printSummary(summary, log);
   log(`wrote ${join(values.out!, 'results.jsonl')} and summary.json`);

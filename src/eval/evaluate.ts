@@ -4,10 +4,11 @@ import { maskIoU } from '../../bindings/maskOps.ts';
 import { rleDecode, rleFromPolygons } from '../../bindings/rle.ts';
 import { annotationMask } from '../data/gtMask.ts';
 import { ReferDataset, type ReferDatasetName, type ReferImageGroup } from '../data/refer.ts';
-import type { Fusion } from '../models/loadModels.ts';
-import { createSegmenter, SegmentError, type PreparedImage, type Segmenter } from '../segmenter.ts';
+import { ModelLoadError, readManifest, type Fusion, type Manifest } from '../models/loadModels.ts';
+import { createSegmenter, neededModels, SegmentError, type PreparedImage, type Segmenter } from '../segmenter.ts';
 import { stickyKVariants } from './metrics.ts';
-import { inShard, ResultStore, type PredictionRecord, type RunSummary, type SentenceResult, type Shard } from './store.ts';
+import { makePlan, RunPlanError } from './runPlan.ts';
+import { inShard, ResultStore, resultKey, type PredictionRecord, type RunSummary, type SentenceResult, type Shard } from './store.ts';
 
 export interface EvalOptions {
   data: string;
@@ -23,6 +24,8 @@ export interface EvalOptions {
   precision?: 'fp32' | 'fp16';
   imageRoot?: string;
   vocabPath?: string;
+  /** The largest image accepted, in pixels (SegmenterOptions.maxPixels). */
+  maxPixels?: number;
   /** Stop after this many images (a quick look at a split). */
   limitImages?: number;
   /** Called after each image with the sentences done so far and the total. */
@@ -37,23 +40,64 @@ function proposalCounts(masks: Uint8Array, gt: Uint8Array, height: number, width
   });
 }
 
-/** Runs (or resumes) an evaluation; returns the summary written to RUNDIR/summary.json. */
+/** The sha256 of every model file (and the vocabulary) a run with this fusion and precision uses. */
+function modelIdentity(manifest: Manifest, fusion: Fusion, precision: string): Record<string, string> {
+  const id: Record<string, string> = {};
+  for (const name of neededModels(fusion, true)) {
+    const file = manifest.files.find((f) => f.model === name && f.precision === precision);
+    id[name] = file?.sha256 ?? 'missing';
+  }
+  if (manifest.vocab?.sha256) id.vocab = manifest.vocab.sha256;
+  return id;
+}
+
+/**
+ * Runs (or resumes) an evaluation; returns the summary written to RUNDIR/summary.json. The run's plan (settings,
+ * shard, planned sentences) is checked against an existing run before anything is written: an unknown split, an
+ * existing run without `resume` or with other settings is a RunPlanError, unusable models a SegmentError.
+ */
 export async function runEval(options: EvalOptions): Promise<RunSummary> {
   const ds = ReferDataset.load(options.data, options.dataset, { imageRoot: options.imageRoot });
   const fusion = options.fusion ?? 'G2L';
-  const store = ResultStore.open(options.out, {
-    resume: options.resume,
-    meta: { dataset: options.dataset, split: options.split, splitBy: ds.splitBy, fusion, ...(options.shard ? { shard: options.shard } : {}) },
-  });
-  let groups: ReferImageGroup[] = ds.byImage(options.split).filter((g) => inShard(g.image.id, options.shard));
+  let groups: ReferImageGroup[];
+  try {
+    groups = ds.byImage(options.split);
+  } catch (err) {
+    throw err instanceof RangeError ? new RunPlanError(`--split: ${err.message}`) : err;
+  }
+  if (groups.length === 0) throw new RunPlanError(`${options.dataset} (${ds.splitBy}) has no refs in split '${options.split}'`);
+  groups = groups.filter((g) => inShard(g.image.id, options.shard));
   if (options.limitImages !== undefined) groups = groups.slice(0, options.limitImages);
+  let manifest: Manifest, precision: string;
+  if (typeof options.models === 'string') {
+    try {
+      manifest = readManifest(options.models);
+    } catch (err) {
+      throw err instanceof ModelLoadError ? new SegmentError('models', err.message) : err;
+    }
+    precision = options.precision ?? 'fp32';
+  } else {
+    manifest = options.models.models.manifest;
+    precision = options.models.models.precision;
+  }
+  const keys = groups.flatMap((g) => g.items.flatMap((it) => it.ref.sentences.map((s) => resultKey({ ref_id: it.ref.ref_id, sent_id: s.sent_id }))));
+  const plan = makePlan(
+    { dataset: options.dataset, split: options.split, splitBy: ds.splitBy, fusion, precision, models: modelIdentity(manifest, fusion, precision) },
+    keys, { shard: options.shard, limitImages: options.limitImages });
+  ResultStore.check(options.out, { resume: options.resume, plan });
+  const segmenter = typeof options.models === 'string'
+    ? await createSegmenter({ models: options.models, device: options.device, precision: options.precision, fusion, vocabPath: options.vocabPath, maxPixels: options.maxPixels })
+    : options.models;
+  let store: ResultStore;
+  try {
+    store = ResultStore.open(options.out, { resume: options.resume, plan });
+  } catch (err) {
+    if (typeof options.models === 'string') await segmenter.dispose();
+    throw err;
+  }
   const total = groups.reduce((s, g) => s + g.items.reduce((t, it) => t + it.ref.sentences.length, 0), 0);
   const pending = groups.filter((g) => g.items.some((it) => it.ref.sentences.some((s) => !store.has(it.ref.ref_id, s.sent_id))));
   let done = total - pending.reduce((s, g) => s + g.items.reduce((t, it) => t + it.ref.sentences.filter((x) => !store.has(it.ref.ref_id, x.sent_id)).length, 0), 0);
-
-  const segmenter = typeof options.models === 'string'
-    ? await createSegmenter({ models: options.models, device: options.device, precision: options.precision, fusion, vocabPath: options.vocabPath })
-    : options.models;
   // One image ahead: its decoding, SAM and features run while the current image's sentences are scored.
   const prepare = (g: ReferImageGroup) =>
     segmenter.prepare(ds.imagePath(g.image)).then(

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { join } from 'node:path';
 
 import { IoUAccumulator, stickyKInOrder, type IoUCounts, type MetricSummary } from './metrics.ts';
+import { checkResumable, completeness, mergePlans, readPlan, RunPlanError, type RunPlan } from './runPlan.ts';
 
 /** One prediction of one sentence (the pure-hybrid or the guided one). */
 export interface PredictionRecord extends IoUCounts {
@@ -38,6 +39,12 @@ export interface RunSummary {
   /** whether `guided` applies QUIRK sticky-k over the reference order (needs order, proposals and guidedByK on
    *  every line); false: each line's own `guided`. */
   stickyK: boolean;
+  /** Written with a run plan (summary.json): whether every planned sentence has its result and no other… */
+  complete?: boolean;
+  /** … how many were planned … */
+  planned?: number;
+  /** … and whether the plan is the whole split (no shard, no --limit-images). */
+  wholeSplit?: boolean;
 }
 
 /** A shard `i/n`: this process handles the images with shardOfImage(id, n) === i − 1 (i counts from 1). */
@@ -145,7 +152,10 @@ export function summarizeResults(results: SentenceResult[], options: { stickyK?:
 export interface OpenRunOptions {
   /** continue a run: keep its finished sentences (a cut last line is dropped and the file rewritten cleanly). */
   resume?: boolean;
-  /** what the run is (dataset, split, models, shard, …): stored in run.json; a resumed run must match it. */
+  /** what the run sets out to do (settings, shard, items): stored in run.json before any result; a resumed run must
+   *  have the same settings and shard (its items may differ, e.g. another --limit-images). */
+  plan?: RunPlan;
+  /** without a plan: what the run is, stored in run.json as it is; a resumed run must match it. */
   meta?: Record<string, unknown>;
 }
 
@@ -156,20 +166,36 @@ export class ResultStore {
   /** how many sentences a resume found finished, and whether it dropped a cut last line. */
   readonly resumed: { sentences: number; droppedTruncatedLine: boolean };
 
+  private readonly plan?: RunPlan;
+
+  /** The checks of open() that need no file written: an existing run without resume, or with other settings, is
+   *  a RunPlanError. Nothing is created. */
+  static check(runDir: string, options: OpenRunOptions = {}): void {
+    const resultsPath = join(runDir, RESULTS_FILE);
+    if (!(existsSync(resultsPath) && readFileSync(resultsPath).length > 0)) return;
+    if (!options.resume)
+      throw new RunPlanError(`${resultsPath} already has results: pass --resume to continue, or use another --out`);
+    if (options.plan) {
+      checkResumable(runDir, readPlan(runDir, RUN_FILE), options.plan);
+      return;
+    }
+    const runFile = join(runDir, RUN_FILE);
+    if (existsSync(runFile)) {
+      const before = JSON.stringify(JSON.parse(readFileSync(runFile, 'utf8')));
+      if (before !== JSON.stringify(options.meta ?? {}))
+        throw new RunPlanError(`${runDir} holds a different run (${before}); cannot resume it as ${JSON.stringify(options.meta ?? {})}`);
+    }
+  }
+
   private constructor(readonly runDir: string, options: OpenRunOptions) {
     this.resultsPath = join(runDir, RESULTS_FILE);
+    ResultStore.check(runDir, options);
     mkdirSync(runDir, { recursive: true });
     const runFile = join(runDir, RUN_FILE);
-    const meta = options.meta ?? {};
+    const meta = options.plan ?? options.meta ?? {};
+    this.plan = options.plan;
     let dropped = false;
     if (existsSync(this.resultsPath) && readFileSync(this.resultsPath).length > 0) {
-      if (!options.resume)
-        throw new Error(`${this.resultsPath} already has results: pass --resume to continue, or use another --out`);
-      if (existsSync(runFile)) {
-        const before = JSON.stringify(JSON.parse(readFileSync(runFile, 'utf8')));
-        if (before !== JSON.stringify(meta))
-          throw new Error(`${runDir} holds a different run (${before}); cannot resume it as ${JSON.stringify(meta)}`);
-      }
       const parsed = parseResults(readFileSync(this.resultsPath, 'utf8'), this.resultsPath);
       for (const r of parsed.results) this.done.set(resultKey(r), r);
       if (parsed.truncated) {
@@ -212,66 +238,48 @@ export class ResultStore {
     return [...this.done.values()];
   }
 
-  /** Writes summary.json from the stored lines and returns it. */
+  /** Writes summary.json from the stored lines and returns it (with the plan: whether the run is complete). */
   writeSummary(): RunSummary {
-    return writeSummary(this.runDir, this.results());
+    return writeSummary(this.runDir, this.results(), this.plan);
   }
 }
 
-function writeSummary(runDir: string, results: SentenceResult[]): RunSummary {
+function writeSummary(runDir: string, results: SentenceResult[], plan?: RunPlan): RunSummary {
   const summary = summarizeResults(results);
+  if (plan) {
+    const c = completeness(plan, results.map(resultKey));
+    Object.assign(summary, { complete: c.complete, planned: c.planned, wholeSplit: !plan.shard && plan.limitImages === undefined });
+  }
   writeFileSync(join(runDir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
   return summary;
 }
 
-/** Reads a finished run directory's results (a cut last line is an error here: resume that run first). */
-export function readRun(runDir: string): { meta: Record<string, unknown>; results: SentenceResult[] } {
+/** Reads a finished run directory's results (a cut last line is an error here: resume that run first). `meta` is
+ *  the plan's settings and shard (or a run.json without a plan as it is); `plan` is null without one. */
+export function readRun(runDir: string): { meta: Record<string, unknown>; plan: RunPlan | null; results: SentenceResult[] } {
   const file = join(runDir, RESULTS_FILE);
   if (!existsSync(file)) throw new Error(`${runDir}: no ${RESULTS_FILE}`);
   const parsed = parseResults(readFileSync(file, 'utf8'), file);
   if (parsed.truncated) throw new Error(`${file}: the last line was cut (the run was killed); resume it first`);
+  const plan = readPlan(runDir, RUN_FILE);
+  if (plan) return { meta: { ...plan.settings, ...(plan.shard ? { shard: plan.shard } : {}) }, plan, results: parsed.results };
   const runFile = join(runDir, RUN_FILE);
   const meta = existsSync(runFile) ? (JSON.parse(readFileSync(runFile, 'utf8')) as Record<string, unknown>) : {};
-  return { meta, results: parsed.results };
+  return { meta, plan: null, results: parsed.results };
 }
 
 /**
- * Joins shard run directories into outDir (results.jsonl in canonical order, run.json without the shard,
- * summary.json). A sentence in two shards, shards of different runs, or a shard missing or given twice is an error.
+ * Joins shard run directories into outDir (results.jsonl in canonical order, run.json with the merged plan,
+ * summary.json). Each shard must have its run plan and be complete; shards of other settings, a shard missing or
+ * given twice, or a sentence in two shards are RunPlanErrors naming the shard directory. Nothing is written then.
  */
 export function mergeRuns(shardDirs: string[], outDir: string): RunSummary {
-  if (shardDirs.length === 0) throw new Error('mergeRuns: no shard directories given');
+  if (shardDirs.length === 0) throw new RunPlanError('merge: no shard directories given');
   const runs = shardDirs.map((d) => ({ dir: d, ...readRun(d) }));
-  const { shard: _first, ...common } = runs[0].meta;
-  const shards = new Map<number, string>();
-  let count: number | undefined;
-  for (const run of runs) {
-    const { shard, ...rest } = run.meta;
-    if (JSON.stringify(rest) !== JSON.stringify(common))
-      throw new Error(`mergeRuns: ${run.dir} is a different run (${JSON.stringify(rest)} vs ${JSON.stringify(common)})`);
-    if (shard !== undefined) {
-      const s = typeof shard === 'string' ? parseShard(shard) : (shard as Shard);
-      if (count !== undefined && s.count !== count) throw new Error(`mergeRuns: ${run.dir} is shard ${s.index}/${s.count} of a different split into ${count}`);
-      count = s.count;
-      if (shards.has(s.index)) throw new Error(`mergeRuns: shard ${s.index}/${s.count} given twice (${shards.get(s.index)}, ${run.dir})`);
-      shards.set(s.index, run.dir);
-    }
-  }
-  if (count !== undefined && shards.size !== count) {
-    const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !shards.has(i));
-    throw new Error(`mergeRuns: shard(s) ${missing.map((i) => `${i}/${count}`).join(', ')} missing`);
-  }
-  const all = new Map<string, { result: SentenceResult; dir: string }>();
-  for (const run of runs)
-    for (const r of run.results) {
-      const key = resultKey(r);
-      const prev = all.get(key);
-      if (prev) throw new Error(`mergeRuns: ref ${r.ref_id} sentence ${r.sent_id} is in both ${prev.dir} and ${run.dir}`);
-      all.set(key, { result: r, dir: run.dir });
-    }
-  const merged = canonicalOrder([...all.values()].map((v) => v.result));
+  const plan = mergePlans(runs.map((r) => ({ dir: r.dir, plan: r.plan, keys: r.results.map(resultKey) })));
+  const merged = canonicalOrder(runs.flatMap((r) => r.results));
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, RESULTS_FILE), merged.map((r) => JSON.stringify(r) + '\n').join(''));
-  writeFileSync(join(outDir, RUN_FILE), JSON.stringify(common, null, 2) + '\n');
-  return writeSummary(outDir, merged);
+  writeFileSync(join(outDir, RUN_FILE), JSON.stringify(plan, null, 2) + '\n');
+  return writeSummary(outDir, merged, plan);
 }

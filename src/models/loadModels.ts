@@ -1,10 +1,12 @@
 // Spec §2, §4, §5, §8: load the ONNX backbones written by models/export.py into onnxruntime-node sessions.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import * as ort from 'onnxruntime-node';
+
+import { printable } from '../text/printable.ts';
 
 export type Fusion = 'G2L' | 'L2G' | 'G2L&L2G' | 'token_masking' | 'attn_masking' | 'crop';
 export type Precision = 'fp32' | 'fp16';
@@ -79,7 +81,9 @@ export const HEAD_MODELS: Record<Fusion, ModelName> = {
 /** Every problem found with a model directory, in one error that says how to fix it. */
 export class ModelLoadError extends Error {
   constructor(readonly dir: string, readonly problems: string[], fix: string) {
-    super(`models in ${dir} are not usable:\n  - ${problems.join('\n  - ')}\n${fix}`);
+    // Manifest text reaches the terminal: control characters are shown escaped.
+    super(printable(`models in ${dir} are not usable:\n  - ${problems.map((p) => printable(p)).join('\n  - ')}\n${printable(fix)}`,
+      { keepLayout: true }));
     this.name = 'ModelLoadError';
   }
 }
@@ -98,7 +102,8 @@ async function sha256(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-function readManifest(dir: string): Manifest {
+/** Reads and checks dir/manifest.json (structure, confined file names); a ModelLoadError lists every problem. */
+export function readManifest(dir: string): Manifest {
   const path = join(dir, 'manifest.json');
   let parsed: Partial<Manifest>;
   try {
@@ -118,8 +123,27 @@ function readManifest(dir: string): Manifest {
         problems.push(`manifest.json: files[${i}] lacks name/model/precision/sha256/inputs/outputs`);
   if (typeof parsed.logitScale !== 'number') problems.push('manifest.json: logitScale missing');
   if (typeof parsed.vocab?.file !== 'string') problems.push('manifest.json: vocab entry missing');
+  const names = [...(Array.isArray(parsed.files) ? parsed.files.map((f) => f?.name) : []), parsed.vocab?.file];
+  for (const name of names)
+    if (typeof name === 'string' && !confined(dir, name))
+      problems.push(`manifest.json: file name ${JSON.stringify(name)} is not inside the models directory`);
   if (problems.length) throw new ModelLoadError(dir, problems, fixHint(parsed));
   return parsed as Manifest;
+}
+
+/** Whether `name` is a plain relative path that stays inside `dir`, symbolic links resolved where they exist. */
+function confined(dir: string, name: string): boolean {
+  if (name === '' || isAbsolute(name) || name.includes('\0')) return false;
+  const inside = (base: string, path: string) => {
+    const rel = relative(base, path);
+    return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+  };
+  if (!inside(resolve(dir), resolve(dir, name))) return false;
+  try {
+    return inside(realpathSync(dir), realpathSync(join(dir, name)));
+  } catch {
+    return true; // not there (yet): reported as missing
+  }
 }
 
 function describe(shape: ReadonlyArray<number | string>): string {
@@ -249,7 +273,11 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
           throw new Error(`device 'cuda': onnxruntime could not create a CUDA session for ${file.name} ` +
             `(${(e as Error).message.split('\n')[0]}). Install its CUDA provider (CUDA 12, cuDNN 9): ` +
             'npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12');
-        if (device !== 'cuda') throw e;
+        if (device !== 'cuda') {
+          // A file whose bytes match the manifest but that onnxruntime cannot load (cut at export, wrong opset…).
+          problems.push(`${file.name}: onnxruntime cannot load it (${(e as Error).message.split('\n')[0]})`);
+          continue;
+        }
         process.stderr.write(`hybridgl: onnxruntime CUDA provider failed (${(e as Error).message.split('\n')[0]}); running the models on CPU\n`);
         await closeAll();
         sessions.clear();

@@ -3,6 +3,7 @@
 import sharp from 'sharp';
 
 import type { RgbImage } from '../pipeline/preprocess.ts';
+import { printable } from '../text/printable.ts';
 
 export interface OverlayOptions {
   /** Tint colour of the mask, RGB. */
@@ -15,8 +16,9 @@ export interface OverlayOptions {
   bbox?: [number, number, number, number];
 }
 
+// Control characters are not allowed in XML even as references: they are shown as visible \uXXXX escapes.
 const escapeXml = (s: string) =>
-  s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+  printable(s).replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 
 /** Tints `mask` (row-major H×W, non-zero = set) over the image; returns RGB pixels of the same size. */
 export function tintMask(image: RgbImage, mask: Uint8Array, color: [number, number, number], alpha: number): Uint8Array {
