@@ -36,6 +36,7 @@ commands:
       Times every stage per image and per expression (p50/p90/p99) and the throughput.
   bench --kernels [filter…]
       The native kernel micro-benchmarks (npm run bench).
+  models convert|fetch …   (hybridgl models help)
   synth-refer DIR
       Writes a small deterministic synthetic dataset in the REFER layout (refcoco, splitBy unc) under DIR.
   info    the native backend (CPU or CUDA) and versions
@@ -169,6 +170,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'bench': {
       const { runBenchCommand } = await import('./eval/bench.ts');
       return runBenchCommand(rest, log);
+    }
+    case 'models': {
+      const { runModelsCommand, MODELS_USAGE } = await import('./models/command.ts');
+      if (!rest[0] || rest[0] === 'help') return console.log(`usage: hybridgl models <convert|fetch> [options]\n\n${MODELS_USAGE}`), EXIT.ok;
+      return runModelsCommand(rest, log);
     }
     case 'synth-refer': {
       if (rest.length !== 1) throw new UsageError('synth-refer needs exactly one argument: the output directory');
