@@ -95,14 +95,20 @@ export async function download(url: string, dest: string, sha256: string | null,
     let done = append ? have : 0;
     const out = createWriteStream(partial, { flags: append ? 'a' : 'w' });
     const finished = await new Promise<boolean>((resolve) => {
-      let ended = false;
+      // Settles once the file has everything received so far, so that a resume starts from its true size.
+      let settled = false, ended = false;
+      const settle = () => {
+        if (settled) return;
+        settled = true;
+        out.end(() => resolve(ended && (!total || done >= total)));
+      };
       res.on('data', (chunk: Buffer) => {
         done += chunk.length;
         bar?.(Math.round(done / 1e6), Math.round(total / 1e6));
       });
-      res.on('end', () => { ended = !res.readableAborted; });
-      res.on('error', () => resolve(false));
-      res.on('close', () => out.end(() => resolve(ended && (!total || done >= total))));
+      res.on('end', () => (ended = true));
+      res.on('error', settle);
+      res.on('close', settle);
       res.pipe(out, { end: false });
     });
     if (finished) break;
