@@ -249,6 +249,8 @@ class TemplateWriter:
 
     def finish(self, manifest):
         for family, config in (('sam', self.models.sam_cfg), ('clip', self.models.clip_cfg)):
+            if not self.entries[family]:
+                continue  # --only left this family out: keep its existing index
             self.tp.write_index(self.dirs[family], family, config, self.entries[family],
                                 {**manifest['exporter'], 'checkpoint': manifest['sources'][family]})
 

@@ -103,6 +103,11 @@ describe('models convert', () => {
       /SAM checkpoint .*clip_vit_b_16-tiny\.pt \(torchscript\) lacks \d+ of the \d+ tensors the graphs need: image_encoder\..*--sam-type/);
   });
 
+  it('reads the SAM type off the checkpoint, and says when it cannot', async () => {
+    await expect(convert(join(tmp, 'x'), { samType: undefined })).rejects.toThrow(
+      /sam_vit_b-tiny\.pth: not a segment-anything vit_h\/l\/b state_dict \(image_encoder\.patch_embed\.proj\.weight is \[16, 3, 16, 16\]\); give --sam-type/);
+  });
+
   it('names an unknown SAM type and a missing checkpoint', async () => {
     await expect(convert(join(tmp, 'x'), { samType: 'vit_l' })).rejects.toThrow(/no SAM vit_l graph templates \(have: vit_b-tiny\)/);
     await expect(convert(join(tmp, 'x'), { clip: join(tmp, 'nope.pt') })).rejects.toThrow(/CLIP checkpoint .*nope\.pt does not exist/);

@@ -9,8 +9,9 @@ import { TemplateError } from './onnxTemplate.ts';
 import { ZipError } from './zipArchive.ts';
 
 export const MODELS_USAGE = `  models convert --sam PATH --clip PATH --out DIR [--sam-type vit_h|vit_l|vit_b] [--precision fp32,fp16]
-      Converts segment-anything's sam_vit_*.pth and OpenAI's ViT-B-16.pt into a model directory (no Python).
-  models fetch --out DIR [--sam vit_h|vit_l|vit_b] [--precision fp32,fp16] [--from DIR|URL]
+      Converts segment-anything's sam_vit_*.pth and OpenAI's ViT-B-16.pt into a model directory (no Python);
+      the SAM type is read off the checkpoint. Graph templates ship for: vit_b.
+  models fetch --out DIR [--sam vit_b] [--precision fp32,fp16] [--from DIR|URL]
       Downloads the official checkpoints (resumable, sha256-checked) and converts them; --from takes downloaded
       checkpoints, or a model directory served over HTTP.`;
 
@@ -34,7 +35,7 @@ export async function runModelsCommand(argv: string[], log: (msg: string) => voi
     if (sub === 'convert') {
       if (typeof values.sam !== 'string' || typeof values.clip !== 'string') throw new UsageError('models convert needs --sam PATH and --clip PATH');
       const { convertCheckpoints } = await import('./convert.ts');
-      const m = await convertCheckpoints({ sam: values.sam, clip: values.clip, out: values.out, samType: values['sam-type'] ?? 'vit_h',
+      const m = await convertCheckpoints({ sam: values.sam, clip: values.clip, out: values.out, samType: values['sam-type'],
         precisions: precisions(values.precision), templates: values.templates, vocab: values.vocab,
         command: ['hybridgl', 'models', ...argv].join(' ') });
       log(`wrote ${m.files.length} models to ${values.out}`);
@@ -42,7 +43,7 @@ export async function runModelsCommand(argv: string[], log: (msg: string) => voi
     }
     if (sub === 'fetch') {
       const { fetchModels } = await import('./fetch.ts');
-      const m = await fetchModels({ out: values.out, samType: values.sam ?? 'vit_h', precisions: precisions(values.precision),
+      const m = await fetchModels({ out: values.out, samType: values.sam ?? 'vit_b', precisions: precisions(values.precision),
         from: values.from, templates: values.templates, vocab: values.vocab });
       log(`${m.files.length} models ready in ${values.out}`);
       return 0;

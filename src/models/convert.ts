@@ -39,7 +39,7 @@ export interface ConvertOptions {
   sam: string;
   clip: string;
   out: string;
-  /** A SAM template set in the templates directory: vit_h, vit_l, vit_b (default vit_h, as export.py). */
+  /** A SAM template set in the templates directory: vit_h, vit_l, vit_b (default: read off the checkpoint). */
   samType?: string;
   precisions?: Precision[];
   /** Default: the package's models/templates. */
@@ -113,10 +113,26 @@ function concat(arrays: Float32Array[]): Float32Array {
   return out;
 }
 
+const SAM_WIDTHS: Record<number, string> = { 768: 'vit_b', 1024: 'vit_l', 1280: 'vit_h' };
+
+/** vit_b/l/h from the image encoder's width (what segment-anything's registry builds for each). */
+export function detectSamType(path: string): string {
+  if (!existsSync(path)) throw new ConvertError(`SAM checkpoint ${path} does not exist`);
+  const ck = openCheckpoint(path);
+  try {
+    const w = ck.tensors.get('image_encoder.patch_embed.proj.weight');
+    const type = w ? SAM_WIDTHS[w.shape[0]] : undefined;
+    if (!type) throw new ConvertError(`SAM checkpoint ${path}: not a segment-anything vit_h/l/b state_dict (image_encoder.patch_embed.proj.weight is ${w ? describe(w.shape) : 'missing'}); give --sam-type`);
+    return type;
+  } finally {
+    ck.close();
+  }
+}
+
 /** Converts the checkpoints; returns the manifest written to `<out>/manifest.json`. */
 export async function convertCheckpoints(options: ConvertOptions): Promise<Manifest> {
   const templates = options.templates ?? DEFAULT_TEMPLATES;
-  const samType = options.samType ?? 'vit_h';
+  const samType = options.samType ?? detectSamType(options.sam);
   const precisions = options.precisions ?? ['fp32'];
   const samDir = join(templates, `sam-${samType}`);
   if (!existsSync(samDir))

@@ -160,7 +160,7 @@ async function fetchModelDir(base: string, out: string, options: FetchOptions): 
 }
 
 export async function fetchModels(options: FetchOptions): Promise<Manifest> {
-  const samType = options.samType ?? 'vit_h';
+  const samType = options.samType ?? 'vit_b';
   const official = OFFICIAL[samType as keyof typeof OFFICIAL];
   const sources = options.sources ?? (official && samType !== 'clip' ? { sam: official, clip: OFFICIAL.clip } : null);
   if (!sources) throw new FetchError(`--sam must be vit_h, vit_l or vit_b, got ${samType}`);
