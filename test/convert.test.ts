@@ -98,6 +98,30 @@ describe('models convert', () => {
     }
   }, 120_000);
 
+  it('writes ONNX external data past the size limit, which onnxruntime runs to the same outputs', async () => {
+    const inline = join(tmp, 'all'), external = join(tmp, 'external');
+    const manifest = await convert(external, { externalDataAbove: 0 });
+    const entry = manifest.files.find((f) => f.name === 'sam_decoder.fp32.onnx') as { externalData?: { name: string } };
+    expect(entry.externalData?.name).toBe('sam_decoder.fp32.onnx.data');
+    const [small, data, whole] = [join(external, 'sam_decoder.fp32.onnx'), join(external, 'sam_decoder.fp32.onnx.data'),
+      join(inline, 'sam_decoder.fp32.onnx')].map((p) => statSync(p).size);
+    expect(small).toBeLessThan(whole);
+    expect(data).toBeGreaterThan(whole - small); // the tensors, without their protobuf framing
+    const run = async (dir: string) => {
+      const models = await loadModels(dir, { device: 'cpu', models: ['sam_decoder'], warmup: false });
+      try {
+        const emb = Float32Array.from({ length: 16 * 64 * 64 }, (_, i) => Math.sin(i));
+        return await models.samDecoder({ data: emb, dims: [1, 16, 64, 64] }, { data: Float32Array.from([100, 200]), dims: [1, 1, 2] },
+          { data: Float32Array.from([1]), dims: [1, 1] });
+      } finally {
+        await models.dispose();
+      }
+    };
+    const [a, b] = [await run(inline), await run(external)];
+    expect(Array.from(b.lowResLogits.data)).toEqual(Array.from(a.lowResLogits.data));
+    expect(Array.from(b.iouPredictions.data)).toEqual(Array.from(a.iouPredictions.data));
+  }, 120_000);
+
   it('names the missing tensors of a wrong checkpoint', async () => {
     await expect(convert(join(tmp, 'swapped'), { sam: CLIP })).rejects.toThrow(
       /SAM checkpoint .*clip_vit_b_16-tiny\.pt \(torchscript\) lacks \d+ of the \d+ tensors the graphs need: image_encoder\..*--sam-type/);

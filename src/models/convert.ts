@@ -50,6 +50,9 @@ export interface ConvertOptions {
   progress?: boolean;
   /** Recorded in the manifest as the command that made it. */
   command?: string;
+  /** Graphs larger than this many bytes keep their tensors in `<file>.data` (ONNX external data); default just
+   *  under protobuf's 2 GiB limit. */
+  externalDataAbove?: number;
 }
 
 export function availableSamTypes(templates = DEFAULT_TEMPLATES): string[] {
@@ -167,7 +170,7 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
       for (const entry of entries) jobs.push({ ck, entry, dir: f.dir });
     }
     const plans = jobs.map(({ entry, dir }) => planTemplate(readFileSync(join(dir, entry.template)),
-      (name) => Object.hasOwn(entry.initializers, name), `${entry.name}.data`));
+      (name) => Object.hasOwn(entry.initializers, name), `${entry.name}.data`, options.externalDataAbove));
     const total = plans.reduce((a, p) => a + p.totalBytes, 0);
     const bar = options.progress === false ? null : createProgress('convert (MB)');
     let done = 0;
