@@ -63,7 +63,10 @@ export class CheckpointTensor {
       s === this.shape.slice(i + 1).reduce((a, b) => a * b, 1));
     if (contiguous) {
       if (dtype === 'float32' && raw.byteOffset % 4 === 0) out.set(new Float32Array(raw.buffer, raw.byteOffset, n));
-      else for (let i = 0; i < n; i++) out[i] = get(i);
+      else if (dtype === 'float16' && raw.byteOffset % 2 === 0) {
+        const bits = new Uint16Array(raw.buffer, raw.byteOffset, n);
+        for (let i = 0; i < n; i++) out[i] = halfToFloat(bits[i]);
+      } else for (let i = 0; i < n; i++) out[i] = get(i);
       return out;
     }
     const idx = new Array(this.shape.length).fill(0);
@@ -80,13 +83,21 @@ export class CheckpointTensor {
   }
 }
 
-const HALF_EXP = new Float64Array(32).map((_, e) => 2 ** (e - 15));
-
-function halfToFloat(h: number): number {
+function halfBitsToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, m = h & 0x3ff;
   if (e === 0) return sign * m * 2 ** -24;
   if (e === 31) return m ? NaN : sign * Infinity;
-  return sign * (1 + m / 1024) * HALF_EXP[e];
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+let halfTable: Float32Array | null = null;
+/** Every half value, widened (exact): a lookup per element. */
+function halfToFloat(h: number): number {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) halfTable[i] = halfBitsToFloat(i);
+  }
+  return halfTable[h];
 }
 
 const bf = new DataView(new ArrayBuffer(4));
