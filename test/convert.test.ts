@@ -47,6 +47,17 @@ describe('checkpoint readers', () => {
     ck.close();
   });
 
+  it('reads a scripted TorchScript archive (typed lists via torch.jit._pickle) as its state_dict()', () => {
+    const want = JSON.parse(readFileSync(join(FIX, 'scripted-sample.json'), 'utf8')) as Record<string, { shape: number[]; values: number[] }>;
+    const ck = openCheckpoint(join(FIX, 'scripted-sample.pt'));
+    expect([...ck.tensors.keys()]).toEqual(Object.keys(want));
+    for (const [key, t] of ck.tensors) {
+      expect(t.shape).toEqual(want[key].shape);
+      expect(Array.from(t.readFloat32())).toEqual(want[key].values);
+    }
+    ck.close();
+  });
+
   it('refuses a global that is not on the allow-list, naming it, without running anything', () => {
     // GLOBAL 'os system' + ('true',) REDUCE: what a malicious checkpoint would hold.
     const evil = Uint8Array.from([0x80, 2, 0x63, ...Buffer.from('os\nsystem\n'), 0x58, 4, 0, 0, 0,

@@ -140,6 +140,10 @@ function allowList(path: string, archive: ZipArchive, prefix: string): PickleAll
       return ref;
     },
     reduce: {
+      // Scripted modules' typed list attributes (e.g. Conv2d's _reversed_padding_repeated_twice): the list itself.
+      'torch.jit._pickle.build_intlist': (args) => args[0],
+      'torch.jit._pickle.build_doublelist': (args) => args[0],
+      'torch.jit._pickle.build_boollist': (args) => args[0],
       'torch._utils._rebuild_tensor_v2': (args) => {
         const [storage, offset, size, stride] = args as [unknown, number, PickleValue, PickleValue];
         const ref = storage as StorageRef;
