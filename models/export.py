@@ -265,7 +265,8 @@ def main(argv=None):
                     help='also write fp16 models (fp32 inputs/outputs; needs the onnx package): all, or a '
                          'comma-separated list of model names')
     ap.add_argument('--random-init', action='store_true', help='random weights instead of checkpoints')
-    ap.add_argument('--tiny', action='store_true', help='small configurations, same input geometry (random weights, or checkpoints made so)')
+    ap.add_argument('--tiny', action='store_true',
+                    help='small configurations, same input geometry (random weights, or checkpoints made so)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--vocab', help='bpe_simple_vocab_16e6.txt.gz (default: from an installed clip/open_clip)')
     ap.add_argument('--no-copy-vocab', action='store_true', help='record the vocabulary as absent (test fixtures)')

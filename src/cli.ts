@@ -173,8 +173,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'models': {
       const { runModelsCommand, MODELS_USAGE } = await import('./models/command.ts');
-      if (!rest[0] || rest[0] === 'help') return console.log(`usage: hybridgl models <convert|fetch> [options]\n\n${MODELS_USAGE}`), EXIT.ok;
-      return runModelsCommand(rest, log);
+      if (rest[0] && rest[0] !== 'help') return runModelsCommand(rest, log);
+      console.log(`usage: hybridgl models <convert|fetch> [options]\n\n${MODELS_USAGE}`);
+      return EXIT.ok;
     }
     case 'synth-refer': {
       if (rest.length !== 1) throw new UsageError('synth-refer needs exactly one argument: the output directory');
