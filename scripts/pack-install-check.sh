@@ -2,7 +2,7 @@
 # CI: the published package installs without a toolchain. Builds the prebuild (prebuilds/ is not committed; the
 # build honours HYBRIDGL_CUDA as npm install does), packs the package, installs the tarball into an empty directory
 # offline from the npm cache with a PATH of only node, npm and basic utilities (no cmake, c++, g++, cc, python3),
-# and segments a photo with the fixture models.
+# segments a photo with the fixture models and converts the fixture checkpoints.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -38,4 +38,8 @@ PKG="$WORK/app/node_modules/hybridgl"
 test -e "$PKG/prebuilds/$PLATFORM" && ! test -e "$PKG/build"
 PATH="$WORK/bin" npx hybridgl segment "$ROOT/assets/demo.jpg" "the dog on the left" --models "$ROOT/test/fixtures/e2e/models" \
   --vocab "$PKG/models/vocab/bpe_simple_vocab_16e6.txt.gz" --device cpu --json "$WORK/result.json"
+# The converter runs from the tarball too (tiny fixture checkpoints and their templates).
+FIX="$ROOT/test/fixtures/convert"
+PATH="$WORK/bin" npx hybridgl models convert --sam "$FIX/sam_vit_b-tiny.pth" --clip "$FIX/clip_vit_b_16-tiny.pt" \
+  --sam-type vit_b-tiny --templates "$FIX/templates" --out "$WORK/converted"
 node -e 'const r = require(process.argv[1]); if (!r[0] || !r[0].mask) process.exit(1); console.log("pack-install-check: segmented, bbox", JSON.stringify(r[0].bbox))' "$WORK/result.json"
