@@ -94,6 +94,13 @@ describe('models fetch', () => {
     expect(existsSync(join(out, 'checkpoints', 'sam_vit_b-tiny.pth.partial'))).toBe(false);
   });
 
+  it('refuses a SAM type without templates before downloading anything', async () => {
+    log.length = 0;
+    await expect(fetchModels({ ...options(join(tmp, 'vit_l')), samType: 'vit_l', sources: undefined }))
+      .rejects.toThrow(/no graph templates for SAM vit_l in this package \(have: vit_b-tiny\)/);
+    expect(log.length).toBe(0);
+  });
+
   it('names a 404', async () => {
     const opts = options(join(tmp, 'missing'));
     opts.sources.clip = { ...source('clip_vit_b_16-tiny.pt'), url: `${base}/ck/nothing-here.pt` };

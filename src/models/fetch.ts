@@ -7,7 +7,7 @@ import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { createProgress } from '../eval/progress.ts';
-import { convertCheckpoints, type ConvertOptions } from './convert.ts';
+import { availableSamTypes, convertCheckpoints, type ConvertOptions } from './convert.ts';
 import type { Manifest, Precision } from './loadModels.ts';
 
 export interface CheckpointSource { file: string; url: string; sha256: string; bytes?: number }
@@ -170,6 +170,10 @@ export async function fetchModels(options: FetchOptions): Promise<Manifest> {
     throw new FetchError(`${from} is already a model directory: use --models ${from} directly (or serve it over HTTP for --from URL)`);
   if (remote && (await urlExists(`${from}/manifest.json`))) return fetchModelDir(from!, options.out, options);
 
+  const types = availableSamTypes(options.templates);
+  if (!types.includes(samType))
+    throw new FetchError(`no graph templates for SAM ${samType} in this package (have: ${types.join(', ') || 'none'}); ` +
+      'fetch one of those, or export with models/export.py');
   const ckDir = join(options.out, 'checkpoints');
   mkdirSync(ckDir, { recursive: true });
   const paths: Record<'sam' | 'clip', string> = { sam: '', clip: '' };
