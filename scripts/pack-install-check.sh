@@ -36,6 +36,7 @@ echo '{"name":"app","version":"1.0.0","private":true}' > package.json
 PATH="$WORK/bin" ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm install --offline --no-audit --no-fund "$TARBALL"
 PKG="$WORK/app/node_modules/hybridgl"
 test -e "$PKG/prebuilds/$PLATFORM" && ! test -e "$PKG/build"
+PATH="$WORK/bin" npx hybridgl info   # the prebuilt addon loads (CPU backend where CUDA is absent)
 PATH="$WORK/bin" npx hybridgl segment "$ROOT/assets/demo.jpg" "the dog on the left" --models "$ROOT/test/fixtures/e2e/models" \
   --vocab "$PKG/models/vocab/bpe_simple_vocab_16e6.txt.gz" --device cpu --json "$WORK/result.json"
 # The converter runs from the tarball too (tiny fixture checkpoints and their templates).
