@@ -33,7 +33,9 @@ done
 
 cd "$WORK/app"
 echo '{"name":"app","version":"1.0.0","private":true}' > package.json
-PATH="$WORK/bin" ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm install --offline --no-audit --no-fund "$TARBALL"
+PATH="$WORK/bin" ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm install --offline --no-audit --no-fund --foreground-scripts "$TARBALL" \
+  2>&1 | tee "$WORK/install.log"
+grep -q 'hybridgl: using the prebuilt addon' "$WORK/install.log"  # the install script took the prebuild, built nothing
 PKG="$WORK/app/node_modules/hybridgl"
 test -e "$PKG/prebuilds/$PLATFORM" && ! test -e "$PKG/build"
 PATH="$WORK/bin" npx hybridgl info   # the prebuilt addon loads (CPU backend where CUDA is absent)
