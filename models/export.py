@@ -170,8 +170,8 @@ def load_checkpoints(args):
     except RuntimeError:  # a plain state_dict file
         clip_state = torch.load(args.clip_checkpoint, map_location='cpu')
     clip_state = {k: v.float() for k, v in clip_state.items()}
-    clip_cfg = wt.clip_config_from_state(clip_state)
-    return (wt.sam_config(args.sam_arch, False), sam_state, sha256_file(args.sam_checkpoint), clip_cfg, clip_state,
+    clip_cfg = dict(wt.CLIP_TINY) if args.tiny else wt.clip_config_from_state(clip_state)  # tiny: heads ≠ width/64
+    return (wt.sam_config(args.sam_arch, args.tiny), sam_state, sha256_file(args.sam_checkpoint), clip_cfg, clip_state,
             sha256_file(args.clip_checkpoint))
 
 
@@ -225,6 +225,36 @@ def reference_cases(models):
     return cases
 
 
+class TemplateWriter:
+    """--templates: beside each exported file, its weight-free template (hybridgl_export/templates.py), in one
+    directory per family (sam-<arch>, clip-<name>) so that any SAM template set combines with the CLIP one."""
+
+    def __init__(self, root, models, sam_state, clip_state):
+        from hybridgl_export import templates as tp
+        self.tp, self.models = tp, models
+        self.sources = tp.source_maps(models, sam_state, clip_state)
+        self.dirs = dict(zip(('sam', 'clip'), tp.template_dirs(root, models.sam_cfg)))
+        self.entries, self.fp32 = {'sam': [], 'clip': []}, {}
+        for d in self.dirs.values():
+            os.makedirs(d, exist_ok=True)
+
+    def add(self, name, precision, path):
+        family = 'sam' if name.startswith('sam_') else 'clip'
+        template, recipes = self.tp.write_template(path, self.dirs[family], self.models.modules[name],
+                                                   self.sources[name], self.fp32.get(name))
+        if precision == 'fp32':
+            self.fp32[name] = recipes
+        self.entries[family].append(dict(name=os.path.basename(path), model=name, precision=precision,
+                                         template=template, initializers=recipes, **self.models.specs[name]))
+
+    def finish(self, manifest):
+        for family, config in (('sam', self.models.sam_cfg), ('clip', self.models.clip_cfg)):
+            if not self.entries[family]:
+                continue  # --only left this family out: keep its existing index
+            self.tp.write_index(self.dirs[family], family, config, self.entries[family],
+                                {**manifest['exporter'], 'checkpoint': manifest['sources'][family]})
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument('--sam-checkpoint', help='sam_vit_{h,l,b}_*.pth (segment-anything state_dict)')
@@ -235,16 +265,17 @@ def main(argv=None):
                     help='also write fp16 models (fp32 inputs/outputs; needs the onnx package): all, or a '
                          'comma-separated list of model names')
     ap.add_argument('--random-init', action='store_true', help='random weights instead of checkpoints')
-    ap.add_argument('--tiny', action='store_true', help='small configurations, same input geometry (with --random-init)')
+    ap.add_argument('--tiny', action='store_true',
+                    help='small configurations, same input geometry (random weights, or checkpoints made so)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--vocab', help='bpe_simple_vocab_16e6.txt.gz (default: from an installed clip/open_clip)')
     ap.add_argument('--no-copy-vocab', action='store_true', help='record the vocabulary as absent (test fixtures)')
     ap.add_argument('--reference', action='store_true',
                     help='also write reference.json/.bin: PyTorch outputs for fixed inputs')
     ap.add_argument('--only', help='comma-separated model names to export (default: all)')
+    ap.add_argument('--templates', metavar='DIR',
+                    help='also write weight-free graph templates for `hybridgl models convert` (needs onnx)')
     args = ap.parse_args(argv)
-    if args.tiny and not args.random_init:
-        ap.error('--tiny needs --random-init')
     if args.fp16:
         try:
             import onnx  # noqa: F401
@@ -257,6 +288,7 @@ def main(argv=None):
     models = Models(sam_cfg, sam_state, clip_cfg, clip_state)
     only = set(args.only.split(',')) if args.only else None
     files = []
+    templates = TemplateWriter(args.templates, models, sam_state, clip_state) if args.templates else None
     for name, module in models.modules.items():
         if only and name not in only:
             continue
@@ -270,6 +302,8 @@ def main(argv=None):
         for precision, path in paths.items():
             files.append(dict(name=os.path.basename(path), model=name, precision=precision, sha256=sha256_file(path),
                               bytes=os.path.getsize(path), **models.specs[name]))
+            if templates:
+                templates.add(name, precision, path)
 
     vocab_src = find_vocab(args.vocab)
     vocab = {'file': 'bpe_simple_vocab_16e6.txt.gz', 'present': False}
@@ -300,6 +334,8 @@ def main(argv=None):
         f.write('\n')
     if args.reference:
         write_reference(args.out, reference_cases(models))
+    if templates:
+        templates.finish(manifest)
     print(f'wrote {len(files)} models to {args.out}', file=sys.stderr)
 
 

@@ -47,6 +47,7 @@ commands:
   serve --models DIR [--host 127.0.0.1] [--port 8080] [--token T] [--allow-dir DIR] [--max-pixels N] [options]
       An HTTP service, models loaded once: POST /v1/segment, GET /healthz, GET /metrics, a web page at /
       (all options: hybridgl serve --help).
+  models convert|fetch …   (hybridgl models help)
   synth-refer DIR
       Writes a small deterministic synthetic dataset in the REFER layout (refcoco, splitBy unc) under DIR.
   info    the native backend (CPU or CUDA) and versions
@@ -228,6 +229,12 @@ export async function main(argv: string[]): Promise<number> {
     case 'serve': {
       const { runServeCommand } = await import('./serve/command.ts');
       return runServeCommand(rest, log);
+    }
+    case 'models': {
+      const { runModelsCommand, MODELS_USAGE } = await import('./models/command.ts');
+      if (rest[0] && rest[0] !== 'help') return runModelsCommand(rest, log);
+      console.log(`usage: hybridgl models <convert|fetch> [options]\n\n${MODELS_USAGE}`);
+      return EXIT.ok;
     }
     case 'synth-refer': {
       if (rest.length !== 1) throw new UsageError('synth-refer needs exactly one argument: the output directory');

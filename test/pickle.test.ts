@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { MAX_PICKLE_DEPTH, PickleError, readPickle, writePickle, type PickleValue } from '../src/data/pickle.ts';
+import { MAX_PICKLE_DEPTH, PickleError, PickleRecord, readPickle, writePickle, type PickleValue } from '../src/data/pickle.ts';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'pickle');
 const expected = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Record<string, unknown>;
@@ -107,5 +107,32 @@ describe('writePickle', () => {
     });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual(data);
+  });
+});
+
+describe('readPickle with an allow-list (PyTorch files)', () => {
+  const op = (s: string) => [...Buffer.from(s, 'latin1')];
+  // GLOBAL '__torch__ M', EMPTY_TUPLE, NEWOBJ, {'a': 1}, BUILD, STOP
+  const record = Uint8Array.from([0x80, 2, ...op('c__torch__\nM\n'), 0x29, 0x81, 0x7d, 0x58, 1, 0, 0, 0, ...op('a'),
+    0x4b, 1, 0x73, 0x62, 0x2e]);
+  const allow = { records: (q: string) => q.startsWith('__torch__.'), values: ['torch.FloatStorage'] };
+
+  it('builds an admitted class as a plain record of its state', () => {
+    const r = readPickle(record, { allow }) as unknown as PickleRecord;
+    expect(r).toBeInstanceOf(PickleRecord);
+    expect(r.cls.qualified).toBe('__torch__.M');
+    expect(r.state).toEqual({ a: 1 });
+  });
+
+  it('refuses classes, calls and BUILDs the allow-list does not admit', () => {
+    expect(() => readPickle(record, { allow: { records: () => false } })).toThrow(/global __torch__\.M is not on the allow-list/);
+    // GLOBAL 'torch FloatStorage' () REDUCE: admitted as a value, not as a callable.
+    const call = Uint8Array.from([0x80, 2, ...op('ctorch\nFloatStorage\n'), 0x29, 0x52, 0x2e]);
+    expect(() => readPickle(call, { allow })).toThrow(/global torch\.FloatStorage may not be called/);
+    // [] {} BUILD: BUILD on a plain list.
+    const build = Uint8Array.from([0x80, 2, 0x5d, 0x7d, 0x62, 0x2e]);
+    expect(() => readPickle(build, { allow })).toThrow(/BUILD on something that is not an admitted object/);
+    // BINPERSID without a persistentLoad.
+    expect(() => readPickle(Uint8Array.from([0x80, 2, 0x4b, 1, 0x51, 0x2e]), { allow })).toThrow(/refused opcode BINPERSID/);
   });
 });

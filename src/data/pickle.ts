@@ -3,7 +3,9 @@
 // The reader understands the opcodes Python writes for plain data (protocols 0–5: None, bool, int, float, str,
 // bytes, bytearray, list, tuple, dict, set, frozenset, memo) and builds plain JS data. Anything that would make
 // Python call code (GLOBAL, STACK_GLOBAL, REDUCE, BUILD, INST, OBJ, NEWOBJ, PERSID, EXT, out-of-band buffers) is
-// refused with an error naming the opcode and its byte offset; nothing is ever executed or looked up.
+// refused with an error naming the opcode and its byte offset; nothing is ever executed or looked up. A caller that
+// reads PyTorch files passes an allow-list (src/models/torchPickle.ts): exactly the globals it names are admitted, each
+// mapped to a data constructor written here or there; any other global is refused by name.
 
 /** What a pickle becomes: dicts with only str keys are plain objects, other dicts `Map`s; tuples are arrays;
  *  ints beyond ±2^53 are `bigint`; bytes and bytearray are `Uint8Array`; sets are `Set`s. */
@@ -23,6 +25,8 @@ export interface ReadPickleOptions {
   /** How protocol-0/1/2 byte strings (Python 2 `str`, opcodes S/T/U) are decoded: 'ascii' (Python 3's default,
    *  non-ASCII is an error), 'latin1', 'utf8', or 'bytes' (kept as Uint8Array). */
   stringEncoding?: 'ascii' | 'latin1' | 'utf8' | 'bytes';
+  /** Globals to admit (GLOBAL, STACK_GLOBAL, REDUCE, NEWOBJ, BUILD, BINPERSID); without it all are refused. */
+  allow?: PickleAllowList;
 }
 
 export class PickleError extends Error {
@@ -30,6 +34,37 @@ export class PickleError extends Error {
     super(`pickle: ${message} at byte ${offset}`);
     this.name = 'PickleError';
   }
+}
+
+/** A global (module.name) the caller's allow-list admits, as a value: e.g. a storage type inside a persistent id. */
+export class PickleGlobal {
+  constructor(readonly module: string, readonly name: string) {}
+  get qualified(): string {
+    return `${this.module}.${this.name}`;
+  }
+}
+
+/** An instance of an admitted class (NEWOBJ with no arguments), kept as a plain record of the state BUILD gave it;
+ *  none of its code exists here or runs. */
+export class PickleRecord {
+  state: PickleValue = null;
+  constructor(readonly cls: PickleGlobal) {}
+}
+
+/** The globals a pickle may name, and what each becomes; every other global is refused. Nothing is executed:
+ *  each admitted name maps to a data constructor written here. */
+export interface PickleAllowList {
+  /** Callables for REDUCE: qualified name → the value built from the (converted) argument tuple. */
+  reduce?: Record<string, (args: PickleValue[]) => unknown>;
+  /** Classes whose REDUCE with no arguments is an empty dict that SETITEMS then fills (collections.OrderedDict);
+   *  BUILD on them (their __dict__, e.g. a state_dict's _metadata) is read and dropped. */
+  dicts?: readonly string[];
+  /** Names that may only appear as values (PickleGlobal). */
+  values?: readonly string[];
+  /** Classes admitted for NEWOBJ + BUILD as PickleRecords. */
+  records?: (qualified: string) => boolean;
+  /** BINPERSID: the persistent id (converted) → the value it stands for. */
+  persistentLoad?: (pid: PickleValue) => unknown;
 }
 
 // Opcodes that would run code or need out-of-band data: named in the error, never executed.
@@ -118,6 +153,11 @@ function unquoteString(line: string, offset: number): Uint8Array {
 /** Reads a pickle into plain JS data; throws PickleError for anything it does not support. */
 export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): PickleValue {
   const enc = options.stringEncoding ?? 'ascii';
+  const allow = options.allow;
+  // What the allow-list made: final values that finish() passes through (records get their state converted).
+  const external = new WeakSet<object>();
+  const dictLike = new WeakSet<PendingDict>();
+  const pendingState = new Map<PickleRecord, unknown>();
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const stack: unknown[] = [];
   const memo = new Map<number, unknown>();
@@ -127,6 +167,16 @@ export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): P
   const fail = (msg: string): never => {
     throw new PickleError(msg, opStart);
   };
+  const refuse = (op: number): never => fail(`refused opcode ${REFUSED[op]} (${opcodeName(op)}): it would call code`);
+  const admitGlobal = (module: string, name: string): PickleGlobal => {
+    const g = new PickleGlobal(module.trim(), name.trim());
+    const q = g.qualified;
+    const ok = allow!.values?.includes(q) || allow!.dicts?.includes(q) || (allow!.reduce && Object.hasOwn(allow!.reduce, q)) ||
+      allow!.records?.(q);
+    if (!ok) fail(`global ${q} is not on the allow-list`);
+    return g;
+  };
+  const finish = (v: unknown, offset = 0) => finishValue(v, offset, external, pendingState);
   const need = (n: number) => {
     if (pos + n > data.length) fail(`truncated data (needs ${n} more bytes)`);
   };
@@ -312,6 +362,57 @@ export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): P
       case 0x67: stack.push(memoGet(Number(decimalInt(line())))); break; // GET
       case 0x68: stack.push(memoGet(u8())); break; // BINGET
       case 0x6a: stack.push(memoGet(u32())); break; // LONG_BINGET
+      case 0x63: // GLOBAL
+        if (!allow) refuse(op);
+        stack.push(admitGlobal(line(), line()));
+        break;
+      case 0x93: { // STACK_GLOBAL
+        if (!allow) refuse(op);
+        const name = pop(), module = pop();
+        if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two str');
+        stack.push(admitGlobal(module as string, name as string));
+        break;
+      }
+      case 0x52: { // REDUCE
+        if (!allow) refuse(op);
+        const args = pop(), fn = pop();
+        if (!(fn instanceof PickleGlobal) || !Array.isArray(args)) fail('REDUCE of something that is not an admitted global');
+        const g = fn as PickleGlobal;
+        if (allow!.dicts?.includes(g.qualified)) {
+          if ((args as unknown[]).length) fail(`${g.qualified} with arguments`);
+          const d = new PendingDict();
+          dictLike.add(d);
+          stack.push(d);
+        } else if (allow!.reduce && Object.hasOwn(allow!.reduce, g.qualified)) {
+          const made = allow!.reduce[g.qualified](finish(args, opStart) as PickleValue[]);
+          if (made !== null && typeof made === 'object') external.add(made);
+          stack.push(made);
+        } else fail(`global ${g.qualified} may not be called`);
+        break;
+      }
+      case 0x81: { // NEWOBJ
+        if (!allow) refuse(op);
+        const args = pop(), cls = pop();
+        if (!(cls instanceof PickleGlobal) || !allow!.records?.(cls.qualified))
+          fail(`NEWOBJ of ${cls instanceof PickleGlobal ? cls.qualified : 'a non-class'}`);
+        if (!Array.isArray(args) || args.length) fail('NEWOBJ with arguments');
+        stack.push(new PickleRecord(cls as PickleGlobal));
+        break;
+      }
+      case 0x62: { // BUILD
+        if (!allow) refuse(op);
+        const state = pop(), target = top();
+        if (target instanceof PickleRecord) pendingState.set(target, state);
+        else if (!(target instanceof PendingDict && dictLike.has(target))) fail('BUILD on something that is not an admitted object');
+        break;
+      }
+      case 0x51: { // BINPERSID
+        if (!allow?.persistentLoad) refuse(op);
+        const made = allow!.persistentLoad!(finish(pop(), opStart));
+        if (made !== null && typeof made === 'object') external.add(made);
+        stack.push(made);
+        break;
+      }
       default:
         if (op in REFUSED) fail(`refused opcode ${REFUSED[op]} (${opcodeName(op)}): it would call code`);
         fail(`unknown opcode ${opcodeName(op)}`);
@@ -323,7 +424,8 @@ export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): P
 export const MAX_PICKLE_DEPTH = 1000;
 
 /** Turns the parse-time containers into the final shapes (dicts need all their keys known), keeping sharing. */
-function finish(root: unknown, offset: number): PickleValue {
+function finishValue(root: unknown, offset: number, external?: WeakSet<object>,
+  pendingState?: Map<PickleRecord, unknown>): PickleValue {
   const done = new Map<object, PickleValue>();
   const convert = (v: unknown, depth = 0): PickleValue => {
     if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return v as PickleValue;
@@ -331,6 +433,12 @@ function finish(root: unknown, offset: number): PickleValue {
     if (seen !== undefined) return seen;
     if (depth >= MAX_PICKLE_DEPTH) throw new PickleError(`containers nested more than ${MAX_PICKLE_DEPTH} deep`, offset);
     const inner = (x: unknown) => convert(x, depth + 1);
+    if (v instanceof PickleGlobal || external?.has(v)) return v as PickleValue;
+    if (v instanceof PickleRecord) {
+      done.set(v, v as unknown as PickleValue);
+      if (pendingState?.has(v)) v.state = inner(pendingState.get(v));
+      return v as unknown as PickleValue;
+    }
     if (Array.isArray(v)) {
       // Lists are converted in place so that shared and self-referencing lists stay shared.
       const arr = Object.isFrozen(v) ? [...v] : v;

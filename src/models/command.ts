@@ -1,0 +1,59 @@
+// Models: the `hybridgl models convert|fetch` sub-commands (src/models/convert.ts, src/models/fetch.ts).
+import { parseArgs } from 'node:util';
+import { UsageError } from '../cliErrors.ts';
+import { CheckpointError } from './checkpoint.ts';
+import { ConvertError } from './convert.ts';
+import { FetchError } from './fetch.ts';
+import type { Precision } from './loadModels.ts';
+import { TemplateError } from './onnxTemplate.ts';
+import { ZipError } from './zipArchive.ts';
+
+export const MODELS_USAGE = `  models convert --sam PATH --clip PATH --out DIR [--sam-type vit_h|vit_l|vit_b] [--precision fp32,fp16]
+      Converts segment-anything's sam_vit_*.pth and OpenAI's ViT-B-16.pt into a model directory (no Python);
+      the SAM type is read off the checkpoint. Graph templates ship for: vit_b.
+  models fetch --out DIR [--sam vit_b] [--precision fp32,fp16] [--from DIR|URL]
+      Downloads the official checkpoints (resumable, sha256-checked) and converts them; --from takes downloaded
+      checkpoints, or a model directory served over HTTP.`;
+
+function precisions(value: unknown): Precision[] {
+  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : ['fp32'];
+  for (const p of list) if (p !== 'fp32' && p !== 'fp16') throw new UsageError(`--precision takes fp32 and/or fp16, got ${p}`);
+  return list as Precision[];
+}
+
+export async function runModelsCommand(argv: string[], log: (msg: string) => void): Promise<number> {
+  const [sub, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      sam: { type: 'string' }, clip: { type: 'string' }, out: { type: 'string' }, 'sam-type': { type: 'string' },
+      precision: { type: 'string' }, from: { type: 'string' }, templates: { type: 'string' }, vocab: { type: 'string' },
+    },
+  });
+  if (typeof values.out !== 'string') throw new UsageError(`models ${sub ?? ''} needs --out DIR`);
+  try {
+    if (sub === 'convert') {
+      if (typeof values.sam !== 'string' || typeof values.clip !== 'string') throw new UsageError('models convert needs --sam PATH and --clip PATH');
+      const { convertCheckpoints } = await import('./convert.ts');
+      const m = await convertCheckpoints({ sam: values.sam, clip: values.clip, out: values.out, samType: values['sam-type'],
+        precisions: precisions(values.precision), templates: values.templates, vocab: values.vocab,
+        command: ['hybridgl', 'models', ...argv].join(' ') });
+      log(`wrote ${m.files.length} models to ${values.out}`);
+      return 0;
+    }
+    if (sub === 'fetch') {
+      const { fetchModels } = await import('./fetch.ts');
+      const m = await fetchModels({ out: values.out, samType: values.sam ?? 'vit_b', precisions: precisions(values.precision),
+        from: values.from, templates: values.templates, vocab: values.vocab });
+      log(`${m.files.length} models ready in ${values.out}`);
+      return 0;
+    }
+  } catch (e) {
+    if ([ConvertError, CheckpointError, FetchError, TemplateError, ZipError].some((c) => e instanceof c)) {
+      log((e as Error).message);
+      return 4;
+    }
+    throw e;
+  }
+  throw new UsageError(`models needs convert or fetch, got '${sub ?? ''}'`);
+}

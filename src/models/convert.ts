@@ -1,0 +1,217 @@
+// Models: `hybridgl models convert`: the official SAM and CLIP checkpoints → the model directory export.py writes
+// (graphs, manifest.json with sha256s, the vocabulary), with no Python. Each graph is a weight-free template from
+// `export.py --templates` (models/templates/) filled with the checkpoint's tensors, one tensor in memory at a time.
+import { createHash } from 'node:crypto';
+import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createProgress } from '../eval/progress.ts';
+import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
+import type { Manifest, ManifestFile, Precision } from './loadModels.ts';
+import { planTemplate, writeFilledTemplate, type EmptyInitializer } from './onnxTemplate.ts';
+import { resamplePositional, toFloat16Bytes, transpose2d, type RecipePart } from './tensorRecipes.ts';
+
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DEFAULT_TEMPLATES = join(PACKAGE_ROOT, 'models', 'templates');
+/** CLIP's BPE vocabulary (MIT, from openai/CLIP), shipped with the package. */
+export const PACKAGED_VOCAB = join(PACKAGE_ROOT, 'models', 'vocab', 'bpe_simple_vocab_16e6.txt.gz');
+const CONVERTER_VERSION = '1';
+
+export class ConvertError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConvertError';
+  }
+}
+
+interface TemplateEntry extends Omit<ManifestFile, 'sha256' | 'bytes'> {
+  template: string;
+  initializers: Record<string, RecipePart[]>;
+}
+interface TemplateIndex {
+  format: 'hybridgl-templates'; formatVersion: 1; family: 'sam' | 'clip';
+  config: Record<string, unknown>; torch: string;
+  exporter: { version: string; opset: number; command: string };
+  files: TemplateEntry[];
+}
+
+export interface ConvertOptions {
+  sam: string;
+  clip: string;
+  out: string;
+  /** A SAM template set in the templates directory: vit_h, vit_l, vit_b (default: read off the checkpoint). */
+  samType?: string;
+  precisions?: Precision[];
+  /** Default: the package's models/templates. */
+  templates?: string;
+  /** The vocabulary to copy beside the models (default: the packaged one). */
+  vocab?: string;
+  /** Progress on stderr (default true). */
+  progress?: boolean;
+  /** Recorded in the manifest as the command that made it. */
+  command?: string;
+  /** Graphs larger than this many bytes keep their tensors in `<file>.data` (ONNX external data); default just
+   *  under protobuf's 2 GiB limit. */
+  externalDataAbove?: number;
+}
+
+export function availableSamTypes(templates = DEFAULT_TEMPLATES): string[] {
+  if (!existsSync(templates)) return [];
+  return readdirSync(templates).filter((d) => d.startsWith('sam-')).map((d) => d.slice(4)).sort();
+}
+
+function readIndex(dir: string): TemplateIndex {
+  const path = join(dir, 'templates.json');
+  if (!existsSync(path)) throw new ConvertError(`no graph templates in ${dir} (templates.json missing)`);
+  const index = JSON.parse(readFileSync(path, 'utf8')) as TemplateIndex;
+  if (index.format !== 'hybridgl-templates' || index.formatVersion !== 1) throw new ConvertError(`${path}: not a hybridgl template index`);
+  return index;
+}
+
+async function sha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+const describe = (s: number[]) => `[${s.join(', ')}]`;
+
+/** Every tensor the recipes need, present with the shape the templates were made for; all problems in one error. */
+function checkCheckpoint(ck: Checkpoint, label: string, entries: TemplateEntry[], hint: string) {
+  const need = new Map<string, number[]>();
+  for (const e of entries) for (const parts of Object.values(e.initializers)) for (const p of parts) need.set(p.key, p.shape);
+  const missing: string[] = [], wrong: string[] = [];
+  for (const [key, shape] of need) {
+    const t = ck.tensors.get(key);
+    if (!t) missing.push(key);
+    else if (describe(t.shape) !== describe(shape)) wrong.push(`${key} is ${describe(t.shape)}, expected ${describe(shape)}`);
+  }
+  if (!missing.length && !wrong.length) return;
+  const lines = [
+    ...(missing.length ? [`lacks ${missing.length} of the ${need.size} tensors the graphs need: ${missing.slice(0, 8).join(', ')}${missing.length > 8 ? ', …' : ''}`] : []),
+    ...(wrong.length ? [`has ${wrong.length} tensors of other shapes: ${wrong.slice(0, 4).join('; ')}${wrong.length > 4 ? '; …' : ''}`] : []),
+  ];
+  throw new ConvertError(`${label} checkpoint ${ck.path} (${ck.format}) ${lines.join('; ')}. ${hint}`);
+}
+
+function partValues(ck: Checkpoint, part: RecipePart): Float32Array {
+  const t = ck.tensors.get(part.key)!;
+  let v = t.readFloat32();
+  if (part.transpose) v = transpose2d(v, t.shape[0], t.shape[1]);
+  if (part.resample) v = resamplePositional(v, t.shape[1], part.taps!);
+  return v;
+}
+
+function initializerBytes(ck: Checkpoint, parts: RecipePart[], slot: EmptyInitializer): Uint8Array {
+  const values = parts.length === 1 ? partValues(ck, parts[0]) : concat(parts.map((p) => partValues(ck, p)));
+  if (values.length !== slot.numel)
+    throw new ConvertError(`${slot.name}: recipe gives ${values.length} values, the graph needs ${slot.numel}`);
+  return slot.dataType === 10 ? toFloat16Bytes(values) : new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+function concat(arrays: Float32Array[]): Float32Array {
+  const out = new Float32Array(arrays.reduce((a, b) => a + b.length, 0));
+  let at = 0;
+  for (const a of arrays) out.set(a, at), (at += a.length);
+  return out;
+}
+
+const SAM_WIDTHS: Record<number, string> = { 768: 'vit_b', 1024: 'vit_l', 1280: 'vit_h' };
+
+/** vit_b/l/h from the image encoder's width (what segment-anything's registry builds for each). */
+export function detectSamType(path: string): string {
+  if (!existsSync(path)) throw new ConvertError(`SAM checkpoint ${path} does not exist`);
+  const ck = openCheckpoint(path);
+  try {
+    const w = ck.tensors.get('image_encoder.patch_embed.proj.weight');
+    const type = w ? SAM_WIDTHS[w.shape[0]] : undefined;
+    if (!type) throw new ConvertError(`SAM checkpoint ${path}: not a segment-anything vit_h/l/b state_dict (image_encoder.patch_embed.proj.weight is ${w ? describe(w.shape) : 'missing'}); give --sam-type`);
+    return type;
+  } finally {
+    ck.close();
+  }
+}
+
+/** Converts the checkpoints; returns the manifest written to `<out>/manifest.json`. */
+export async function convertCheckpoints(options: ConvertOptions): Promise<Manifest> {
+  const templates = options.templates ?? DEFAULT_TEMPLATES;
+  const samType = options.samType ?? detectSamType(options.sam);
+  const precisions = options.precisions ?? ['fp32'];
+  const samDir = join(templates, `sam-${samType}`);
+  if (!existsSync(samDir))
+    throw new ConvertError(`no SAM ${samType} graph templates (have: ${availableSamTypes(templates).join(', ') || 'none'}) in ${templates}`);
+  const clipDirs = existsSync(templates) ? readdirSync(templates).filter((d) => d.startsWith('clip-')) : [];
+  if (clipDirs.length !== 1) throw new ConvertError(`${templates} must hold exactly one clip-* template set, has ${clipDirs.length}`);
+  const families = [
+    { label: 'SAM', dir: samDir, index: readIndex(samDir), path: options.sam,
+      hint: `Is it segment-anything's sam_${samType} checkpoint (--sam-type vit_h|vit_l|vit_b)?` },
+    { label: 'CLIP', dir: join(templates, clipDirs[0]), index: readIndex(join(templates, clipDirs[0])), path: options.clip,
+      hint: "Is it OpenAI's ViT-B-16.pt?" },
+  ];
+  for (const p of precisions) if (p !== 'fp32' && p !== 'fp16') throw new ConvertError(`precision must be fp32 or fp16, got ${p}`);
+  for (const f of families) {
+    if (!existsSync(f.path)) throw new ConvertError(`${f.label} checkpoint ${f.path} does not exist`);
+    const have = new Set(f.index.files.map((e) => e.precision));
+    for (const p of precisions) if (!have.has(p)) throw new ConvertError(`the ${f.label} templates in ${f.dir} have no ${p} graphs`);
+  }
+  const vocab = options.vocab ?? PACKAGED_VOCAB;
+  if (!existsSync(vocab)) throw new ConvertError(`vocabulary ${vocab} is missing`);
+
+  mkdirSync(options.out, { recursive: true });
+  const checkpoints: Checkpoint[] = [];
+  const files: ManifestFile[] = [];
+  try {
+    const jobs: Array<{ ck: Checkpoint; entry: TemplateEntry; dir: string }> = [];
+    for (const f of families) {
+      const ck = openCheckpoint(f.path);
+      checkpoints.push(ck);
+      const entries = f.index.files.filter((e) => precisions.includes(e.precision));
+      checkCheckpoint(ck, f.label, entries, f.hint);
+      for (const entry of entries) jobs.push({ ck, entry, dir: f.dir });
+    }
+    const plans = jobs.map(({ entry, dir }) => planTemplate(readFileSync(join(dir, entry.template)),
+      (name) => Object.hasOwn(entry.initializers, name), `${entry.name}.data`, options.externalDataAbove));
+    const total = plans.reduce((a, p) => a + p.totalBytes, 0);
+    const bar = options.progress === false ? null : createProgress('convert (MB)');
+    let done = 0;
+    const mb = (n: number) => Math.round(n / 1e6);
+    for (const [i, { ck, entry }] of jobs.entries()) {
+      const path = join(options.out, entry.name), partial = `${path}.partial`;
+      await writeFilledTemplate(plans[i], partial, `${path}.data`, (slot) => {
+        const bytes = initializerBytes(ck, entry.initializers[slot.name], slot);
+        done += bytes.length;
+        bar?.(mb(done), mb(total));
+        return bytes;
+      });
+      renameSync(partial, path);
+      if (!plans[i].external) rmSync(`${path}.data`, { force: true });
+      const { template: _t, initializers: _r, ...spec } = entry;
+      files.push({ ...spec, sha256: await sha256(path), bytes: statSync(path).size,
+        ...(plans[i].external ? { externalData: { name: `${entry.name}.data`, sha256: await sha256(`${path}.data`) } } : {}) } as ManifestFile);
+    }
+    bar?.(mb(total), mb(total), true);
+
+    const clip = checkpoints[1];
+    const scale = clip.tensors.get('logit_scale');
+    if (!scale) throw new ConvertError(`CLIP checkpoint ${clip.path} lacks logit_scale`);
+    copyFileSync(vocab, join(options.out, 'bpe_simple_vocab_16e6.txt.gz'));
+    const [sam, clipIndex] = [families[0].index, families[1].index];
+    const manifest: Manifest = {
+      format: 'hybridgl-models', formatVersion: 1,
+      exporter: { name: 'hybridgl models convert', version: CONVERTER_VERSION, torch: clipIndex.torch, opset: clipIndex.exporter.opset,
+        command: options.command ?? `hybridgl models convert --sam ${options.sam} --clip ${options.clip} --out ${options.out}` },
+      sources: {
+        sam: { checkpoint: basename(options.sam), sha256: await sha256(options.sam) },
+        clip: { checkpoint: basename(options.clip), sha256: await sha256(options.clip) },
+      },
+      config: { sam: sam.config, clip: clipIndex.config },
+      logitScale: Math.fround(Math.exp(scale.readFloat32()[0])),
+      vocab: { file: 'bpe_simple_vocab_16e6.txt.gz', present: true, sha256: await sha256(vocab) },
+      files,
+    };
+    writeFileSync(join(options.out, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    return manifest;
+  } finally {
+    for (const ck of checkpoints) ck.close();
+  }
+}

@@ -1,0 +1,81 @@
+// Models: the derived tensors of export.py's graphs, rebuilt from checkpoint tensors as the templates' recipes say
+// (models/hybridgl_export/templates.py): a tensor as stored, its transpose, a concatenation along dim 0, GEM's
+// antialiased-bicubic positional-embedding resample (Spec §8), and the fp16 rounding of the fp16 graphs.
+
+export interface RecipePart {
+  key: string;
+  /** The checkpoint tensor's shape, as the template was made for. */
+  shape: number[];
+  transpose?: boolean;
+  /** GEM: the [1 + g², D] positional embedding resampled to [1 + resample², D] with these per-axis taps. */
+  resample?: number;
+  taps?: Array<[number, number[]]>;
+}
+
+export function transpose2d(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
+  return out;
+}
+
+/** One axis of PyTorch's separable antialiased resample: out = Σ_k in[x0 + k]·w_k, accumulated as float32 fused
+ *  multiply-adds (t = fma(x, w, t)), the order its CPU kernel uses. `at(i, j)`/`put(o, j, v)` address the other
+ *  axes through j. */
+function resampleAxis(taps: Array<[number, number[]]>, count: number, at: (i: number, j: number) => number,
+  put: (o: number, j: number, v: number) => void) {
+  const f = Math.fround;
+  for (const [o, [x0, weights]] of taps.entries()) {
+    const w = weights.map(f);
+    for (let j = 0; j < count; j++) {
+      let t = f(at(x0, j) * w[0]);
+      for (let k = 1; k < w.length; k++) t = f(t + at(x0 + k, j) * w[k]);
+      put(o, j, t);
+    }
+  }
+}
+
+/** [1 + g², D] → [1 + n², D]: class row kept, the g×g grid resampled along W, then H (as resample_positional_embedding). */
+export function resamplePositional(pos: Float32Array, width: number, taps: Array<[number, number[]]>): Float32Array {
+  const g = Math.round(Math.sqrt(pos.length / width - 1)), n = taps.length;
+  const grid = pos.subarray(width);
+  const mid = new Float32Array(g * n * width); // [h, x, d]
+  resampleAxis(taps, g * width, (i, j) => grid[(Math.floor(j / width) * g + i) * width + (j % width)],
+    (o, j, v) => (mid[(Math.floor(j / width) * n + o) * width + (j % width)] = v));
+  const out = new Float32Array((1 + n * n) * width);
+  out.set(pos.subarray(0, width));
+  const body = out.subarray(width); // [y, x, d]
+  resampleAxis(taps, n * width, (i, j) => mid[i * n * width + j], (o, j, v) => (body[o * n * width + j] = v));
+  return out;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** float32 → IEEE half bits, round to nearest even (numpy's astype(float16)), subnormals and overflow included. */
+export function floatToHalfBits(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  const sign = (b >>> 16) & 0x8000, exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return mant ? sign | 0x7e00 | (mant >>> 13) : sign | 0x7c00;
+  if (exp > 142) return sign | 0x7c00;
+  if (exp < 102) return sign;
+  if (exp < 113) {
+    mant |= 0x800000;
+    const s = 126 - exp;
+    let h = mant >>> s;
+    const rem = mant & ((1 << s) - 1), half = 1 << (s - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = ((exp - 112) << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+
+export function toFloat16Bytes(values: Float32Array): Uint8Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = floatToHalfBits(values[i]);
+  return new Uint8Array(out.buffer);
+}

@@ -1,0 +1,178 @@
+// The TypeScript converter on tiny checkpoints in both official formats (scripts/fixtures/make_convert_fixtures.sh):
+// its graphs must be export.py's graphs of the same checkpoints (same sha256: identical bytes, so identical outputs),
+// made from templates of a different random init; and the readers' and converter's errors.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readPickle } from '../src/data/pickle.ts';
+import { openCheckpoint } from '../src/models/checkpoint.ts';
+import { convertCheckpoints } from '../src/models/convert.ts';
+import { loadModels, type Manifest } from '../src/models/loadModels.ts';
+import { floatToHalfBits } from '../src/models/tensorRecipes.ts';
+
+const FIX = join(import.meta.dirname, 'fixtures', 'convert');
+const SAM = join(FIX, 'sam_vit_b-tiny.pth');
+const CLIP = join(FIX, 'clip_vit_b_16-tiny.pt');
+const TEMPLATES = join(FIX, 'templates');
+const expected = JSON.parse(readFileSync(join(FIX, 'expected.json'), 'utf8')) as Manifest;
+const tmp = mkdtempSync(join(tmpdir(), 'hybridgl-convert-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const convert = (out: string, extra: Partial<Parameters<typeof convertCheckpoints>[0]> = {}) =>
+  convertCheckpoints({ sam: SAM, clip: CLIP, out, samType: 'vit_b-tiny', templates: TEMPLATES, progress: false, ...extra });
+
+describe('checkpoint readers', () => {
+  it('reads the torch.save zip as its state_dict', () => {
+    const ck = openCheckpoint(SAM);
+    expect(ck.format).toBe('torch.save');
+    const pos = ck.tensors.get('image_encoder.pos_embed')!;
+    expect(pos.shape).toEqual([1, 64, 64, 16]);
+    expect(pos.dtype).toBe('float32');
+    expect(ck.tensors.has('mask_decoder.iou_token.weight')).toBe(true);
+    ck.close();
+  });
+
+  it('reads the TorchScript archive as state_dict(), fp16 storages widened exactly', () => {
+    const ck = openCheckpoint(CLIP);
+    expect(ck.format).toBe('torchscript');
+    const w = ck.tensors.get('visual.transformer.resblocks.0.attn.in_proj_weight')!;
+    expect(w.dtype).toBe('float16');
+    expect(w.shape).toEqual([48, 16]);
+    // Widened fp16 values narrow back to the same bits (exact both ways).
+    const values = w.readFloat32();
+    expect(values.every((v) => floatToHalfBits(v) === floatToHalfBits(Math.fround(v)) && v !== 0)).toBe(true);
+    expect(ck.tensors.get('logit_scale')!.readFloat32()[0]).toBeCloseTo(Math.log(100), 6);
+    ck.close();
+  });
+
+  it('reads a scripted TorchScript archive (typed lists via torch.jit._pickle) as its state_dict()', () => {
+    const want = JSON.parse(readFileSync(join(FIX, 'scripted-sample.json'), 'utf8')) as Record<string, { shape: number[]; values: number[] }>;
+    const ck = openCheckpoint(join(FIX, 'scripted-sample.pt'));
+    expect([...ck.tensors.keys()]).toEqual(Object.keys(want));
+    for (const [key, t] of ck.tensors) {
+      expect(t.shape).toEqual(want[key].shape);
+      expect(Array.from(t.readFloat32())).toEqual(want[key].values);
+    }
+    ck.close();
+  });
+
+  it('refuses a global that is not on the allow-list, naming it, without running anything', () => {
+    // GLOBAL 'os system' + ('true',) REDUCE: what a malicious checkpoint would hold.
+    const evil = Uint8Array.from([0x80, 2, 0x63, ...Buffer.from('os\nsystem\n'), 0x58, 4, 0, 0, 0,
+      ...Buffer.from('true'), 0x85, 0x52, 0x2e]);
+    expect(() => readPickle(evil, { allow: { values: ['torch.FloatStorage'] } })).toThrow(/global os\.system is not on the allow-list/);
+    expect(() => readPickle(evil)).toThrow(/refused opcode GLOBAL/);
+  });
+
+  it('names a truncated checkpoint', () => {
+    const cut = join(tmp, 'cut.pth');
+    copyFileSync(SAM, cut);
+    truncateSync(cut, Math.floor(statSync(SAM).size / 2));
+    expect(() => openCheckpoint(cut)).toThrow(/cut\.pth: not a zip archive or truncated/);
+  });
+
+  it('names a file that is not a checkpoint', () => {
+    const junk = join(tmp, 'junk.pth');
+    writeFileSync(junk, 'not a checkpoint at all, just some text that is long enough to be read');
+    expect(() => openCheckpoint(junk)).toThrow(/junk\.pth: not a zip archive/);
+  });
+});
+
+describe('models convert', () => {
+  it("writes export.py's graphs byte for byte (fp32 and fp16), the manifest and the vocabulary", async () => {
+    const out = join(tmp, 'all');
+    const manifest = await convert(out, { precisions: ['fp32', 'fp16'] });
+    const want = new Map(expected.files.map((f) => [f.name, f]));
+    expect(manifest.files.map((f) => f.name)).toEqual(expected.files.map((f) => f.name));
+    for (const f of manifest.files) {
+      const e = want.get(f.name)!;
+      expect({ name: f.name, sha256: f.sha256, bytes: f.bytes }).toEqual({ name: e.name, sha256: e.sha256, bytes: e.bytes });
+      expect([f.inputs, f.outputs, f.fusion]).toEqual([e.inputs, e.outputs, e.fusion]);
+    }
+    expect(manifest.sources).toEqual(expected.sources);
+    expect(manifest.config).toEqual(expected.config);
+    expect(manifest.logitScale).toBe(expected.logitScale);
+    expect(manifest.vocab).toEqual({ ...expected.vocab, present: true });
+    const onDisk = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(onDisk.files.length).toBe(15);
+
+    const models = await loadModels(out, { device: 'cpu', models: ['sam_decoder', 'clip_text'], warmup: false });
+    try {
+      const ids = new BigInt64Array(77);
+      ids.set([49406n, 320n, 49407n]);
+      const text = await models.clipText({ data: ids, dims: [1, 77] });
+      expect(text.dims).toEqual([1, 16]);
+      expect(text.data.every(Number.isFinite)).toBe(true);
+    } finally {
+      await models.dispose();
+    }
+  }, 120_000);
+
+  it('writes ONNX external data past the size limit, which onnxruntime runs to the same outputs', async () => {
+    const inline = join(tmp, 'all'), external = join(tmp, 'external');
+    const manifest = await convert(external, { externalDataAbove: 0 });
+    const entry = manifest.files.find((f) => f.name === 'sam_decoder.fp32.onnx') as { externalData?: { name: string } };
+    expect(entry.externalData?.name).toBe('sam_decoder.fp32.onnx.data');
+    const [small, data, whole] = [join(external, 'sam_decoder.fp32.onnx'), join(external, 'sam_decoder.fp32.onnx.data'),
+      join(inline, 'sam_decoder.fp32.onnx')].map((p) => statSync(p).size);
+    expect(small).toBeLessThan(whole);
+    expect(data).toBeGreaterThan(whole - small); // the tensors, without their protobuf framing
+    const run = async (dir: string) => {
+      const models = await loadModels(dir, { device: 'cpu', models: ['sam_decoder'], warmup: false });
+      try {
+        const emb = Float32Array.from({ length: 16 * 64 * 64 }, (_, i) => Math.sin(i));
+        return await models.samDecoder({ data: emb, dims: [1, 16, 64, 64] }, { data: Float32Array.from([100, 200]), dims: [1, 1, 2] },
+          { data: Float32Array.from([1]), dims: [1, 1] });
+      } finally {
+        await models.dispose();
+      }
+    };
+    const [a, b] = [await run(inline), await run(external)];
+    expect(Array.from(b.lowResLogits.data)).toEqual(Array.from(a.lowResLogits.data));
+    expect(Array.from(b.iouPredictions.data)).toEqual(Array.from(a.iouPredictions.data));
+  }, 120_000);
+
+  it('names the missing tensors of a wrong checkpoint', async () => {
+    await expect(convert(join(tmp, 'swapped'), { sam: CLIP })).rejects.toThrow(
+      /SAM checkpoint .*clip_vit_b_16-tiny\.pt \(torchscript\) lacks \d+ of the \d+ tensors the graphs need: image_encoder\..*--sam-type/);
+  });
+
+  it('reads the SAM type off the checkpoint, and says when it cannot', async () => {
+    await expect(convert(join(tmp, 'x'), { samType: undefined })).rejects.toThrow(
+      /sam_vit_b-tiny\.pth: not a segment-anything vit_h\/l\/b state_dict \(image_encoder\.patch_embed\.proj\.weight is \[16, 3, 16, 16\]\); give --sam-type/);
+  });
+
+  it('names an unknown SAM type and a missing checkpoint', async () => {
+    await expect(convert(join(tmp, 'x'), { samType: 'vit_l' })).rejects.toThrow(/no SAM vit_l graph templates \(have: vit_b-tiny\)/);
+    await expect(convert(join(tmp, 'x'), { clip: join(tmp, 'nope.pt') })).rejects.toThrow(/CLIP checkpoint .*nope\.pt does not exist/);
+  });
+
+  it('refuses a checkpoint whose storage is cut short', async () => {
+    const bad = join(tmp, 'short.pth');
+    copyFileSync(SAM, bad);
+    truncateSync(bad, statSync(SAM).size - 1);
+    await expect(convert(join(tmp, 'short'), { sam: bad })).rejects.toThrow(/short\.pth: not a zip archive or truncated/);
+  });
+});
+
+describe('hybridgl models convert (command line)', () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'hybridgl.js'), 'models', ...args],
+    { encoding: 'utf8' });
+
+  it('converts, exit 0 with a progress line on stderr; 4 for a missing checkpoint; 2 for a usage error', () => {
+    const out = join(tmp, 'cli');
+    const ok = cli(['convert', '--sam', SAM, '--clip', CLIP, '--out', out, '--sam-type', 'vit_b-tiny', '--templates', TEMPLATES]);
+    expect(ok.status).toBe(0);
+    expect(ok.stderr).toMatch(/convert \(MB\) \[#+\]/);
+    expect(ok.stderr).toMatch(/wrote 11 models to/);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest;
+    expect(manifest.exporter.command).toMatch(/^hybridgl models convert --sam /);
+    const missing = cli(['convert', '--sam', join(tmp, 'none.pth'), '--clip', CLIP, '--out', out, '--sam-type', 'vit_b-tiny', '--templates', TEMPLATES]);
+    expect(missing.status).toBe(4);
+    expect(missing.stderr).toMatch(/SAM checkpoint .*none\.pth does not exist/);
+    expect(cli(['convert', '--sam', SAM, '--out', out]).status).toBe(2);
+    expect(cli(['convert', '--sam', SAM, '--clip', CLIP, '--out', out, '--precision', 'fp8']).status).toBe(2);
+  }, 120_000);
+});
