@@ -62,7 +62,9 @@ async function openSegmenter(values: Record<string, string | boolean | undefined
   const t0 = performance.now();
   log(`loading models from ${values.models} (${device}, ${precision})`);
   const vocabPath = typeof values.vocab === 'string' ? values.vocab : undefined;
-  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'] });
+  // One-shot and streamed: sessions are created at first use and not warmed up (a warm-up run costs what it saves).
+  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'],
+    load: { lazy: true, warmup: false } });
   log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return segmenter;
 }
