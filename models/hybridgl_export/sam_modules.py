@@ -40,6 +40,8 @@ def relative_index(size):
 
 
 class RelPosAttention(nn.Module):
+    CHUNK_ABOVE = 1024  # tokens: windowed attention (14x14) runs whole
+
     def __init__(self, dim, heads, size):
         super().__init__()
         self.heads = heads
@@ -56,16 +58,23 @@ class RelPosAttention(nn.Module):
         qkv = self.qkv(x).reshape(b, h * w, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         qkv = qkv.reshape(3, b * self.heads, h * w, d // self.heads)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        attn = (q * self.scale) @ k.transpose(-2, -1)
         # Decomposed relative positions, from the unscaled q.
         rh = self.rel_pos_h[self.rel_index]
         rw = self.rel_pos_w[self.rel_index]
         rq = q.reshape(-1, h, w, q.shape[-1])
-        rel_h = torch.einsum('bhwc,hkc->bhwk', rq, rh)
         rel_w = torch.einsum('bhwc,wkc->bhwk', rq, rw)
-        attn = (attn.reshape(-1, h, w, h, w) + rel_h[:, :, :, :, None] + rel_w[:, :, :, None, :])
-        attn = attn.reshape(-1, h * w, h * w).softmax(dim=-1)
-        out = (attn @ v).reshape(b, self.heads, h, w, -1).permute(0, 2, 3, 1, 4).reshape(b, h, w, -1)
+        # Global attention (64x64 tokens) takes the queries a quarter of the rows at a time: each row's scores and
+        # softmax are the same, but only a quarter of the 4096x4096 score matrices is alive at once.
+        step = h if h * w <= self.CHUNK_ABOVE else -(-h // 4)
+        outs = []
+        for r0 in range(0, h, step):
+            r1 = min(h, r0 + step)
+            attn = (q[:, r0 * w:r1 * w] * self.scale) @ k.transpose(-2, -1)
+            rel_h = torch.einsum('bhwc,hkc->bhwk', rq[:, r0:r1], rh[r0:r1])
+            attn = attn.reshape(-1, r1 - r0, w, h, w) + rel_h[:, :, :, :, None] + rel_w[:, r0:r1, :, None, :]
+            outs.append(attn.reshape(-1, (r1 - r0) * w, h * w).softmax(dim=-1) @ v)
+        out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
+        out = out.reshape(b, self.heads, h, w, -1).permute(0, 2, 3, 1, 4).reshape(b, h, w, -1)
         return self.proj(out)
 
 

@@ -80,7 +80,9 @@ export interface Models {
   /** CLIP-normalised images [B,3,448,448] → L2-normalised GEM patch features [B,784,E]. */
   gemVisual(images: FloatTensor): Promise<FloatTensor>;
   /** With `profile`: ends every created session's profile and returns the JSON files ONNX Runtime wrote. */
-  endProfiling(): Promise<Array<{ model: ModelName; path: string }>>;
+  /** `readyAt`: when the session's creation returned (performance.now() ms), the end of the profile's
+   *  session_initialization event, to put the profile on the process's clock. */
+  endProfiling(): Promise<Array<{ model: ModelName; path: string; readyAt: number }>>;
   dispose(): Promise<void>;
 }
 
@@ -218,6 +220,8 @@ function warmupFeeds(file: ManifestFile): Record<string, ort.Tensor> {
   return feeds;
 }
 
+let profileCount = 0;
+
 export async function loadModels(dir: string, options: LoadModelsOptions = {}): Promise<Models> {
   const precision = options.precision ?? 'fp32';
   const requested = options.device ?? 'auto';
@@ -254,13 +258,13 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
     process.stderr.write('hybridgl: onnxruntime CUDA provider not installed; running the models on CPU\n');
 
   const sessions = new Map<ModelName, ort.InferenceSession>();
-  const profiles = new Map<ModelName, string>();
+  const profiles = new Map<ModelName, { prefix: string; readyAt: number }>();
   const closeAll = () => Promise.all([...sessions.values()].map((s) => s.release()));
   const create = async (name: ModelName): Promise<ort.InferenceSession> => {
     const file = byModel.get(name)!;
-    const prefix = options.profile ? join(tmpdir(), `hybridgl-ort-${process.pid}-${name}`) : undefined;
+    const prefix = options.profile ? join(tmpdir(), `hybridgl-ort-${process.pid}-${++profileCount}-${name}`) : undefined;
     const session = await ort.InferenceSession.create(join(dir, file.name), sessionOptions(device, options, prefix));
-    if (prefix) profiles.set(name, prefix);
+    if (prefix) profiles.set(name, { prefix, readyAt: performance.now() });
     const found = metadataProblems(file, session);
     if (found.length) {
       await session.release();
@@ -343,15 +347,16 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
     clipText: async (ids) => (await run('clip_text', [ids]))[0],
     gemVisual: async (images) => (await run('gem_visual', [images]))[0],
     endProfiling: async () => {
-      const written: Array<{ model: ModelName; path: string }> = [];
+      const written: Array<{ model: ModelName; path: string; readyAt: number }> = [];
       for (const [name, session] of sessions) {
-        const prefix = profiles.get(name);
-        if (!prefix) continue;
+        const profile = profiles.get(name);
+        if (!profile) continue;
+        const { prefix, readyAt } = profile;
         session.endProfiling();
         // onnxruntime-node drops the file name endProfiling returns; ORT writes PREFIX_<date time>.json.
         const base = basename(prefix);
         for (const f of readdirSync(dirname(prefix)))
-          if (f.startsWith(`${base}_`) && f.endsWith('.json')) written.push({ model: name, path: join(dirname(prefix), f) });
+          if (f.startsWith(`${base}_`) && f.endsWith('.json')) written.push({ model: name, path: join(dirname(prefix), f), readyAt });
         profiles.delete(name);
       }
       return written;
