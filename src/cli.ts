@@ -34,6 +34,8 @@ commands:
       Writes the markdown and self-contained HTML report of one or more runs.
   bench <image>… --models DIR [--iterations 5] [--warmup 1] [--expression "…"]… [--json bench.json]
       Times every stage per image and per expression (p50/p90/p99) and the throughput.
+      [--proposals N[,N…]] [--trace trace.json]: exactly N (synthetic) proposals reach CLIP; per stage p50, FLOPs,
+      GFLOP/s, bytes, peak RSS; a Chrome trace (stages, native kernels, ONNX Runtime nodes) for Perfetto.
   bench --kernels [filter…]
       The native kernel micro-benchmarks (npm run bench).
   synth-refer DIR

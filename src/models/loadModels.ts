@@ -1,8 +1,8 @@
 // Spec §2, §4, §5, §8: load the ONNX backbones written by models/export.py into onnxruntime-node sessions.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
@@ -107,10 +107,38 @@ function fixHint(manifest: Partial<Manifest> | null): string {
   return command ? `Re-export them: ${command} (see models/README.md).` : GENERIC_FIX;
 }
 
-async function sha256(path: string): Promise<string> {
+async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+// Start-up: hashing 1.3 GB of models costs seconds, so a file's hash is remembered with its identity (device, inode,
+// size, mtime in ns) in the user's cache directory and recomputed whenever any of them changes.
+// HYBRIDGL_SHA256_CACHE=0 hashes every time.
+const hashCachePath = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hybridgl', 'sha256.json');
+let hashCache: Record<string, string> | null = null;
+
+async function sha256(path: string): Promise<string> {
+  if (process.env.HYBRIDGL_SHA256_CACHE === '0') return hashFile(path);
+  const st = statSync(path, { bigint: true });
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  if (!hashCache) {
+    try {
+      hashCache = JSON.parse(readFileSync(hashCachePath, 'utf8'));
+    } catch {
+      hashCache = {};
+    }
+  }
+  const cached = hashCache![key];
+  if (cached) return cached;
+  const digest = await hashFile(path);
+  hashCache![key] = digest;
+  try {
+    mkdirSync(dirname(hashCachePath), { recursive: true });
+    writeFileSync(hashCachePath, JSON.stringify(hashCache));
+  } catch { /* a read-only home: hash again next time */ }
+  return digest;
 }
 
 function readManifest(dir: string): Manifest {
