@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 import { backendInfo } from '../bindings/backend.ts';
-import type { Fusion } from './models/loadModels.ts';
+import { ModelLoadError, type Fusion } from './models/loadModels.ts';
 import { parseMaxPixels } from './pipeline/imageBudget.ts';
 import { renderContactSheet, renderOverlay } from './render/overlay.ts';
 import { UsageError } from './cliErrors.ts';
@@ -42,6 +42,8 @@ commands:
       Writes the markdown and self-contained HTML report of one or more runs.
   bench <image>… --models DIR [--iterations 5] [--warmup 1] [--expression "…"]… [--json bench.json]
       Times every stage per image and per expression (p50/p90/p99) and the throughput.
+      [--proposals N[,N…]] [--trace trace.json]: exactly N (synthetic) proposals reach CLIP; per stage p50, FLOPs,
+      GFLOP/s, bytes, peak RSS; a Chrome trace (stages, native kernels, ONNX Runtime nodes) for Perfetto.
   bench --kernels [filter…]
       The native kernel micro-benchmarks (npm run bench).
   serve --models DIR [--host 127.0.0.1] [--port 8080] [--token T] [--allow-dir DIR] [--max-pixels N] [options]
@@ -94,8 +96,10 @@ async function openSegmenter(values: Record<string, string | boolean | undefined
   const t0 = performance.now();
   log(`loading models from ${values.models} (${device}, ${precision})`);
   const vocabPath = typeof values.vocab === 'string' ? values.vocab : undefined;
+  // One-shot and streamed: sessions are created at first use and not warmed up (a warm-up run costs what it saves).
   const decode = { colour: values['colour-managed'] ? 'managed' : 'pil', orientation: values['exif-orientation'] ? 'exif' : 'stored' } as const;
-  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'], decode, maxPixels });
+  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'], decode, maxPixels,
+    load: { lazy: true, warmup: false } });
   log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return segmenter;
 }
@@ -278,6 +282,10 @@ if (process.argv[1] && /(?:cli\.ts|hybridgl(?:\.js)?)$/.test(process.argv[1])) {
       } else if (err instanceof SegmentError) {
         log(err.message);
         process.exitCode = EXIT[err.kind];
+      } else if (err instanceof ModelLoadError) {
+        // A lazily created session that onnxruntime cannot load surfaces at its first use.
+        log(err.message);
+        process.exitCode = EXIT.models;
       } else {
         log(err instanceof Error ? (err.stack ?? err.message) : String(err));
         process.exitCode = EXIT.failure;

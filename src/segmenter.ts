@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { rleDecode, rleEncode, type Rle } from '../bindings/rle.ts';
-import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models } from './models/loadModels.ts';
+import { HEAD_MODELS, loadModels, type Fusion, type LoadModelsOptions, type ModelName, type Models } from './models/loadModels.ts';
 import { argmax, clipScores, softmax } from './pipeline/clipScores.ts';
 import { coherenceScores, gemHeatmap } from './pipeline/coherenceGuidance.ts';
 import { computeHybridFeatures } from './pipeline/hybridFeatures.ts';
@@ -58,6 +58,9 @@ export interface SegmenterOptions {
   /** The largest image accepted, in pixels (height × width), checked from the header before decoding. The default
    *  keeps one image within about 4 GB (README, Limits and errors); Infinity: no limit. */
   maxPixels?: number;
+  /** How the sessions are created when `models` is a directory (only the models this fusion and guidance use are
+   *  loaded). A one-shot run wants `{ lazy: true, warmup: false }`. */
+  load?: Pick<LoadModelsOptions, 'lazy' | 'warmup' | 'memoryArena' | 'profile'>;
 }
 
 /** An expression, optionally with a parse that replaces the parser's (e.g. to compare with another parser). */
@@ -162,6 +165,7 @@ export function neededModels(fusion: Fusion, guidance: boolean): ModelName[] {
 
 export async function createSegmenter(options: SegmenterOptions): Promise<Segmenter> {
   const fusion = options.fusion ?? 'G2L';
+  if (!HEAD_MODELS[fusion]) throw new TypeError(`fusion must be one of ${Object.keys(HEAD_MODELS).join(', ')}, got ${fusion}`);
   const quirks = { rightNever: true, aliasedPool: true, nanCoherence: true, ...options.quirks };
   const parseOptions: ParseOptions = { quirks: { rightNever: quirks.rightNever } };
   const guidance = options.guidance ?? true;
@@ -181,7 +185,9 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
       throw new SegmentError('models', `no models at ${options.models} (manifest.json missing): export them with models/export.py (see models/README.md)`);
     }
     try {
-      models = await loadModels(options.models, { device: options.device, precision: options.precision, vocabPath: options.vocabPath, models: needed });
+      models = await loadModels(options.models, {
+        device: options.device, precision: options.precision, vocabPath: options.vocabPath, models: needed, ...options.load,
+      });
     } catch (err) {
       throw new SegmentError('models', err instanceof Error ? err.message : String(err));
     }

@@ -40,6 +40,8 @@ def relative_index(size):
 
 
 class RelPosAttention(nn.Module):
+    CHUNK_ABOVE = 1024  # tokens: windowed attention (14x14) runs whole
+
     def __init__(self, dim, heads, size):
         super().__init__()
         self.heads = heads
@@ -56,16 +58,23 @@ class RelPosAttention(nn.Module):
         qkv = self.qkv(x).reshape(b, h * w, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         qkv = qkv.reshape(3, b * self.heads, h * w, d // self.heads)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        attn = (q * self.scale) @ k.transpose(-2, -1)
         # Decomposed relative positions, from the unscaled q.
         rh = self.rel_pos_h[self.rel_index]
         rw = self.rel_pos_w[self.rel_index]
         rq = q.reshape(-1, h, w, q.shape[-1])
-        rel_h = torch.einsum('bhwc,hkc->bhwk', rq, rh)
         rel_w = torch.einsum('bhwc,wkc->bhwk', rq, rw)
-        attn = (attn.reshape(-1, h, w, h, w) + rel_h[:, :, :, :, None] + rel_w[:, :, :, None, :])
-        attn = attn.reshape(-1, h * w, h * w).softmax(dim=-1)
-        out = (attn @ v).reshape(b, self.heads, h, w, -1).permute(0, 2, 3, 1, 4).reshape(b, h, w, -1)
+        # Global attention (64x64 tokens) takes the queries a quarter of the rows at a time: each row's scores and
+        # softmax are the same, but only a quarter of the 4096x4096 score matrices is alive at once.
+        step = h if h * w <= self.CHUNK_ABOVE else -(-h // 4)
+        outs = []
+        for r0 in range(0, h, step):
+            r1 = min(h, r0 + step)
+            attn = (q[:, r0 * w:r1 * w] * self.scale) @ k.transpose(-2, -1)
+            rel_h = torch.einsum('bhwc,hkc->bhwk', rq[:, r0:r1], rh[r0:r1])
+            attn = attn.reshape(-1, r1 - r0, w, h, w) + rel_h[:, :, :, :, None] + rel_w[:, r0:r1, :, None, :]
+            outs.append(attn.reshape(-1, (r1 - r0) * w, h * w).softmax(dim=-1) @ v)
+        out = outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
+        out = out.reshape(b, self.heads, h, w, -1).permute(0, 2, 3, 1, 4).reshape(b, h, w, -1)
         return self.proj(out)
 
 
@@ -270,19 +279,36 @@ class MaskDecoder(nn.Module):
         self.iou_prediction_head = HeadMlp([dim, hidden, hidden, tokens])
 
     def forward(self, image, image_pe, dense, sparse):
+        """Multimask outputs only (masks 1..3 and their IoUs; SAM's mask 0 is dropped by the caller). The image side
+        stays one batch until the first image-to-token attention makes it per prompt (the same values as SAM's
+        per-prompt copies, computed once), and the up-scaling runs channel-last as matrix products: a 2x2 stride-2
+        transposed convolution is a product per input pixel, and the pixels are put in raster order once, on the
+        3 output masks, rather than on the 32- and 64-channel feature maps."""
         b = sparse.shape[0]
         out_tokens = torch.cat([self.iou_token.weight, self.mask_tokens.weight], dim=0)
         tokens = torch.cat([out_tokens.unsqueeze(0).expand(b, -1, -1), sparse], dim=1)
-        src = (image + dense).expand(b, -1, -1, -1)
-        pos = image_pe.unsqueeze(0).expand(b, -1, -1, -1)
-        hs, src = self.transformer(src, pos, tokens)
-        iou_out, mask_out = hs[:, 0], hs[:, 1:1 + self.num_mask_tokens]
-        c, h, w = image.shape[1:]
-        up = self.output_upscaling(src.transpose(1, 2).reshape(b, c, h, w))
-        hyper = torch.stack([mlp(mask_out[:, i]) for i, mlp in enumerate(self.output_hypernetworks_mlps)], dim=1)
-        uc, uh, uw = up.shape[1:]
-        masks = (hyper @ up.reshape(b, uc, uh * uw)).reshape(b, -1, uh, uw)
-        return masks, self.iou_prediction_head(iou_out)
+        hs, src = self.transformer(image + dense, image_pe.unsqueeze(0), tokens)
+        iou_out, mask_out = hs[:, 0], hs[:, 2:1 + self.num_mask_tokens]
+        h, w = image.shape[2:]
+        conv1, norm, _, conv2, _ = self.output_upscaling
+        up = self.transposed_conv_2x2(src, conv1)  # [B, h*w, 2, 2, C/4]: pixel (y, x), sub-pixel (i, j)
+        up = F.gelu(F.layer_norm(up.float(), norm.weight.shape, norm.weight.float(), norm.bias.float(),
+                                 norm.eps).to(up.dtype))
+        up = F.gelu(self.transposed_conv_2x2(up, conv2))  # [B, h*w*2*2, 2, 2, C/8]
+        hyper = torch.stack([mlp(mask_out[:, i - 1]) for i, mlp in enumerate(self.output_hypernetworks_mlps)
+                             if i > 0], dim=1)
+        uc = hyper.shape[-1]
+        masks = up.reshape(b, -1, uc) @ hyper.transpose(1, 2)  # [B, h*w*16, 3]
+        masks = masks.reshape(b, h, w, 2, 2, 2, 2, -1).permute(0, 7, 1, 3, 5, 2, 4, 6).reshape(b, -1, 4 * h, 4 * w)
+        return masks, self.iou_prediction_head(iou_out)[:, 1:]
+
+    @staticmethod
+    def transposed_conv_2x2(x, conv):
+        """ConvTranspose2d(kernel 2, stride 2) on channel-last pixels [..., C_in] → [B, pixels, 2, 2, C_out]."""
+        c_in, c_out = conv.weight.shape[:2]
+        weight = conv.weight.permute(0, 2, 3, 1).reshape(c_in, 4 * c_out)
+        y = x.reshape(x.shape[0], -1, c_in) @ weight
+        return y.reshape(x.shape[0], -1, 2, 2, c_out) + conv.bias
 
 
 class SamPromptDecoder(nn.Module):
@@ -299,5 +325,4 @@ class SamPromptDecoder(nn.Module):
         sparse = self.prompt_encoder.points(points.to(embeddings.dtype), labels.to(embeddings.dtype))
         dense = self.prompt_encoder.no_mask_embed.weight.reshape(1, -1, 1, 1)
         image_pe = self.prompt_encoder.pe_layer.dense(self.grid).to(embeddings.dtype)
-        masks, iou = self.mask_decoder(embeddings, image_pe, dense, sparse)
-        return masks[:, 1:], iou[:, 1:]
+        return self.mask_decoder(embeddings, image_pe, dense, sparse)

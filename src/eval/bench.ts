@@ -5,10 +5,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+import { readFileSync } from 'node:fs';
+
 import { backendInfo } from '../../bindings/backend.ts';
 import { UsageError } from '../cliErrors.ts';
-import type { Fusion } from '../models/loadModels.ts';
+import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models } from '../models/loadModels.ts';
+import { setStageObserver } from '../pipeline/timing.ts';
 import { createSegmenter } from '../segmenter.ts';
+import { readOrtProfile, type OrtEvent } from './ortProfile.ts';
+import { withSyntheticProposals } from './syntheticProposals.ts';
+import { modelCost, ortClockOrigin, ortTrackEvents, startTrace, type TraceEvent } from './trace.ts';
 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
@@ -47,6 +53,7 @@ export async function runBenchCommand(args: string[], log: (m: string) => void):
       models: { type: 'string' }, iterations: { type: 'string' }, warmup: { type: 'string' }, json: { type: 'string' },
       fusion: { type: 'string' }, device: { type: 'string' }, precision: { type: 'string' }, vocab: { type: 'string' },
       expression: { type: 'string', multiple: true }, kernels: { type: 'boolean' },
+      proposals: { type: 'string' }, trace: { type: 'string' },
     },
   });
   if (values.kernels) {
@@ -60,6 +67,8 @@ export async function runBenchCommand(args: string[], log: (m: string) => void):
   if (!(Number.isInteger(iterations) && iterations > 0)) throw new UsageError('--iterations must be a positive integer');
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new UsageError('--warmup must be a non-negative integer');
   const expressions = values.expression ?? ['the object on the left', 'the big thing in the middle'];
+  if (values.proposals !== undefined || values.trace !== undefined)
+    return detailedBench(values, positionals, expressions, iterations, warmup, log);
   const segmenter = await createSegmenter({
     models: values.models, fusion: values.fusion as Fusion | undefined, vocabPath: values.vocab,
     device: values.device as 'auto' | 'cpu' | 'cuda' | undefined, precision: values.precision as 'fp32' | 'fp16' | undefined,
@@ -94,5 +103,126 @@ export async function runBenchCommand(args: string[], log: (m: string) => void):
     `(${expressions.length} expressions per image; models on ${segmenter.models.device}, kernels ${backendInfo().cuda ? 'CUDA' : 'CPU'}; ` +
     'wall-clock stage times: ONNX Runtime calls include their host transfers)');
   if (values.json) writeFileSync(values.json, JSON.stringify({ stages: rows, throughput, iterations, warmup, images: positionals, expressions }, null, 2) + '\n');
+  return 0;
+}
+
+/** The stage each session serves (its ONNX Runtime time is inside that stage's wall time). */
+const STAGE_OF: Partial<Record<ModelName, string>> = {
+  sam_encoder: 'samEncoder', sam_decoder: 'samDecoder', clip_trunk: 'clipTrunk', clip_text: 'text', gem_visual: 'gem',
+};
+
+interface DetailedRow { stage: string; ms: number; gflop: number | null; gflops: number | null; gbMoved: number | null; peakRssMiB: number | null }
+
+function peakRss(): number | null {
+  try {
+    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
+  } catch {
+    return null;
+  }
+}
+function resetPeakRss(): void {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+  } catch { /* not Linux: peaks are the process's */ }
+}
+
+/** `--proposals N[,N…]` (synthetic masks: exactly N proposals reach the CLIP stages) and/or `--trace FILE`: per stage
+ *  time (p50), FLOPs and bytes from ONNX Runtime's profile shapes, achieved GFLOP/s, peak RSS during the stage. */
+async function detailedBench(values: Record<string, string | string[] | boolean | undefined>, images: string[], expressions: string[],
+  iterations: number, warmup: number, log: (m: string) => void): Promise<number> {
+  const counts = values.proposals === undefined ? [null] : String(values.proposals).split(',').map((v) => {
+    const n = Number(v);
+    if (!(Number.isInteger(n) && n >= 1 && n <= 192)) throw new UsageError(`--proposals takes integers 1..192 (comma-separated), got ${v}`);
+    return n;
+  });
+  const fusion = (values.fusion ?? 'G2L') as Fusion;
+  if (!HEAD_MODELS[fusion]) throw new UsageError(`--fusion must be one of ${Object.keys(HEAD_MODELS).join(', ')}`);
+  const used: ModelName[] = ['sam_encoder', 'sam_decoder', 'clip_trunk', HEAD_MODELS[fusion], 'clip_text', 'gem_visual'];
+  const models: Models = await loadModels(String(values.models), {
+    device: values.device as 'auto' | 'cpu' | 'cuda' | undefined, precision: values.precision as 'fp32' | 'fp16' | undefined,
+    vocabPath: values.vocab as string | undefined, models: used, profile: true,
+  });
+  const trace = values.trace ? startTrace() : null;
+  const stagePeaks = new Map<string, number>();
+  const previous = setStageObserver({
+    start: (name) => {
+      resetPeakRss();
+      previous?.start(name);
+    },
+    end: (name, t0, t1) => {
+      const p = peakRss();
+      if (p !== null) stagePeaks.set(name, Math.max(stagePeaks.get(name) ?? 0, p));
+      previous?.end(name, t0, t1);
+    },
+  });
+  const windows: Array<{ n: number | null; from: number; to: number; samples: Map<string, number[]>; peaks: Map<string, number>; wall: number; images: number }> = [];
+  try {
+    for (const n of counts) {
+      const segmenter = await createSegmenter({ models: n === null ? models : withSyntheticProposals(models, n), fusion, vocabPath: values.vocab as string | undefined });
+      const samples = new Map<string, number[]>();
+      let wall = 0, done = 0, from = 0;
+      for (let it = 0; it < warmup + iterations; it++) {
+        if (it === warmup) {
+          from = performance.now();
+          stagePeaks.clear();
+        }
+        for (const path of images) {
+          const t0 = performance.now();
+          const r = await segmenter.segment(path, expressions);
+          const dt = performance.now() - t0;
+          if (it < warmup) continue;
+          wall += dt;
+          done++;
+          const text: Record<string, number> = {};
+          for (const e of r.results) for (const [k, v] of Object.entries(e.timings)) text[k] = (text[k] ?? 0) + v;
+          for (const [k, v] of Object.entries({ ...r.timings, ...text, total: dt })) samples.set(k, [...(samples.get(k) ?? []), v]);
+        }
+        log(`proposals ${n ?? 'as SAM gives'}: iteration ${it + 1}/${warmup + iterations}${it < warmup ? ' (warm-up)' : ''}`);
+      }
+      windows.push({ n, from, to: performance.now(), samples, peaks: new Map(stagePeaks), wall, images: done });
+    }
+  } finally {
+    setStageObserver(previous);
+    trace?.stop();
+  }
+  const profiles = await models.endProfiling();
+  await models.dispose();
+  const profileEvents = profiles.map((p) => {
+    const events = readOrtProfile(p.path);
+    return { ...p, events, origin: ortClockOrigin(events, p.readyAt) };
+  });
+  const report = windows.map((w) => {
+    const rows: DetailedRow[] = [...w.samples.entries()].map(([stage, v]) => {
+      const ms = percentile([...v].sort((a, b) => a - b), 50);
+      let gflop: number | null = null, gb: number | null = null;
+      for (const p of profileEvents) {
+        const stageOf = STAGE_OF[p.model] ?? (p.model.startsWith('clip_head_') ? 'clipHead' : null);
+        if (stageOf !== stage) continue;
+        const inWindow = p.events.filter((e: OrtEvent) => p.origin + e.ts / 1000 >= w.from && p.origin + e.ts / 1000 <= w.to);
+        const cost = modelCost(p.model, inWindow);
+        gflop = (gflop ?? 0) + cost.flopsPerRun / 1e9;
+        gb = (gb ?? 0) + cost.bytesPerRun / 1e9;
+      }
+      return { stage, ms, gflop, gflops: gflop === null ? null : gflop / (ms / 1000), gbMoved: gb, peakRssMiB: w.peaks.get(stage) ?? null };
+    });
+    return { proposals: w.n, imagesPerSecond: (1000 * w.images) / w.wall, stages: rows };
+  });
+  const fmt = (v: number | null, d: number) => (v === null ? '-' : v.toFixed(d));
+  for (const r of report) {
+    console.log(`proposals ${r.proposals ?? 'as SAM gives'} (${r.imagesPerSecond.toFixed(3)} images/s)`);
+    const cells = [['stage', 'p50 ms', 'GFLOP', 'GFLOP/s', 'GB moved', 'peak RSS MiB'],
+      ...r.stages.map((s) => [s.stage, s.ms.toFixed(1), fmt(s.gflop, 2), fmt(s.gflops, 1), fmt(s.gbMoved, 2), fmt(s.peakRssMiB, 0)])];
+    const w = cells[0].map((_, i) => Math.max(...cells.map((c) => c[i].length)));
+    console.log(cells.map((c) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ')).join('\n') + '\n');
+  }
+  console.log('FLOPs: matrix products and convolutions (2 per multiply-add) from the shapes in ONNX Runtime\'s profile; ' +
+    'bytes: every node\'s inputs and outputs; times are wall-clock with profiling on.');
+  if (values.json) writeFileSync(String(values.json), JSON.stringify({ report, iterations, warmup, images, expressions, fusion }, null, 2) + '\n');
+  if (trace) {
+    const events: TraceEvent[] = [...trace.events];
+    profileEvents.forEach((p, i) => events.push(...ortTrackEvents(p.model, p.path, p.readyAt, 10 + i)));
+    writeFileSync(String(values.trace), JSON.stringify({ traceEvents: events, displayTimeUnit: 'ms' }) + '\n');
+    log(`wrote ${values.trace} (${events.length} events; open it in https://ui.perfetto.dev or chrome://tracing)`);
+  }
   return 0;
 }

@@ -1,9 +1,9 @@
 // Spec §2, §4, §5, §8: load the ONNX backbones written by models/export.py into onnxruntime-node sessions.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync, realpathSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { availableParallelism } from 'node:os';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { availableParallelism, homedir, tmpdir } from 'node:os';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
 import { printable } from '../text/printable.ts';
@@ -42,8 +42,19 @@ export interface LoadModelsOptions {
   vocabPath?: string;
   /** Load only these models (default: every model of the precision in the manifest). */
   models?: ModelName[];
-  /** Run each session once on small inputs so the first real call is not the slow one (default true). */
+  /** Run each session once on small inputs so the first real call is not the slow one (default true; with `lazy`,
+   *  at each session's creation). */
   warmup?: boolean;
+  /** Create each session at its first call instead of up front, so a one-shot run pays only for the models it
+   *  uses; a session's input/output checks then run at that call (default false; CPU only: CUDA sessions are
+   *  created up front so a failing provider shows at load). */
+  lazy?: boolean;
+  /** Keep ONNX Runtime's CPU memory arena and memory-pattern plans between calls (default false: each call's
+   *  intermediates go back to the allocator, so peak RSS is the largest call's, not the sum of every session's
+   *  largest call). */
+  memoryArena?: boolean;
+  /** Record ONNX Runtime's per-node profile of every session (Chrome trace JSON, see `endProfiling`). */
+  profile?: boolean;
 }
 
 export interface Models {
@@ -70,6 +81,10 @@ export interface Models {
   clipText(ids: IdTensor): Promise<FloatTensor>;
   /** CLIP-normalised images [B,3,448,448] → L2-normalised GEM patch features [B,784,E]. */
   gemVisual(images: FloatTensor): Promise<FloatTensor>;
+  /** With `profile`: ends every created session's profile and returns the JSON files ONNX Runtime wrote. */
+  /** `readyAt`: when the session's creation returned (performance.now() ms), the end of the profile's
+   *  session_initialization event, to put the profile on the process's clock. */
+  endProfiling(): Promise<Array<{ model: ModelName; path: string; readyAt: number }>>;
   dispose(): Promise<void>;
 }
 
@@ -96,10 +111,42 @@ function fixHint(manifest: Partial<Manifest> | null): string {
   return command ? `Re-export them: ${command} (see models/README.md).` : GENERIC_FIX;
 }
 
-async function sha256(path: string): Promise<string> {
+async function hashFile(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+// Start-up: hashing 1.3 GB of models costs seconds, so a file's hash is remembered with its identity (device, inode,
+// size, mtime in ns) in the user's cache directory and recomputed whenever any of them changes.
+// HYBRIDGL_SHA256_CACHE=0 hashes every time.
+const hashCachePath = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'hybridgl', 'sha256.json');
+let hashCache: Record<string, string> | null = null;
+
+async function sha256(path: string): Promise<string> {
+  if (process.env.HYBRIDGL_SHA256_CACHE === '0') return hashFile(path);
+  const st = statSync(path, { bigint: true });
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  if (!hashCache) {
+    try {
+      hashCache = JSON.parse(readFileSync(hashCachePath, 'utf8'));
+    } catch {
+      hashCache = {};
+    }
+  }
+  const cached = hashCache![key];
+  if (cached) return cached;
+  const digest = await hashFile(path);
+  hashCache![key] = digest;
+  try {
+    mkdirSync(dirname(hashCachePath), { recursive: true });
+    writeFileSync(hashCachePath, JSON.stringify(hashCache));
+  } catch { /* a read-only home: hash again next time */ }
+  return digest;
+}
+
+function cannotLoad(file: string, e: unknown): string {
+  return `${file}: onnxruntime cannot load it (${(e instanceof Error ? e.message : String(e)).split('\n')[0]})`;
 }
 
 /** Reads and checks dir/manifest.json (structure, confined file names); a ModelLoadError lists every problem. */
@@ -186,12 +233,17 @@ export function cudaProviderInstalled(): boolean {
   }
 }
 
-function sessionOptions(device: 'cpu' | 'cuda'): ort.InferenceSession.SessionOptions {
+function sessionOptions(device: 'cpu' | 'cuda', options: LoadModelsOptions, profilePrefix?: string):
+  ort.InferenceSession.SessionOptions {
+  const arena = options.memoryArena ?? false;
   return {
     executionProviders: [device],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: availableParallelism(),
+    enableCpuMemArena: arena,
+    enableMemPattern: arena,
     logSeverityLevel: 3, // errors only: fp16 graphs on CPU warn about every node they cannot constant-fold
+    ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
   };
 }
 
@@ -223,6 +275,8 @@ function warmupFeeds(file: ManifestFile): Record<string, ort.Tensor> {
   }
   return feeds;
 }
+
+let profileCount = 0;
 
 export async function loadModels(dir: string, options: LoadModelsOptions = {}): Promise<Models> {
   const precision = options.precision ?? 'fp32';
@@ -260,45 +314,73 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
     process.stderr.write('hybridgl: onnxruntime CUDA provider not installed; running the models on CPU\n');
 
   const sessions = new Map<ModelName, ort.InferenceSession>();
-  const files = new Map<ModelName, ManifestFile>();
+  const profiles = new Map<ModelName, { prefix: string; readyAt: number }>();
   const closeAll = () => Promise.all([...sessions.values()].map((s) => s.release()));
-  try {
-    for (const name of wanted) {
-      const file = byModel.get(name)!;
-      let session: ort.InferenceSession;
-      try {
-        session = await ort.InferenceSession.create(join(dir, file.name), sessionOptions(device));
-      } catch (e) {
-        if (device === 'cuda' && requested === 'cuda')
-          throw new Error(`device 'cuda': onnxruntime could not create a CUDA session for ${file.name} ` +
-            `(${(e as Error).message.split('\n')[0]}). Install its CUDA provider (CUDA 12, cuDNN 9): ` +
-            'npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12');
-        if (device !== 'cuda') {
-          // A file whose bytes match the manifest but that onnxruntime cannot load (cut at export, wrong opset…).
-          problems.push(`${file.name}: onnxruntime cannot load it (${(e as Error).message.split('\n')[0]})`);
-          continue;
-        }
-        process.stderr.write(`hybridgl: onnxruntime CUDA provider failed (${(e as Error).message.split('\n')[0]}); running the models on CPU\n`);
-        await closeAll();
-        sessions.clear();
-        return loadModels(dir, { ...options, device: 'cpu' });
-      }
-      sessions.set(name, session);
-      files.set(name, file);
-      problems.push(...metadataProblems(file, session));
+  const create = async (name: ModelName): Promise<ort.InferenceSession> => {
+    const file = byModel.get(name)!;
+    const prefix = options.profile ? join(tmpdir(), `hybridgl-ort-${process.pid}-${++profileCount}-${name}`) : undefined;
+    const session = await ort.InferenceSession.create(join(dir, file.name), sessionOptions(device, options, prefix));
+    if (prefix) profiles.set(name, { prefix, readyAt: performance.now() });
+    const found = metadataProblems(file, session);
+    if (found.length) {
+      await session.release();
+      throw new ModelLoadError(dir, found, fix);
     }
-    if (problems.length) throw new ModelLoadError(dir, problems, fix);
-    if (options.warmup ?? true)
-      for (const [name, session] of sessions) await session.run(warmupFeeds(files.get(name)!));
-  } catch (e) {
-    await closeAll();
-    throw e;
+    if (options.warmup ?? true) await session.run(warmupFeeds(file));
+    sessions.set(name, session);
+    return session;
+  };
+  const pending = new Map<ModelName, Promise<ort.InferenceSession>>();
+  const sessionFor = (name: ModelName): Promise<ort.InferenceSession> => {
+    const ready = sessions.get(name);
+    if (ready) return Promise.resolve(ready);
+    if (!wanted.includes(name) || !byModel.has(name))
+      return Promise.reject(new Error(`${name} was not loaded (see LoadModelsOptions.models)`));
+    let p = pending.get(name);
+    if (!p) {
+      // A lazily created session that onnxruntime cannot load is the same ModelLoadError as at load, only later.
+      p = create(name).catch((e) => {
+        throw e instanceof ModelLoadError ? e : new ModelLoadError(dir, [cannotLoad(byModel.get(name)!.name, e)], fix);
+      }).finally(() => pending.delete(name));
+      pending.set(name, p);
+    }
+    return p;
+  };
+  if (!(options.lazy && device === 'cpu')) {
+    try {
+      for (const name of wanted) {
+        try {
+          await create(name);
+        } catch (e) {
+          if (e instanceof ModelLoadError) {
+            problems.push(...e.problems);
+            continue;
+          }
+          if (device === 'cuda' && requested === 'cuda')
+            throw new Error(`device 'cuda': onnxruntime could not create a CUDA session for ${byModel.get(name)!.name} ` +
+              `(${(e as Error).message.split('\n')[0]}). Install its CUDA provider (CUDA 12, cuDNN 9): ` +
+              'npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12');
+          if (device !== 'cuda') {
+            // A file whose bytes match the manifest but that onnxruntime cannot load (cut at export, wrong opset…).
+            problems.push(cannotLoad(byModel.get(name)!.name, e));
+            continue;
+          }
+          process.stderr.write(`hybridgl: onnxruntime CUDA provider failed (${(e as Error).message.split('\n')[0]}); running the models on CPU\n`);
+          await closeAll();
+          sessions.clear();
+          return loadModels(dir, { ...options, device: 'cpu' });
+        }
+      }
+      if (problems.length) throw new ModelLoadError(dir, problems, fix);
+    } catch (e) {
+      await closeAll();
+      throw e;
+    }
   }
 
   const run = async (name: ModelName, args: Array<FloatTensor | IdTensor>): Promise<FloatTensor[]> => {
-    const session = sessions.get(name);
-    const file = files.get(name);
-    if (!session || !file) throw new Error(`${name} was not loaded (see LoadModelsOptions.models)`);
+    const session = await sessionFor(name);
+    const file = byModel.get(name)!;
     const feeds: Record<string, ort.Tensor> = {};
     file.inputs.forEach((spec, i) => (feeds[spec.name] = toOrt(args[i], spec, name)));
     const out = await session.run(feeds);
@@ -327,7 +409,23 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
     },
     clipText: async (ids) => (await run('clip_text', [ids]))[0],
     gemVisual: async (images) => (await run('gem_visual', [images]))[0],
+    endProfiling: async () => {
+      const written: Array<{ model: ModelName; path: string; readyAt: number }> = [];
+      for (const [name, session] of sessions) {
+        const profile = profiles.get(name);
+        if (!profile) continue;
+        const { prefix, readyAt } = profile;
+        session.endProfiling();
+        // onnxruntime-node drops the file name endProfiling returns; ORT writes PREFIX_<date time>.json.
+        const base = basename(prefix);
+        for (const f of readdirSync(dirname(prefix)))
+          if (f.startsWith(`${base}_`) && f.endsWith('.json')) written.push({ model: name, path: join(dirname(prefix), f), readyAt });
+        profiles.delete(name);
+      }
+      return written;
+    },
     dispose: async () => {
+      await Promise.allSettled(pending.values());
       await closeAll();
       sessions.clear();
     },

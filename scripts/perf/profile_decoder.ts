@@ -1,0 +1,32 @@
+// SAM's decoder on one image's 64-point grid with ONNX Runtime's per-node profile: time per operator type.
+// usage: npx tsx scripts/perf/profile_decoder.ts MODELS_DIR [--runs 3] [--model sam_decoder]
+import { parseArgs } from 'node:util';
+
+import { samPointGrid, samTransformCoords } from '../../bindings/samPost.ts';
+import { opTotals, readOrtProfile } from '../../src/eval/ortProfile.ts';
+import { loadModels, type ModelName } from '../../src/models/loadModels.ts';
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string' }, model: { type: 'string' } } });
+const model = (values.model ?? 'sam_decoder') as ModelName;
+const models = await loadModels(positionals[0], { device: 'cpu', models: [model], warmup: false, profile: true });
+const file = models.manifest.files.find((f) => f.model === model && f.precision === 'fp32')!;
+const c = file.inputs[0].shape[1] as number, g = file.inputs[0].shape[2] as number;
+const emb = { data: Float32Array.from({ length: c * g * g }, (_, i) => Math.sin(i * 0.37)), dims: [1, c, g, g] };
+const grid = samPointGrid(534, 800, 8);
+const points = { data: Float32Array.from(samTransformCoords(grid, 534, 800, 1024)), dims: [64, 1, 2] };
+const labels = { data: new Float32Array(64).fill(1), dims: [64, 1] };
+const runs = Number(values.runs ?? 3);
+const wall: number[] = [];
+for (let r = 0; r < runs; r++) {
+  const t0 = performance.now();
+  await models.samDecoder(emb, points, labels);
+  wall.push(performance.now() - t0);
+}
+const [profile] = await models.endProfiling();
+const totals = opTotals(readOrtProfile(profile.path));
+const all = totals.reduce((a, t) => a + t.us, 0);
+console.log(`runs ${wall.map((w) => w.toFixed(0)).join(', ')} ms; profile ${profile.path}`);
+console.log('op                      calls   ms/run   share');
+for (const t of totals.slice(0, 20))
+  console.log(`${t.op.padEnd(22)} ${String(t.calls / runs).padStart(6)} ${(t.us / runs / 1000).toFixed(1).padStart(8)} ${((100 * t.us) / all).toFixed(1).padStart(6)}%`);
+await models.dispose();

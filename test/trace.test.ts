@@ -1,0 +1,97 @@
+// `hybridgl bench --proposals N --trace` on the fixture models: the report's shape and the Chrome trace's structure.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { syntheticDecoderOutput } from '../src/eval/syntheticProposals.ts';
+import { nodeFlops, type TraceEvent } from '../src/eval/trace.ts';
+import { CLIP_VOCAB_PATH } from './sharedData.ts';
+
+const root = join(import.meta.dirname, '..');
+const MODELS = join(root, 'test', 'fixtures', 'e2e', 'models');
+
+describe('FLOPs from profile shapes', () => {
+  it('counts matrix products, transposed first inputs, constant-weight convolutions', () => {
+    expect(nodeFlops('MatMul', [[64, 4096, 32]], [[64, 4096, 16]])).toBe(2 * 64 * 4096 * 16 * 32);
+    expect(nodeFlops('FusedMatMul', [[64, 32, 4096]], [[64, 4096, 16]])).toBe(2 * 64 * 4096 * 16 * 32);
+    expect(nodeFlops('Gemm', [[5, 8]], [[5, 3]])).toBe(2 * 5 * 3 * 8);
+    expect(nodeFlops('Conv', [[1, 3, 1024, 1024]], [[1, 768, 64, 64]])).toBe(2 * 768 * 64 * 64 * 3 * 16 * 16);
+    expect(nodeFlops('ConvTranspose', [[2, 256, 64, 64]], [[2, 64, 128, 128]])).toBe(2 * 2 * 256 * 64 * 64 * 64 * 4);
+    expect(nodeFlops('Add', [[4, 4], [4, 4]], [[4, 4]])).toBe(0);
+  });
+});
+
+describe('synthetic proposals', () => {
+  it('puts n disjoint rectangles in the first n slots and rejects counts that do not fit', () => {
+    const { lowResLogits, iouPredictions } = syntheticDecoderOutput(5, 64, 170, 256);
+    expect(lowResLogits.dims).toEqual([64, 3, 256, 256]);
+    const plane = 256 * 256;
+    const set = (k: number) => lowResLogits.data.subarray(k * plane, (k + 1) * plane).filter((v) => v > 0).length;
+    for (let k = 0; k < 5; k++) expect(set(k)).toBeGreaterThan(100);
+    expect(set(5)).toBe(0);
+    expect([...iouPredictions.data.slice(0, 6)]).toEqual([0.95, 0.95, 0.95, 0.95, 0.95, 0].map(Math.fround));
+    for (let i = 0; i < plane; i++) expect(Number(lowResLogits.data[i] > 0) + Number(lowResLogits.data[plane + i] > 0)).toBeLessThan(2);
+    expect(() => syntheticDecoderOutput(0, 64, 170, 256)).toThrow(RangeError);
+    expect(() => syntheticDecoderOutput(193, 64, 170, 256)).toThrow(RangeError);
+  });
+});
+
+describe('hybridgl bench --proposals --trace (fixture models)', () => {
+  let dir: string;
+  let report: { report: Array<{ proposals: number; stages: Array<{ stage: string; ms: number; gflop: number | null; peakRssMiB: number | null }> }> };
+  let trace: { traceEvents: TraceEvent[] };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hybridgl-trace-'));
+    const r = spawnSync(process.execPath, [join(root, 'bin', 'hybridgl.js'), 'bench', join(root, 'assets', 'demo.jpg'),
+      '--models', MODELS, '--vocab', CLIP_VOCAB_PATH, '--iterations', '1', '--warmup', '0', '--proposals', '3',
+      '--json', join(dir, 'bench.json'), '--trace', join(dir, 'trace.json')], { encoding: 'utf8', cwd: root });
+    expect(r.status, r.stderr).toBe(0);
+    report = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8'));
+    trace = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8'));
+  }, 300_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reports each stage with FLOPs for the model stages', () => {
+    expect(report.report.map((r) => r.proposals)).toEqual([3]);
+    const stages = new Map(report.report[0].stages.map((s) => [s.stage, s]));
+    for (const s of ['samEncoder', 'samDecoder', 'clipTrunk', 'clipHead', 'gem']) {
+      expect(stages.get(s)!.gflop).toBeGreaterThan(0);
+      expect(stages.get(s)!.ms).toBeGreaterThan(0);
+    }
+    expect(stages.get('clipInputs')!.gflop).toBeNull();
+  });
+
+  it('has a track per stage, native kernel calls with sizes and GB/s, and ORT node events inside their stage', () => {
+    const ev = trace.traceEvents;
+    for (const e of ev) {
+      expect(['X', 'M']).toContain(e.ph);
+      expect(Number.isFinite(e.ts)).toBe(true);
+      if (e.ph === 'X') expect(e.dur).toBeGreaterThanOrEqual(0);
+    }
+    const threadNames = ev.filter((e) => e.name === 'thread_name' && e.pid === 1).map((e) => e.args!.name);
+    for (const s of ['samEncoder', 'samDecoder', 'samPostprocess', 'clipInputs', 'clipTrunk', 'clipHead', 'gem'])
+      expect(threadNames).toContain(`stage ${s}`);
+    const kernels = ev.filter((e) => e.cat === 'kernel');
+    expect(kernels.map((k) => k.name)).toEqual(expect.arrayContaining(['gaussianBlur', 'buildClipInputs']));
+    for (const k of kernels) {
+      expect(Array.isArray(k.args!.sizes)).toBe(true);
+      if ((k.args!.sizes as unknown[]).some((x) => typeof x === 'string' && x.includes('Array[')))
+        expect(k.args!.bytes).toBeGreaterThan(0);
+    }
+    const blur = kernels.find((k) => k.name === 'gaussianBlur')!;
+    expect(blur.args!['GB/s']).toBeGreaterThan(0);
+    const processes = new Map(ev.filter((e) => e.name === 'process_name').map((e) => [e.pid, e.args!.name as string]));
+    const encoderPid = [...processes].find(([, n]) => n === 'onnxruntime sam_encoder')![0];
+    const stage = ev.find((e) => e.cat === 'stage' && e.name === 'samEncoder')!;
+    const runs = ev.filter((e) => e.pid === encoderPid && e.name === 'model_run');
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    const run = runs[runs.length - 1];
+    // ORT's clock starts at the session's creation: its run must fall inside the stage that made it (50 ms slack).
+    expect(run.ts).toBeGreaterThan(stage.ts - 50_000);
+    expect(run.ts + run.dur!).toBeLessThan(stage.ts + stage.dur! + 50_000);
+    expect(ev.filter((e) => e.pid === encoderPid && e.cat === 'Node').length).toBeGreaterThan(10);
+  });
+});
