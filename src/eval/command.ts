@@ -13,6 +13,7 @@ import { runEval } from './evaluate.ts';
 import { runPhraseCutEval } from './phraseCutEval.ts';
 import { createProgress } from './progress.ts';
 import { pickExamples, overlayPng, reportHtml, reportMarkdown, type ReportExample } from './report.ts';
+import { groupRuns } from './reportTables.ts';
 import { autoShard } from './shardAuto.ts';
 import { mergeRuns, parseShard, readRun, summarizeResults, type RunSummary, type Shard } from './store.ts';
 
@@ -105,7 +106,8 @@ async function report(args: string[], log: (m: string) => void): Promise<number>
     summary: summarizeResults(r.results),
     results: r.results,
   }));
-  const input = { title: 'hybridgl evaluation', sections } as Parameters<typeof reportHtml>[0];
+  const input = { title: 'hybridgl evaluation', sections, datasets: groupRuns(runs) } as Parameters<typeof reportHtml>[0];
+  if (values.dataset === 'phrasecut') throw new UsageError('eval report: examples (--data, --dataset) are for the REFER datasets only');
   if (values.data && values.dataset) {
     // Examples need the images and ground truth: taken from the first run.
     const ds = ReferDataset.load(values.data, values.dataset as ReferDatasetName, { imageRoot: values['image-root'] });
