@@ -15,6 +15,7 @@ import { createProgress } from './progress.ts';
 import { pickExamples, overlayPng, reportHtml, reportMarkdown, type ReportExample } from './report.ts';
 import { groupRuns } from './reportTables.ts';
 import { autoShard } from './shardAuto.ts';
+import { runWorkers } from './workers.ts';
 import { mergeRuns, parseShard, readRun, summarizeResults, type RunSummary, type Shard } from './store.ts';
 
 const DATASETS = ['refcoco', 'refcoco+', 'refcocog', 'phrasecut'];
@@ -43,6 +44,7 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
       device: { type: 'string' }, precision: { type: 'string' }, 'image-root': { type: 'string' },
       'limit-images': { type: 'string' }, vocab: { type: 'string' }, 'shard-count': { type: 'string' },
       'sam-points-per-side': { type: 'string' }, 'sam-points-per-batch': { type: 'string' },
+      workers: { type: 'string' }, devices: { type: 'string' },
     },
   });
   for (const k of ['data', 'dataset', 'split', 'models', 'out'] as const) if (!values[k]) throw new UsageError(`eval needs --${k}`);
@@ -56,6 +58,24 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
   }
   const limit = values['limit-images'] !== undefined ? Number(values['limit-images']) : undefined;
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit-images must be a positive integer');
+  const devices = values.devices?.split(',').map((d) => d.trim());
+  if (devices && !devices.every((d) => /^\d+$/.test(d))) throw new UsageError('--devices must be CUDA device numbers, e.g. 0,1');
+  const workers = values.workers !== undefined ? Number(values.workers) : devices?.length ?? 1;
+  if (!(Number.isInteger(workers) && workers > 0)) throw new UsageError('--workers must be a positive integer');
+  if (workers > 1 || devices) {
+    const passOn = Object.entries(values).flatMap(([k, v]) =>
+      ['out', 'shard', 'shard-count', 'workers', 'devices'].includes(k) ? [] : v === true ? [`--${k}`] : typeof v === 'string' ? [`--${k}`, v] : []);
+    let summary: RunSummary;
+    try {
+      summary = await runWorkers({ args: passOn, out: values.out!, workers, devices, shard, log });
+    } catch (err) {
+      if (err instanceof RangeError) throw new UsageError(err.message);
+      throw err;
+    }
+    printSummary(summary, log);
+    log(`wrote ${join(values.out!, 'results.jsonl')} and summary.json (merged from ${workers} workers)`);
+    return 0;
+  }
   const progress = createProgress(`${values.dataset} ${values.split}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`);
   const common = {
     data: values.data!, split: values.split!, models: values.models!,
