@@ -63,6 +63,8 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
   const workers = values.workers !== undefined ? Number(values.workers) : devices?.length ?? 1;
   if (!(Number.isInteger(workers) && workers > 0)) throw new UsageError('--workers must be a positive integer');
   if (workers > 1 || devices) {
+    // Each worker would stop after N images of its own shard: not the run --limit-images means.
+    if (limit !== undefined) throw new UsageError('--limit-images cannot be combined with --workers or --devices');
     const passOn = Object.entries(values).flatMap(([k, v]) =>
       ['out', 'shard', 'shard-count', 'workers', 'devices'].includes(k) ? [] : v === true ? [`--${k}`] : typeof v === 'string' ? [`--${k}`, v] : []);
     let summary: RunSummary;
