@@ -69,3 +69,45 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('eval --workers on the fixture mod
     expect(clash.stderr).toMatch(/without --workers/);
   }, 300_000);
 });
+
+describe('runWorkers', () => {
+  it('--devices: one worker per device, CUDA_VISIBLE_DEVICES and --device cuda, nested shards, merged', async () => {
+    const { runWorkers } = await import('../src/eval/workers.ts');
+    const { writeFileSync, mkdirSync } = await import('node:fs');
+    const dir = mkdtempSync(join(tmpdir(), 'hybridgl-workers-fake-'));
+    // A stand-in for `hybridgl eval`: records its arguments and environment as a one-line run of its shard.
+    const fake = join(dir, 'fake-eval.mjs');
+    writeFileSync(fake, `
+      import { mkdirSync, writeFileSync } from 'node:fs';
+      import { join } from 'node:path';
+      const args = process.argv.slice(2);
+      const at = (k) => args[args.indexOf(k) + 1];
+      const out = at('--out'), [index, count] = at('--shard').split('/').map(Number);
+      mkdirSync(out, { recursive: true });
+      writeFileSync(join(out, 'run.json'), JSON.stringify({ dataset: 'x', shard: { index, count } }));
+      const p = { intersection: 1, union: 2, iou: 0.5 };
+      writeFileSync(join(out, 'results.jsonl'), JSON.stringify({ ref_id: index, sent_id: 0, image_id: index, hybrid: p, guided: p,
+        args, cuda: process.env.CUDA_VISIBLE_DEVICES, device: process.env.HYBRIDGL_DEVICE, threads: process.env.HYBRIDGL_THREADS }) + '\\n');
+    `);
+    const out = join(dir, 'run');
+    const logs: string[] = [];
+    const summary = await runWorkers({
+      args: ['--dataset', 'x'], out, workers: 2, devices: ['3', '5'], shard: { index: 2, count: 3 },
+      log: (m) => logs.push(m), command: [process.execPath, fake],
+    });
+    expect(summary.sentences).toBe(2);
+    const lines = readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // Worker w of 2 inside node shard 2/3: shard 2 + 3w of 6.
+    expect(lines.map((l) => l.ref_id)).toEqual([2, 5]);
+    expect(lines.map((l) => l.cuda)).toEqual(['3', '5']);
+    expect(lines.every((l) => l.device === 'cuda' && l.args.includes('--device') && l.args.at(-1) === 'cuda')).toBe(true);
+    expect(lines[0].args.slice(0, 3)).toEqual(['eval', '--dataset', 'x']);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'))).toEqual({ dataset: 'x', shard: { index: 2, count: 3 } });
+    await expect(runWorkers({ args: [], out: join(dir, 'bad'), workers: 2, devices: ['0'], log: () => {}, command: [process.execPath, fake] }))
+      .rejects.toThrow(/--devices lists 1/);
+    mkdirSync(join(dir, 'fail'), { recursive: true });
+    await expect(runWorkers({ args: [], out: join(dir, 'fail'), workers: 2, log: () => {}, command: [process.execPath, '-e', 'process.exit(3)'] }))
+      .rejects.toThrow(/worker\(s\) 1 \(exit 3\), 2 \(exit 3\) failed/);
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

@@ -1,12 +1,14 @@
 // Spec §0 (shards by image): `eval --workers N` — N worker processes on one machine, each a shard of the run
 // (nested in the node's own shard), writing RUNDIR/workers/<w>-of-<N>, merged into RUNDIR when all are done.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-import { mergeRuns, type RunSummary, type Shard } from './store.ts';
+import {
+  readRun, resultKey, RESULTS_FILE, RUN_FILE, summarizeResults, SUMMARY_FILE, type RunSummary, type SentenceResult, type Shard,
+} from './store.ts';
 
 /**
  * Worker w (0-based) of n inside the node shard a/b: shard (a − 1) + b·w + 1 of b·n. An image's shard id mod b·n
@@ -61,11 +63,32 @@ export async function runWorkers(o: WorkersOptions): Promise<RunSummary> {
     throw new Error(`eval --workers: worker(s) ${failed.map(([c, w]) => `${w + 1} (exit ${c})`).join(', ')} failed; ` +
       'their finished sentences are kept: rerun with --resume');
   }
-  const summary = mergeRuns(dirs, o.out);
-  if (o.shard) {
-    // The merged run is the node's shard (for a later merge across nodes).
-    const runFile = join(o.out, 'run.json');
-    writeFileSync(runFile, JSON.stringify({ ...JSON.parse(readFileSync(runFile, 'utf8')), shard: o.shard }, null, 2) + '\n');
+  return mergeWorkers(dirs, o.out, o.shard);
+}
+
+/**
+ * Joins the worker runs into out: each worker's shard is one of b·N, so mergeRuns' check that all b·N are present
+ * does not apply; the N workers of this node are checked instead. run.json is the node's (its shard, if any).
+ */
+function mergeWorkers(dirs: string[], out: string, shard: Shard | undefined): RunSummary {
+  const runs = dirs.map((dir) => ({ dir, ...readRun(dir) }));
+  const strip = (meta: Record<string, unknown>) => {
+    const { shard: _s, ...rest } = meta;
+    return rest;
+  };
+  const common = strip(runs[0].meta);
+  const all = new Map<string, SentenceResult>();
+  for (const run of runs) {
+    if (JSON.stringify(strip(run.meta)) !== JSON.stringify(common)) throw new Error(`eval --workers: ${run.dir} is a different run`);
+    for (const r of run.results) {
+      if (all.has(resultKey(r))) throw new Error(`eval --workers: ref ${r.ref_id} sentence ${r.sent_id} is in two workers' runs`);
+      all.set(resultKey(r), r);
+    }
   }
+  const merged = [...all.values()].sort((a, b) => a.ref_id - b.ref_id || a.sent_id - b.sent_id);
+  writeFileSync(join(out, RESULTS_FILE), merged.map((r) => JSON.stringify(r) + '\n').join(''));
+  writeFileSync(join(out, RUN_FILE), JSON.stringify(shard ? { ...common, shard } : common, null, 2) + '\n');
+  const summary = summarizeResults(merged);
+  writeFileSync(join(out, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
   return summary;
 }
