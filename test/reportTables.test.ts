@@ -43,6 +43,11 @@ describe('groupRuns', () => {
     expect(precision.find((r) => r[0] === 'val' && r[1] === 'G2L' && r[2] === 'w/ spatial guidance'))
       .toEqual(['val', 'G2L', 'w/ spatial guidance', '2', '100.00', '100.00', '50.00', '50.00', '50.00']);
   });
+  it('a run with a changed SAM generator gets its own fusion row', () => {
+    const t = groupRuns([{ meta: { dataset: 'phrasecut', split: 'test', fusion: 'G2L', sam: { pointsPerSide: 2 } }, results: [line(1, [1, 2], [1, 2])] },
+      runs[0]]);
+    expect(t[0].fusions).toEqual(['G2L', 'G2L (SAM pointsPerSide 2)']);
+  });
   it('the markdown and HTML reports show the tables first', () => {
     const md = datasetTablesMarkdown(tables).join('\n');
     expect(md).toMatch(/## refcoco\n\n\| result \| fusion \| val oIoU/);

@@ -27,7 +27,11 @@ const byOrder = (order: string[]) => (a: string, b: string) => {
 export function groupRuns(runs: Array<{ meta: Record<string, unknown>; results: SentenceResult[] }>): DatasetTable[] {
   const groups = new Map<string, { dataset: string; split: string; fusion: string; results: Map<string, SentenceResult>; runs: number }>();
   for (const r of runs) {
-    const dataset = String(r.meta.dataset ?? '?'), split = String(r.meta.split ?? '?'), fusion = String(r.meta.fusion ?? 'G2L');
+    const dataset = String(r.meta.dataset ?? '?'), split = String(r.meta.split ?? '?');
+    // Runs with a changed SAM generator (e.g. a smaller PhraseCut grid) are not the paper's setting: own column.
+    const sam = r.meta.sam && typeof r.meta.sam === 'object'
+      ? ` (SAM ${Object.entries(r.meta.sam).map(([k, v]) => `${k} ${String(v)}`).join(', ')})` : '';
+    const fusion = String(r.meta.fusion ?? 'G2L') + sam;
     const key = JSON.stringify([dataset, split, fusion]);
     const g = groups.get(key) ?? { dataset, split, fusion, results: new Map(), runs: 0 };
     for (const line of r.results) g.results.set(resultKey(line), line);
