@@ -35,6 +35,11 @@ commands:
        [--shard i/n] [--fusion F] [--device D] [--precision P] [--image-root DIR] [--limit-images N] [--max-pixels N]
       Evaluates a REFER split: RUNDIR/results.jsonl (one line per sentence, flushed) and RUNDIR/summary.json
       (oIoU, mIoU, precision for the pure-hybrid and the guided result). --resume continues after a crash.
+  eval --dataset phrasecut --data VGPhraseCut_v0 --split test … [--sam-points-per-side N] [--sam-points-per-batch N]
+      The reference's PhraseCut loop (SAM 64×64 points, crop_n_layers 1); the --sam-* options change its grid.
+  eval … --shard auto [--shard-count N]
+      The shard from a Slurm array (SLURM_ARRAY_TASK_ID/_COUNT/_MIN/_MAX) or a Kubernetes Indexed Job
+      (JOB_COMPLETION_INDEX; the count from --shard-count or $HYBRIDGL_SHARD_COUNT).
   eval merge --out RUNDIR SHARD_RUNDIR…
       Joins the results of shards into one run with the same totals as an unsharded run; refuses a shard that is
       incomplete, missing, given twice or made with other settings.
@@ -52,6 +57,8 @@ commands:
   models convert|fetch …   (hybridgl models help)
   synth-refer DIR
       Writes a small deterministic synthetic dataset in the REFER layout (refcoco, splitBy unc) under DIR.
+  synth-phrasecut DIR
+      The same for PhraseCut (the VGPhraseCut_v0 layout, split test).
   info    the native backend (CPU or CUDA) and versions
   selftest [--json]
       Runs each CUDA kernel family against its CPU version and prints the table; exit 1 on a mismatch.
@@ -245,6 +252,13 @@ export async function main(argv: string[]): Promise<number> {
       const { writeSynthRefer } = await import('./eval/synthRefer.ts');
       const s = await writeSynthRefer(rest[0]);
       log(`wrote ${s.images} images, ${s.refs} refs, ${s.sentences} sentences under ${rest[0]}`);
+      return EXIT.ok;
+    }
+    case 'synth-phrasecut': {
+      if (rest.length !== 1) throw new UsageError('synth-phrasecut needs exactly one argument: the output directory');
+      const { writeSynthPhraseCut } = await import('./eval/synthPhraseCut.ts');
+      const s = await writeSynthPhraseCut(rest[0]);
+      log(`wrote ${s.images} images, ${s.tasks} tasks under ${rest[0]}`);
       return EXIT.ok;
     }
     case 'info':

@@ -114,3 +114,12 @@ export { loadModels, ModelLoadError, HEAD_MODELS, cudaProviderInstalled } from '
 export type {
   Models, LoadModelsOptions, Manifest, ManifestFile, FloatTensor, IdTensor, Fusion, Precision, ModelName,
 } from './models/loadModels.ts';
+// SAM's full generator (crops, batches), PhraseCut eval and scale-out
+export { AMG_DEFAULTS, generateAmgMasks, modelCropOpener, PHRASECUT_AMG, samCropBoxes } from './pipeline/samCrops.ts';
+export type { AmgOptions, AmgResult, CropBox, DecodedBatch, OpenCrop } from './pipeline/samCrops.ts';
+export { batchedNms, torchSortDescending } from './pipeline/batchedNms.ts';
+export { runPhraseCutEval, phraseCutGroups } from './eval/phraseCutEval.ts';
+export { writeSynthPhraseCut } from './eval/synthPhraseCut.ts';
+export { autoShard, SHARD_COUNT_ENV } from './eval/shardAuto.ts';
+export { runWorkers, workerShard } from './eval/workers.ts';
+export { groupRuns, type DatasetTable } from './eval/reportTables.ts';

@@ -15,6 +15,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerMaskGrid(env, exports);
   registerHeatmap(env, exports);
   registerSamPost(env, exports);
+  registerSamCrops(env, exports);
   return exports;
 }
 

@@ -14,5 +14,6 @@ void registerClipInputs(Napi::Env env, Napi::Object exports);
 void registerMaskGrid(Napi::Env env, Napi::Object exports);
 void registerHeatmap(Napi::Env env, Napi::Object exports);
 void registerSamPost(Napi::Env env, Napi::Object exports);
+void registerSamCrops(Napi::Env env, Napi::Object exports);
 
 }  // namespace hybridgl::napi

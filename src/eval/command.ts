@@ -8,14 +8,19 @@ import { UsageError } from '../cliErrors.ts';
 import { annotationMask } from '../data/gtMask.ts';
 import { ReferDataset, type ReferDatasetName } from '../data/refer.ts';
 import type { Fusion } from '../models/loadModels.ts';
+import type { AmgOptions } from '../pipeline/samCrops.ts';
 import { runEval } from './evaluate.ts';
+import { runPhraseCutEval } from './phraseCutEval.ts';
 import { createProgress } from './progress.ts';
 import { pickExamples, overlayPng, reportHtml, reportMarkdown, type ReportExample } from './report.ts';
 import { parseMaxPixels } from '../pipeline/imageBudget.ts';
 import { RunPlanError } from './runPlan.ts';
-import { mergeRuns, parseShard, readRun, summarizeResults, type RunSummary } from './store.ts';
+import { groupRuns } from './reportTables.ts';
+import { autoShard } from './shardAuto.ts';
+import { runWorkers } from './workers.ts';
+import { mergeRuns, parseShard, readRun, summarizeResults, type RunSummary, type Shard } from './store.ts';
 
-const DATASETS = ['refcoco', 'refcoco+', 'refcocog'];
+const DATASETS = ['refcoco', 'refcoco+', 'refcocog', 'phrasecut'];
 const SPLITS = ['train', 'val', 'test', 'testA', 'testB', 'testC', 'testAB', 'testBC', 'testAC'];
 const FUSIONS = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
 
@@ -53,6 +58,9 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
       out: { type: 'string' }, resume: { type: 'boolean' }, shard: { type: 'string' }, fusion: { type: 'string' },
       device: { type: 'string' }, precision: { type: 'string' }, 'image-root': { type: 'string' },
       'limit-images': { type: 'string' }, vocab: { type: 'string' }, 'max-pixels': { type: 'string' },
+      'shard-count': { type: 'string' },
+      'sam-points-per-side': { type: 'string' }, 'sam-points-per-batch': { type: 'string' },
+      workers: { type: 'string' }, devices: { type: 'string' },
     },
   });
   for (const k of ['data', 'dataset', 'split', 'models', 'out'] as const) if (!values[k]) throw new UsageError(`eval needs --${k}`);
@@ -70,24 +78,68 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
   if (!existsSync(values.data!)) throw new UsageError(`--data ${values.data} does not exist`);
   let shard;
   try {
-    shard = values.shard ? parseShard(values.shard) : undefined;
+    shard = values.shard === 'auto' ? shardFromScheduler(values['shard-count'], log) : values.shard ? parseShard(values.shard) : undefined;
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const limit = values['limit-images'] !== undefined ? Number(values['limit-images']) : undefined;
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UsageError('--limit-images must be a positive integer');
+  const devices = values.devices?.split(',').map((d) => d.trim());
+  if (devices && !devices.every((d) => /^\d+$/.test(d))) throw new UsageError('--devices must be CUDA device numbers, e.g. 0,1');
+  const workers = values.workers !== undefined ? Number(values.workers) : devices?.length ?? 1;
+  if (!(Number.isInteger(workers) && workers > 0)) throw new UsageError('--workers must be a positive integer');
+  if (workers > 1 || devices) {
+    // Each worker would stop after N images of its own shard: not the run --limit-images means.
+    if (limit !== undefined) throw new UsageError('--limit-images cannot be combined with --workers or --devices');
+    const passOn = Object.entries(values).flatMap(([k, v]) =>
+      ['out', 'shard', 'shard-count', 'workers', 'devices'].includes(k) ? [] : v === true ? [`--${k}`] : typeof v === 'string' ? [`--${k}`, v] : []);
+    let summary: RunSummary;
+    try {
+      summary = await runWorkers({ args: passOn, out: values.out!, workers, devices, shard, log });
+    } catch (err) {
+      if (err instanceof RangeError) throw new UsageError(err.message);
+      throw err;
+    }
+    printSummary(summary, log);
+    log(`wrote ${join(values.out!, 'results.jsonl')} and summary.json (merged from ${workers} workers)`);
+    return 0;
+  }
   const progress = createProgress(`${values.dataset} ${values.split}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`);
-  const summary = await usageOnPlanError(() => runEval({
-    data: values.data!, dataset: values.dataset as ReferDatasetName, split: values.split!, models: values.models!,
+  const common = {
+    data: values.data!, split: values.split!, models: values.models!,
     out: values.out!, resume: values.resume, shard, fusion: values.fusion as Fusion | undefined,
     device: values.device as 'auto' | 'cpu' | 'cuda' | undefined, precision: values.precision as 'fp32' | 'fp16' | undefined,
     imageRoot: values['image-root'], vocabPath: values.vocab, limitImages: limit, maxPixels,
-    onProgress: (done, total) => progress(done, total),
-  }));
+    onProgress: (done: number, total: number) => progress(done, total),
+  };
+  const summary = values.dataset === 'phrasecut'
+    ? await usageOnPlanError(() => runPhraseCutEval({ ...common, amg: samOverrides(values['sam-points-per-side'], values['sam-points-per-batch']) }))
+    : await usageOnPlanError(() => runEval({ ...common, dataset: values.dataset as ReferDatasetName }));
   progress(summary.sentences, summary.sentences, true);
   printSummary(summary, log);
   log(`wrote ${join(values.out!, 'results.jsonl')} and summary.json`);
   return 0;
+}
+
+/** `--shard auto`: the index and count from Slurm or a Kubernetes Indexed Job; says which on stderr. */
+function shardFromScheduler(countText: string | undefined, log: (m: string) => void): Shard {
+  const count = countText !== undefined ? Number(countText) : undefined;
+  if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new RangeError('--shard-count must be a positive integer');
+  const { shard, source } = autoShard(process.env, count);
+  log(`--shard auto: shard ${shard.index}/${shard.count} from ${source}`);
+  return shard;
+}
+
+/** Opt-in changes to PhraseCut's SAM grid (e.g. a fast CI run); the default is the reference's 64 points, 64 per batch. */
+function samOverrides(perSide: string | undefined, perBatch: string | undefined): AmgOptions | undefined {
+  const amg: AmgOptions = {};
+  for (const [name, text, key] of [['--sam-points-per-side', perSide, 'pointsPerSide'], ['--sam-points-per-batch', perBatch, 'pointsPerBatch']] as const) {
+    if (text === undefined) continue;
+    const v = Number(text);
+    if (!(Number.isInteger(v) && v > 0)) throw new UsageError(`${name} must be a positive integer`);
+    amg[key] = v;
+  }
+  return Object.keys(amg).length > 0 ? amg : undefined;
 }
 
 async function report(args: string[], log: (m: string) => void): Promise<number> {
@@ -102,7 +154,8 @@ async function report(args: string[], log: (m: string) => void): Promise<number>
     summary: summarizeResults(r.results),
     results: r.results,
   }));
-  const input = { title: 'hybridgl evaluation', sections } as Parameters<typeof reportHtml>[0];
+  const input = { title: 'hybridgl evaluation', sections, datasets: groupRuns(runs) } as Parameters<typeof reportHtml>[0];
+  if (values.dataset === 'phrasecut') throw new UsageError('eval report: examples (--data, --dataset) are for the REFER datasets only');
   if (values.data && values.dataset) {
     // Examples need the images and ground truth: taken from the first run.
     const ds = ReferDataset.load(values.data, values.dataset as ReferDatasetName, { imageRoot: values['image-root'] });

@@ -1,14 +1,13 @@
 // Spec §0 and §7 (QUIRK sticky-k): the evaluation loop over a REFER split — one JSON line per sentence, resumable,
 // shardable by image, with decoding and SAM for the next image overlapping the scoring of the current one.
-import { maskIoU } from '../../bindings/maskOps.ts';
 import { rleDecode, rleFromPolygons } from '../../bindings/rle.ts';
 import { annotationMask } from '../data/gtMask.ts';
 import { ReferDataset, type ReferDatasetName, type ReferImageGroup } from '../data/refer.ts';
 import { ModelLoadError, readManifest, type Fusion, type Manifest } from '../models/loadModels.ts';
-import { createSegmenter, neededModels, SegmentError, type PreparedImage, type Segmenter } from '../segmenter.ts';
-import { stickyKVariants } from './metrics.ts';
+import { createSegmenter, neededModels, SegmentError, type Segmenter } from '../segmenter.ts';
+import { runEvalLoop } from './evalLoop.ts';
 import { makePlan, RunPlanError } from './runPlan.ts';
-import { inShard, ResultStore, resultKey, type PredictionRecord, type RunSummary, type SentenceResult, type Shard } from './store.ts';
+import { inShard, ResultStore, resultKey, type RunSummary, type Shard } from './store.ts';
 
 export interface EvalOptions {
   data: string;
@@ -32,14 +31,6 @@ export interface EvalOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** I, U and IoU of every proposal against the ground truth, in one batched call; record(i, score) reads them. */
-function proposalCounts(masks: Uint8Array, gt: Uint8Array, height: number, width: number) {
-  const { intersection, union, iou } = maskIoU(masks, gt, height, width);
-  return (index: number, score: number): PredictionRecord => ({
-    intersection: intersection[index], union: union[index], iou: iou[index], index, score,
-  });
-}
-
 /** The sha256 of every model file (and the vocabulary) a run with this fusion and precision uses. */
 function modelIdentity(manifest: Manifest, fusion: Fusion, precision: string): Record<string, string> {
   const id: Record<string, string> = {};
@@ -49,6 +40,24 @@ function modelIdentity(manifest: Manifest, fusion: Fusion, precision: string): R
   }
   if (manifest.vocab?.sha256) id.vocab = manifest.vocab.sha256;
   return id;
+}
+
+/** The precision and model identity a run records in its plan, read from the manifest before any model loads. */
+export function modelSettings(models: string | Segmenter, precisionOption: string | undefined, fusion: Fusion):
+  { precision: string; models: Record<string, string> } {
+  let manifest: Manifest, precision: string;
+  if (typeof models === 'string') {
+    try {
+      manifest = readManifest(models);
+    } catch (err) {
+      throw err instanceof ModelLoadError ? new SegmentError('models', err.message) : err;
+    }
+    precision = precisionOption ?? 'fp32';
+  } else {
+    manifest = models.models.manifest;
+    precision = models.models.precision;
+  }
+  return { precision, models: modelIdentity(manifest, fusion, precision) };
 }
 
 /**
@@ -68,21 +77,10 @@ export async function runEval(options: EvalOptions): Promise<RunSummary> {
   if (groups.length === 0) throw new RunPlanError(`${options.dataset} (${ds.splitBy}) has no refs in split '${options.split}'`);
   groups = groups.filter((g) => inShard(g.image.id, options.shard));
   if (options.limitImages !== undefined) groups = groups.slice(0, options.limitImages);
-  let manifest: Manifest, precision: string;
-  if (typeof options.models === 'string') {
-    try {
-      manifest = readManifest(options.models);
-    } catch (err) {
-      throw err instanceof ModelLoadError ? new SegmentError('models', err.message) : err;
-    }
-    precision = options.precision ?? 'fp32';
-  } else {
-    manifest = options.models.models.manifest;
-    precision = options.models.models.precision;
-  }
+  const { precision, models } = modelSettings(options.models, options.precision, fusion);
   const keys = groups.flatMap((g) => g.items.flatMap((it) => it.ref.sentences.map((s) => resultKey({ ref_id: it.ref.ref_id, sent_id: s.sent_id }))));
   const plan = makePlan(
-    { dataset: options.dataset, split: options.split, splitBy: ds.splitBy, fusion, precision, models: modelIdentity(manifest, fusion, precision) },
+    { dataset: options.dataset, split: options.split, splitBy: ds.splitBy, fusion, precision, models },
     keys, { shard: options.shard, limitImages: options.limitImages });
   ResultStore.check(options.out, { resume: options.resume, plan });
   const segmenter = typeof options.models === 'string'
@@ -95,60 +93,14 @@ export async function runEval(options: EvalOptions): Promise<RunSummary> {
     if (typeof options.models === 'string') await segmenter.dispose();
     throw err;
   }
-  const total = groups.reduce((s, g) => s + g.items.reduce((t, it) => t + it.ref.sentences.length, 0), 0);
-  const pending = groups.filter((g) => g.items.some((it) => it.ref.sentences.some((s) => !store.has(it.ref.ref_id, s.sent_id))));
-  let done = total - pending.reduce((s, g) => s + g.items.reduce((t, it) => t + it.ref.sentences.filter((x) => !store.has(it.ref.ref_id, x.sent_id)).length, 0), 0);
-  // One image ahead: its decoding, SAM and features run while the current image's sentences are scored.
-  const prepare = (g: ReferImageGroup) =>
-    segmenter.prepare(ds.imagePath(g.image)).then(
-      (p) => ({ prepared: p as PreparedImage | null, error: null as SegmentError | null }),
-      (err) => {
-        if (err instanceof SegmentError && err.kind === 'noProposal') return { prepared: null, error: err };
-        throw err;
-      },
-    );
   try {
-    let next = pending.length > 0 ? prepare(pending[0]) : null;
-    for (let gi = 0; gi < pending.length; gi++) {
-      const group = pending[gi];
-      const current = await next!;
-      next = gi + 1 < pending.length ? prepare(pending[gi + 1]) : null;
-      const { height, width } = group.image;
-      for (const item of group.items) {
-        const gt = annotationMask(item.annotation, item.image, { rleFromPolygons, rleDecode });
-        const sentences = item.ref.sentences.filter((s) => !store.has(item.ref.ref_id, s.sent_id));
-        if (sentences.length === 0) continue;
-        const base = { ref_id: item.ref.ref_id, image_id: group.image.id, order: item.order };
-        if (!current.prepared) {
-          // The reference crashes here; we count an empty prediction (I = 0, U = |gt|) and say why.
-          const empty = { ...proposalCounts(new Uint8Array(height * width), gt, height, width)(0, NaN), index: -1 };
-          for (const s of sentences) {
-            store.append({ ...base, sent_id: s.sent_id, sentence: s.raw, proposals: 0, hybrid: empty, guided: empty, noProposal: true });
-          }
-          done += sentences.length;
-          continue;
-        }
-        const p = current.prepared;
-        const n = p.proposals.count;
-        const record = proposalCounts(p.proposals.masks, gt, height, width);
-        const variants = stickyKVariants(n);
-        const results = await segmenter.segmentPrepared(p, sentences.map((s) => s.raw.toLowerCase()), { kVariants: variants });
-        for (const [j, r] of results.entries()) {
-          const guidedByK: Record<string, PredictionRecord> = {};
-          for (const [key, g] of Object.entries(r.guidedByK ?? {})) guidedByK[key] = record(g.proposal, g.score);
-          const line: SentenceResult = {
-            ...base, sent_id: sentences[j].sent_id, sentence: sentences[j].raw, proposals: n,
-            hybrid: { ...record(r.hybrid.proposal, r.hybrid.score), rle: p.proposalRle(r.hybrid.proposal) },
-            guided: { ...record(r.proposal, r.score), rle: r.mask },
-            guidedByK,
-            parse: r.parse,
-          };
-          store.append(line);
-        }
-        done += sentences.length;
-      }
-      options.onProgress?.(done, total);
-    }
+    await runEvalLoop(groups.map((g) => ({
+      imageId: g.image.id, image: ds.imagePath(g.image), height: g.image.height, width: g.image.width,
+      items: g.items.map((it) => ({
+        ref_id: it.ref.ref_id, order: it.order, sentences: it.ref.sentences,
+        gt: () => annotationMask(it.annotation, it.image, { rleFromPolygons, rleDecode }),
+      })),
+    })), segmenter, store, options.onProgress);
   } finally {
     if (typeof options.models === 'string') await segmenter.dispose();
   }

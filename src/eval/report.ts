@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { loadImage, type ImageInput } from '../pipeline/image.ts';
 import { tintMask } from '../render/overlay.ts';
 import { PRECISION_THRESHOLDS, type MetricSummary } from './metrics.ts';
+import { datasetTablesHtml, datasetTablesMarkdown, type DatasetTable } from './reportTables.ts';
 import type { RunSummary, SentenceResult } from './store.ts';
 
 /** One table of the report: a dataset split's summary and its sentences (for the histogram). */
@@ -24,6 +25,8 @@ export interface ReportExample {
 export interface ReportInput {
   title: string;
   sections: ReportSection[];
+  /** Paper-style tables of the runs grouped by dataset, split and fusion (groupRuns), shown first. */
+  datasets?: DatasetTable[];
   best?: ReportExample[];
   worst?: ReportExample[];
 }
@@ -50,7 +53,7 @@ export function iouHistogram(ious: number[], bins = 10): number[] {
 }
 
 export function reportMarkdown(input: ReportInput): string {
-  const lines = [`# ${input.title}`, ''];
+  const lines = [`# ${input.title}`, '', ...datasetTablesMarkdown(input.datasets ?? [])];
   for (const s of input.sections) {
     lines.push(`## ${s.title}`, '', `${s.summary.sentences} sentences.`, '');
     lines.push(`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => ' --- ').join('|')}|`);
@@ -93,7 +96,7 @@ figure{display:inline-block;margin:6px;vertical-align:top;max-width:340px}figcap
 
 export function reportHtml(input: ReportInput): string {
   const parts = [`<!doctype html><html><head><meta charset="utf-8"><title>${esc(input.title)}</title><style>${CSS}</style></head><body>`,
-    `<h1>${esc(input.title)}</h1>`];
+    `<h1>${esc(input.title)}</h1>`, ...datasetTablesHtml(input.datasets ?? [], esc)];
   for (const s of input.sections) {
     parts.push(`<section><h2>${esc(s.title)}</h2><p>${s.summary.sentences} sentences.</p><table><thead><tr>${HEADER.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`);
     for (const [key, name] of RESULTS)

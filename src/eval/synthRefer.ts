@@ -9,7 +9,7 @@ import { writePickle, type PickleWritable } from '../data/pickle.ts';
 type Rgb = [number, number, number];
 type Kind = 'circle' | 'square' | 'triangle' | 'cross';
 
-interface ShapeSpec {
+export interface ShapeSpec {
   kind: Kind;
   colour: keyof typeof COLOURS;
   cx: number;
@@ -29,7 +29,7 @@ interface ImageSpec {
   shapes: ShapeSpec[];
 }
 
-const COLOURS = {
+export const COLOURS = {
   red: [220, 40, 40] as Rgb,
   green: [40, 170, 60] as Rgb,
   blue: [40, 70, 210] as Rgb,
@@ -69,7 +69,7 @@ const IMAGES: ImageSpec[] = [
 ];
 
 /** The shape's outline as polygons (flat [x0, y0, x1, y1, …], pixel coordinates, 2 decimals as in COCO). */
-function polygonsOf(s: ShapeSpec): number[][] {
+export function polygonsOf(s: ShapeSpec): number[][] {
   const round = (v: number) => Math.round(v * 100) / 100;
   const flat = (pts: Array<[number, number]>) => pts.flatMap(([x, y]) => [round(x), round(y)]);
   const { cx, cy, r } = s;
@@ -101,7 +101,7 @@ function inside(poly: number[], x: number, y: number): boolean {
 }
 
 /** The shape's pixels (row-major), as drawn: the union of its polygons at pixel centres. */
-function rasterise(polys: number[][], h: number, w: number): Uint8Array {
+export function rasterise(polys: number[][], h: number, w: number): Uint8Array {
   const m = new Uint8Array(h * w);
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) m[y * w + x] = +polys.some((p) => inside(p, x + 0.5, y + 0.5));

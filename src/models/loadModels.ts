@@ -233,13 +233,22 @@ export function cudaProviderInstalled(): boolean {
   }
 }
 
+/** ONNX Runtime's intra-op threads: $HYBRIDGL_THREADS (eval --workers sets it per worker), else every core. */
+function intraOpThreads(): number {
+  const text = process.env.HYBRIDGL_THREADS;
+  if (text === undefined || text === '') return availableParallelism();
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`HYBRIDGL_THREADS must be a positive integer, got '${text}'`);
+  return n;
+}
+
 function sessionOptions(device: 'cpu' | 'cuda', options: LoadModelsOptions, profilePrefix?: string):
   ort.InferenceSession.SessionOptions {
   const arena = options.memoryArena ?? false;
   return {
     executionProviders: [device],
     graphOptimizationLevel: 'all',
-    intraOpNumThreads: availableParallelism(),
+    intraOpNumThreads: intraOpThreads(),
     enableCpuMemArena: arena,
     enableMemPattern: arena,
     logSeverityLevel: 3, // errors only: fp16 graphs on CPU warn about every node they cannot constant-fold

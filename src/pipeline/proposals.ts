@@ -3,6 +3,7 @@ import {
   postprocessSamMasksAsync, samPointGrid, samTransformCoords, type SamPostOptions, type SamPostResult,
 } from '../../bindings/samPost.ts';
 import type { Models } from '../models/loadModels.ts';
+import { generateAmgMasks, modelCropOpener, type AmgOptions } from './samCrops.ts';
 import { prepareSamInput, SAM_IMAGE_SIZE, type RgbImage } from './preprocess.ts';
 import { timed, type Timings } from './timing.ts';
 
@@ -11,6 +12,8 @@ export interface ProposalOptions {
   pointsPerSide?: number;
   /** Thresholds of the post-processing; the defaults are the reference's. */
   post?: SamPostOptions;
+  /** The full generator (crop layers, batches; spec §10): when given, it replaces pointsPerSide and post. */
+  amg?: AmgOptions;
 }
 
 export type Proposals = SamPostResult & { height: number; width: number };
@@ -18,6 +21,7 @@ export type Proposals = SamPostResult & { height: number; width: number };
 /** Runs SAM's encoder once, the decoder on the whole point grid in one batch, then the post-processing. */
 export async function generateProposals(image: RgbImage, models: Models, options: ProposalOptions = {}, timings?: Timings): Promise<Proposals> {
   const { height, width } = image;
+  if (options.amg) return generateAmgMasks(height, width, modelCropOpener(image, models, timings), options.amg);
   const perSide = options.pointsPerSide ?? 8;
   const sam = await timed(timings, 'samPreprocess', () => prepareSamInput(image));
   const embeddings = await timed(timings, 'samEncoder', () =>

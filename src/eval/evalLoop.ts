@@ -1,0 +1,109 @@
+// Spec §0: the dataset-independent part of the eval loop — per image, SAM and features once (one image ahead), then
+// every pending sentence of every item scored against the item's GT, one JSON line each.
+import { maskIoU } from '../../bindings/maskOps.ts';
+import type { ImageInput } from '../pipeline/image.ts';
+import { SegmentError, type PreparedImage, type Segmenter } from '../segmenter.ts';
+import { stickyKVariants } from './metrics.ts';
+import type { PredictionRecord, ResultStore, SentenceResult } from './store.ts';
+
+/** One item: a REFER ref or a PhraseCut task — one GT, one or more sentences. */
+export interface EvalItem {
+  ref_id: number;
+  /** the item's position in the reference's iteration order (QUIRK sticky-k). */
+  order: number;
+  sentences: Array<{ sent_id: number; raw: string }>;
+  /** The GT mask, row-major H×W 0/1, built when the item is scored. */
+  gt: () => Uint8Array;
+  /** Fields added to each of the item's lines (e.g. PhraseCut's task_id). */
+  extra?: Record<string, unknown>;
+}
+
+export interface EvalGroup {
+  imageId: number;
+  /** The image: a path, or a loader (e.g. one that checks the size against the dataset's). */
+  image: string | (() => Promise<ImageInput>);
+  height: number;
+  width: number;
+  items: EvalItem[];
+}
+
+/** I, U and IoU of every proposal against the ground truth, in one batched call; record(i, score) reads them. */
+function proposalCounts(masks: Uint8Array, gt: Uint8Array, height: number, width: number) {
+  const { intersection, union, iou } = maskIoU(masks, gt, height, width);
+  return (index: number, score: number): PredictionRecord => ({
+    intersection: intersection[index], union: union[index], iou: iou[index], index, score,
+  });
+}
+
+/** The sentences of the groups in total, and those already in the store. */
+export function countSentences(groups: EvalGroup[], store: ResultStore): { total: number; done: number } {
+  let total = 0, done = 0;
+  for (const g of groups)
+    for (const it of g.items)
+      for (const s of it.sentences) {
+        total++;
+        if (store.has(it.ref_id, s.sent_id)) done++;
+      }
+  return { total, done };
+}
+
+/** Scores every sentence not yet in the store; calls onProgress(done, total) after each image. */
+export async function runEvalLoop(
+  groups: EvalGroup[],
+  segmenter: Segmenter,
+  store: ResultStore,
+  onProgress?: (done: number, total: number) => void,
+): Promise<void> {
+  let { total, done } = countSentences(groups, store);
+  const pending = groups.filter((g) => g.items.some((it) => it.sentences.some((s) => !store.has(it.ref_id, s.sent_id))));
+  // One image ahead: its decoding, SAM and features run while the current image's sentences are scored.
+  const prepare = (g: EvalGroup) =>
+    (typeof g.image === 'string' ? Promise.resolve(g.image) : g.image()).then((input) => segmenter.prepare(input)).then(
+      (p) => ({ prepared: p as PreparedImage | null, error: null as SegmentError | null }),
+      (err) => {
+        if (err instanceof SegmentError && err.kind === 'noProposal') return { prepared: null, error: err };
+        throw err;
+      },
+    );
+  let next = pending.length > 0 ? prepare(pending[0]) : null;
+  for (let gi = 0; gi < pending.length; gi++) {
+    const group = pending[gi];
+    const current = await next!;
+    next = gi + 1 < pending.length ? prepare(pending[gi + 1]) : null;
+    const { height, width } = group;
+    for (const item of group.items) {
+      const sentences = item.sentences.filter((s) => !store.has(item.ref_id, s.sent_id));
+      if (sentences.length === 0) continue;
+      const gt = item.gt();
+      const base = { ref_id: item.ref_id, image_id: group.imageId, order: item.order, ...item.extra };
+      if (!current.prepared) {
+        // The reference crashes here; we count an empty prediction (I = 0, U = |gt|) and say why.
+        const empty = { ...proposalCounts(new Uint8Array(height * width), gt, height, width)(0, NaN), index: -1 };
+        for (const s of sentences) {
+          store.append({ ...base, sent_id: s.sent_id, sentence: s.raw, proposals: 0, hybrid: empty, guided: empty, noProposal: true });
+        }
+        done += sentences.length;
+        continue;
+      }
+      const p = current.prepared;
+      const n = p.proposals.count;
+      const record = proposalCounts(p.proposals.masks, gt, height, width);
+      const variants = stickyKVariants(n);
+      const results = await segmenter.segmentPrepared(p, sentences.map((s) => s.raw.toLowerCase()), { kVariants: variants });
+      for (const [j, r] of results.entries()) {
+        const guidedByK: Record<string, PredictionRecord> = {};
+        for (const [key, g] of Object.entries(r.guidedByK ?? {})) guidedByK[key] = record(g.proposal, g.score);
+        const line: SentenceResult = {
+          ...base, sent_id: sentences[j].sent_id, sentence: sentences[j].raw, proposals: n,
+          hybrid: { ...record(r.hybrid.proposal, r.hybrid.score), rle: p.proposalRle(r.hybrid.proposal) },
+          guided: { ...record(r.proposal, r.score), rle: r.mask },
+          guidedByK,
+          parse: r.parse,
+        };
+        store.append(line);
+      }
+      done += sentences.length;
+    }
+    onProgress?.(done, total);
+  }
+}

@@ -1,0 +1,98 @@
+// Spec §10: the reference's PhraseCut loop (Hybridgl_main_PhraseCut.py) — one item per task, its GT the union of its
+// instances' Pillow polygons, SAM with crops and a 64×64 grid; the same results, resume and shards as §0.
+import { PhraseCutDataset, phraseCutGtMask } from '../data/phraseCut.ts';
+import type { Fusion } from '../models/loadModels.ts';
+import { loadImage } from '../pipeline/image.ts';
+import { PHRASECUT_AMG, type AmgOptions } from '../pipeline/samCrops.ts';
+import { createSegmenter, SegmentError, type Segmenter } from '../segmenter.ts';
+import { runEvalLoop, type EvalGroup } from './evalLoop.ts';
+import { modelSettings } from './evaluate.ts';
+import { makePlan } from './runPlan.ts';
+import { inShard, ResultStore, resultKey, type RunSummary, type Shard } from './store.ts';
+
+export interface PhraseCutEvalOptions {
+  /** The VGPhraseCut_v0 directory (image_data_split.json, refer_<split>.json, images/). */
+  data: string;
+  split: string;
+  /** Model directory, or a segmenter already made with the PhraseCut generator (tests). */
+  models: string | Segmenter;
+  out: string;
+  resume?: boolean;
+  shard?: Shard;
+  fusion?: Fusion;
+  device?: 'auto' | 'cpu' | 'cuda';
+  precision?: 'fp32' | 'fp16';
+  imageRoot?: string;
+  vocabPath?: string;
+  limitImages?: number;
+  /** Changes to the reference's SAM generator (PHRASECUT_AMG); recorded in run.json. Default none. */
+  amg?: AmgOptions;
+  onProgress?: (done: number, total: number) => void;
+  /** The largest image accepted, in pixels (SegmenterOptions.maxPixels). */
+  maxPixels?: number;
+}
+
+/** The eval groups of a PhraseCut split: images by ascending id, tasks in file order, ref_id = task position. */
+export function phraseCutGroups(ds: PhraseCutDataset, shard?: Shard): EvalGroup[] {
+  let order = 0;
+  const groups: EvalGroup[] = [];
+  for (const { image, tasks } of ds.byImage()) {
+    const items = tasks.map((task) => {
+      const position = order++;
+      return {
+        ref_id: position, order: position, sentences: [{ sent_id: 0, raw: task.phrase }],
+        gt: () => phraseCutGtMask(task, image.width, image.height), extra: { task_id: task.task_id },
+      };
+    });
+    if (!inShard(image.image_id, shard)) continue;
+    const path = ds.imagePath(image);
+    groups.push({
+      imageId: image.image_id, height: image.height, width: image.width, items,
+      image: async () => {
+        const rgb = await loadImage(path);
+        // The reference cv2.resizes sam_img to the listed size: a no-op on VGPhraseCut_v0, where the sizes agree.
+        if (rgb.height !== image.height || rgb.width !== image.width) {
+          throw new SegmentError('badInput', `${path} is ${rgb.width}×${rgb.height} but image_data_split.json lists ` +
+            `${image.width}×${image.height}; resizing to the listed size (the reference's cv2.resize) is not implemented`);
+        }
+        return rgb;
+      },
+    });
+  }
+  return groups;
+}
+
+/** Runs (or resumes) a PhraseCut evaluation; returns the summary written to RUNDIR/summary.json. */
+export async function runPhraseCutEval(options: PhraseCutEvalOptions): Promise<RunSummary> {
+  const ds = PhraseCutDataset.load(options.data, options.split, { imageRoot: options.imageRoot });
+  const fusion = options.fusion ?? 'G2L';
+  const amg = { ...PHRASECUT_AMG, ...options.amg };
+  let groups = phraseCutGroups(ds, options.shard);
+  if (options.limitImages !== undefined) groups = groups.slice(0, options.limitImages);
+  const { precision, models } = modelSettings(options.models, options.precision, fusion);
+  const keys = groups.flatMap((g) => g.items.flatMap((it) => it.sentences.map((s) => resultKey({ ref_id: it.ref_id, sent_id: s.sent_id }))));
+  const plan = makePlan({
+    dataset: 'phrasecut', split: options.split, fusion, precision, models,
+    ...(options.amg && Object.keys(options.amg).length > 0 ? { sam: options.amg } : {}),
+  }, keys, { shard: options.shard, limitImages: options.limitImages });
+  ResultStore.check(options.out, { resume: options.resume, plan });
+  const segmenter = typeof options.models === 'string'
+    ? await createSegmenter({
+      models: options.models, device: options.device, precision: options.precision, fusion, vocabPath: options.vocabPath,
+      proposals: { amg }, maxPixels: options.maxPixels,
+    })
+    : options.models;
+  let store: ResultStore;
+  try {
+    store = ResultStore.open(options.out, { resume: options.resume, plan });
+  } catch (err) {
+    if (typeof options.models === 'string') await segmenter.dispose();
+    throw err;
+  }
+  try {
+    await runEvalLoop(groups, segmenter, store, options.onProgress);
+  } finally {
+    if (typeof options.models === 'string') await segmenter.dispose();
+  }
+  return store.writeSummary();
+}
