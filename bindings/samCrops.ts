@@ -47,6 +47,7 @@ export async function samBatchMasksAsync(
   width: number,
   options: SamBatchOptions,
 ): Promise<SamBatchMasks> {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
   const low = checkInt(options.lowResSize ?? 256, 'options.lowResSize', 1, 4096);
   const iou = checkFloat32(iouPredictions, 'iouPredictions');
   checkFloat32(lowResLogits, 'lowResLogits', iou.length * low * low);

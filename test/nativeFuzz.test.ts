@@ -17,6 +17,7 @@ import * as maskOps from '../bindings/maskOps.ts';
 import { native } from '../bindings/native.ts';
 import * as rle from '../bindings/rle.ts';
 import * as samPost from '../bindings/samPost.ts';
+import * as samCrops from '../bindings/samCrops.ts';
 
 const SEED = Number(process.env.HYBRIDGL_FUZZ_SEED ?? 20251201);
 const CALLS = Number(process.env.HYBRIDGL_FUZZ_CALLS ?? 600);
@@ -237,6 +238,20 @@ const RAW: Record<string, Spec> = {
       'maskThreshold', 'async', 'samPostprocess'],
     finite: [0, 1],
   },
+  samBatchMasks: {
+    valid: (r) => {
+      const s = samCase(r);
+      return [s.logits, s.iou, s.points * s.per, s.low, s.padded, s.height, s.width, r.pick([0, 0.5]), r.pick([0, 0.7]), 1, 0,
+        r.chance(0.5)];
+    },
+    names: ['lowResLogits', 'iouPredictions', 'proposals', 'lowResSize', 'imageSize', 'height', 'width', 'predIouThresh',
+      'stabilityScoreThresh', 'stabilityScoreOffset', 'maskThreshold', 'async', 'samBatchMasks'],
+    finite: [0, 1],
+  },
+  samSmallRegions: {
+    valid: (r) => { const n = r.int(0, 3), h = dim(r), w = dim(r); return [bits(r, n * h * w), n, h, w, r.int(0, 10), r.chance(0.5)]; },
+    names: ['masks', 'count', 'height', 'width', 'minArea', 'async', 'samSmallRegions'],
+  },
   samUpscaleLogits: {
     valid: (r) => {
       const s = samCase(r);
@@ -388,6 +403,22 @@ const BOUND: Record<string, Record<string, Spec>> = {
       names: ['counts', 'height', 'width'],
     },
   },
+  samCrops: {
+    samBatchMasksAsync: {
+      valid: (r) => {
+        const s = samCase(r);
+        return [s.logits, s.iou, s.height, s.width,
+          { predIouThresh: r.pick([0, 0.5]), stabilityScoreThresh: 0.7, stabilityScoreOffset: 1, maskThreshold: 0, lowResSize: s.low, imageSize: s.padded }];
+      },
+      names: ['lowResLogits', 'iouPredictions', 'height', 'width', 'options', 'lowResSize', 'imageSize', 'predIouThresh',
+        'stabilityScoreThresh', 'stabilityScoreOffset', 'maskThreshold'],
+      finite: [0, 1],
+    },
+    samSmallRegionsAsync: {
+      valid: (r) => { const n = r.int(0, 3), h = dim(r), w = dim(r); return [bits(r, n * h * w), h, w, r.int(0, 10)]; },
+      names: ['masks', 'height', 'width', 'minArea'],
+    },
+  },
   samPost: {
     samPointGrid: { valid: (r) => [dim(r), dim(r), r.int(1, 8)], names: ['height', 'width', 'pointsPerSide'] },
     samResizeShape: { valid: (r) => [dim(r), dim(r), outDim(r)], names: ['height', 'width', 'longSide'] },
@@ -426,7 +457,7 @@ const BOUND: Record<string, Record<string, Spec>> = {
 };
 
 const MODULES: Record<string, Record<string, unknown>> = {
-  backend, clipInputs, gaussianBlur, heatmap, imagePrep, maskGrid, maskOps, rle, samPost,
+  backend, clipInputs, gaussianBlur, heatmap, imagePrep, maskGrid, maskOps, rle, samPost, samCrops,
 };
 
 // Hostile values: wrong types, non-integers, non-finite and huge numbers (each huge one, times any valid size ≥ 3,

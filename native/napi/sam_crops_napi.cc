@@ -52,8 +52,10 @@ Napi::Value samBatchMasks(const Napi::CallbackInfo& cb) {
     if (!std::isfinite(pi[i])) throwRange(env, "iouPredictions[" + std::to_string(i) + "] is not finite");
   for (int64_t i = 0, n = proposals * lowSize * lowSize; i < n; ++i)
     if (!std::isfinite(pl[i])) throwRange(env, "lowResLogits[" + std::to_string(i) + "] is not finite");
+  // The survivors' masks and the upscaled batch are at most proposals×height×width bytes: bounded before the work.
+  elements(env, "proposals×height×width (the batch's masks)", {proposals, g.height, g.width}, 1);
   auto result = std::make_shared<sam_crops::BatchMasks>();
-  const Backend be = guard(env, [] { return activeBackend(); });
+  const Backend be = guard(env, [] { return activeBackend(Family::SamPost); });
   auto work = [=] { *result = sam_crops::batchMasks(be, pl, pi, proposals, g, opt); };
   auto finish = [=](Napi::Env e) -> Napi::Value {
     auto out = Napi::Object::New(e);
@@ -75,7 +77,7 @@ Napi::Value samSmallRegions(const Napi::CallbackInfo& cb) {
   requireArgs(cb, 6, "samSmallRegions");
   const int64_t count = integer(cb[1], "count", 0, int64_t{1} << 31);
   const int64_t h = integer(cb[2], "height", 1, 32767), w = integer(cb[3], "width", 1, 32767);
-  auto masks = typedArray<uint8_t>(cb[0], "masks", count * h * w);  // < 2^61
+  auto masks = typedArray<uint8_t>(cb[0], "masks", elements(env, "count×height×width", {count, h, w}, 1));
   const int64_t minArea = integer(cb[4], "minArea");
   const bool async = boolean(cb[5], "async");
   auto copy = std::make_shared<std::vector<uint8_t>>(masks.Data(), masks.Data() + count * h * w);
