@@ -1,7 +1,7 @@
 // PhraseCut end to end on the fixture models and the synthetic set: eval (SAM with a crop layer, a small grid for
 // speed), shards through the Slurm and Kubernetes conventions merged to the unsharded totals, report.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,11 +36,16 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl eval --dataset phrasecut
   it('evaluates the synthetic set; Slurm and Kubernetes shards merge to the same totals; report', async () => {
     const data = join(dir, 'VGPhraseCut_v0');
     expect((await cli(['synth-phrasecut', data])).status).toBe(0);
+    // Two images (ids 2001, 2002) keep it fast: the set is cut to them here, since merge refuses --limit-images shards.
+    for (const file of ['image_data_split.json', 'refer_test.json']) {
+      const rows = JSON.parse(readFileSync(join(data, file), 'utf8')) as Array<{ image_id: number }>;
+      writeFileSync(join(data, file), JSON.stringify(rows.filter((x) => x.image_id <= 2002)));
+    }
     // The reference's grid is 64×64 (with crops); 2 per side keeps the test fast, the crop layer stays.
     const base = ['eval', '--dataset', 'phrasecut', '--data', data, '--split', 'test', '--models', MODELS, '--sam-points-per-side', '2'];
     const full = join(dir, 'full');
-    // Two images (ids 2001, 2002) keep it fast; each shard below takes one of them (shards go by id mod 2).
-    const r = await cli([...base, '--out', full, '--limit-images', '2']);
+    // Each shard below takes one of the two images (shards go by id mod 2).
+    const r = await cli([...base, '--out', full]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/pure hybridgl: [\d.]+ \/ [\d.]+/);
     expect(r.stderr).toMatch(/w\/ spatial guidance: [\d.]+ \/ [\d.]+/);
@@ -49,13 +54,13 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl eval --dataset phrasecut
     expect(rows).toHaveLength(4);
     expect(summary.sentences).toBe(4);
     expect(rows.map((x) => x.task_id)).toEqual(['2001__0', '2001__1', '2002__0', '2002__1']);
-    expect(JSON.parse(readFileSync(join(full, 'run.json'), 'utf8'))).toMatchObject({ dataset: 'phrasecut', split: 'test', sam: { pointsPerSide: 2 } });
+    expect(JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')).settings).toMatchObject({ dataset: 'phrasecut', split: 'test', sam: { pointsPerSide: 2 } });
 
-    const slurm = await cli([...base, '--out', join(dir, 'shard-0'), '--shard', 'auto', '--limit-images', '1'],
+    const slurm = await cli([...base, '--out', join(dir, 'shard-0'), '--shard', 'auto'],
       { SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_COUNT: '2' });
     expect(slurm.status, slurm.stderr).toBe(0);
     expect(slurm.stderr).toMatch(/--shard auto: shard 1\/2 from Slurm/);
-    const k8s = await cli([...base, '--out', join(dir, 'shard-1'), '--shard', 'auto', '--limit-images', '1'], { JOB_COMPLETION_INDEX: '1', HYBRIDGL_SHARD_COUNT: '2' });
+    const k8s = await cli([...base, '--out', join(dir, 'shard-1'), '--shard', 'auto'], { JOB_COMPLETION_INDEX: '1', HYBRIDGL_SHARD_COUNT: '2' });
     expect(k8s.status, k8s.stderr).toBe(0);
     expect(k8s.stderr).toMatch(/--shard auto: shard 2\/2 from Kubernetes/);
     const merged = join(dir, 'merged');

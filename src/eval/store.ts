@@ -244,7 +244,7 @@ export class ResultStore {
   }
 }
 
-function writeSummary(runDir: string, results: SentenceResult[], plan?: RunPlan): RunSummary {
+export function writeSummary(runDir: string, results: SentenceResult[], plan?: RunPlan): RunSummary {
   const summary = summarizeResults(results);
   if (plan) {
     const c = completeness(plan, results.map(resultKey));

@@ -6,8 +6,10 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
+import { completeness, makePlan } from './runPlan.ts';
 import {
-  readRun, resultKey, RESULTS_FILE, RUN_FILE, summarizeResults, SUMMARY_FILE, type RunSummary, type SentenceResult, type Shard,
+  readRun, resultKey, RESULTS_FILE, RUN_FILE, summarizeResults, SUMMARY_FILE, writeSummary, type RunSummary, type SentenceResult,
+  type Shard,
 } from './store.ts';
 
 /**
@@ -87,8 +89,21 @@ function mergeWorkers(dirs: string[], out: string, shard: Shard | undefined): Ru
   }
   const merged = [...all.values()].sort((a, b) => a.ref_id - b.ref_id || a.sent_id - b.sent_id);
   writeFileSync(join(out, RESULTS_FILE), merged.map((r) => JSON.stringify(r) + '\n').join(''));
-  writeFileSync(join(out, RUN_FILE), JSON.stringify(shard ? { ...common, shard } : common, null, 2) + '\n');
-  const summary = summarizeResults(merged);
-  writeFileSync(join(out, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
-  return summary;
+  const plans = runs.map((r) => r.plan);
+  if (plans.every((p) => p === null)) {  // runs without a plan keep their run.json as they were
+    writeFileSync(join(out, RUN_FILE), JSON.stringify(shard ? { ...common, shard } : common, null, 2) + '\n');
+    const summary = summarizeResults(merged);
+    writeFileSync(join(out, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
+    return summary;
+  }
+  // The node's plan is what one worker would have planned: every worker must have done all of its own plan.
+  runs.forEach((run, w) => {
+    if (!run.plan) throw new Error(`eval --workers: ${run.dir} has no run plan`);
+    const c = completeness(run.plan, run.results.map(resultKey));
+    if (!c.complete) throw new Error(`eval --workers: worker ${w + 1} (${run.dir}) is incomplete (${c.done} of ${c.planned} planned items)`);
+  });
+  const plan = makePlan(runs[0].plan!.settings, [...all.keys()],
+    { shard, limitImages: runs[0].plan!.limitImages });
+  writeFileSync(join(out, RUN_FILE), JSON.stringify(plan, null, 2) + '\n');
+  return writeSummary(out, merged, plan);
 }
