@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Install step: use a prebuilt addon for this platform when one ships (prebuildify), else compile with cmake-js.
-// --force always compiles. HYBRIDGL_CUDA=ON|OFF|AUTO is passed to CMake (AUTO: CUDA whenever nvcc is found).
+// --force always compiles, from a clean build directory. HYBRIDGL_CUDA=ON|OFF|AUTO is passed to CMake (AUTO: CUDA whenever nvcc is found).
 // --out DIR sets cmake-js's build directory (default build/); --copy-to DIR copies the built addon there (the
 // binding.gyp that prebuildify drives uses both, so that cmake and node-gyp keep separate directories).
 import { spawnSync } from 'node:child_process';
@@ -30,7 +30,8 @@ if (!['AUTO', 'ON', 'OFF'].includes(cuda)) {
 }
 const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
 // package.json's binary.napi_versions makes cmake-js use the node-api-headers package: nothing is downloaded.
-const args = [cmakeJs, 'compile', '--directory', root, '--out', outDir, `--CDHYBRIDGL_CUDA=${cuda}`];
+// --force reconfigures from scratch (rebuild), so that a changed HYBRIDGL_CUDA takes effect in an existing build dir.
+const args = [cmakeJs, force ? 'rebuild' : 'compile', '--directory', root, '--out', outDir, `--CDHYBRIDGL_CUDA=${cuda}`];
 if (process.env.CMAKE_BUILD_PARALLEL_LEVEL === undefined) process.env.CMAKE_BUILD_PARALLEL_LEVEL = '2';
 console.log(`hybridgl: building the native addon (CUDA ${cuda})`);
 const r = spawnSync(process.execPath, args, { stdio: 'inherit', cwd: root });
