@@ -18,7 +18,8 @@ import { RunPlanError } from './runPlan.ts';
 import { groupRuns } from './reportTables.ts';
 import { autoShard } from './shardAuto.ts';
 import { runWorkers } from './workers.ts';
-import { mergeRuns, parseShard, readRun, summarizeResults, type RunSummary, type Shard } from './store.ts';
+import { parseShard, type Shard } from './shard.ts';
+import { mergeRuns, readRun, summarizeResults, type RunSummary } from './store.ts';
 
 const DATASETS = ['refcoco', 'refcoco+', 'refcocog', 'phrasecut'];
 const SPLITS = ['train', 'val', 'test', 'testA', 'testB', 'testC', 'testAB', 'testBC', 'testAC'];

@@ -7,7 +7,8 @@ import { ModelLoadError, readManifest, type Fusion, type Manifest } from '../mod
 import { createSegmenter, neededModels, SegmentError, type Segmenter } from '../segmenter.ts';
 import { runEvalLoop } from './evalLoop.ts';
 import { makePlan, RunPlanError } from './runPlan.ts';
-import { inShard, ResultStore, resultKey, type RunSummary, type Shard } from './store.ts';
+import { inShard, type Shard } from './shard.ts';
+import { ResultStore, resultKey, type RunSummary } from './store.ts';
 
 export interface EvalOptions {
   data: string;

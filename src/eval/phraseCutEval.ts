@@ -8,7 +8,8 @@ import { createSegmenter, SegmentError, type Segmenter } from '../segmenter.ts';
 import { runEvalLoop, type EvalGroup } from './evalLoop.ts';
 import { modelSettings } from './evaluate.ts';
 import { makePlan } from './runPlan.ts';
-import { inShard, ResultStore, resultKey, type RunSummary, type Shard } from './store.ts';
+import { inShard, type Shard } from './shard.ts';
+import { ResultStore, resultKey, type RunSummary } from './store.ts';
 
 export interface PhraseCutEvalOptions {
   /** The VGPhraseCut_v0 directory (image_data_split.json, refer_<split>.json, images/). */
