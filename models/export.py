@@ -20,6 +20,7 @@ from hybridgl_export.reference_io import mask_pattern, pattern, write_reference 
 
 EXPORTER_VERSION = '1'
 OPSET = 17
+EXTERNAL_DATA_ABOVE = 2 ** 31 - 2 ** 24  # the rule src/models/onnxTemplate.ts applies too
 HEAD_FILES = {'G2L': 'clip_head_g2l', 'L2G': 'clip_head_l2g', 'G2L&L2G': 'clip_head_g2l_l2g',
               'token_masking': 'clip_head_token_masking', 'attn_masking': 'clip_head_attn_masking',
               'crop': 'clip_head_crop'}
@@ -97,33 +98,48 @@ def example_inputs(spec):
     return tuple(out)
 
 
-def export_onnx(module, spec, path):
+def export_onnx(module, spec, path, external_above):
     names_in = [t['name'] for t in spec['inputs']]
     names_out = [t['name'] for t in spec['outputs']]
     dynamic = {t['name']: {i: s for i, s in enumerate(t['shape']) if isinstance(s, str)}
                for t in spec['inputs'] + spec['outputs']}
+    # Over 2 GB torch writes one external file per tensor beside the graph: a scratch directory keeps them apart.
+    scratch = path + '.export'
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    traced = os.path.join(scratch, os.path.basename(path))
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        torch.onnx.export(module, example_inputs(spec), path, input_names=names_in, output_names=names_out,
+        torch.onnx.export(module, example_inputs(spec), traced, input_names=names_in, output_names=names_out,
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True)
-    check_graph(path, spec)
-
-
-def check_graph(path, spec):
-    """With the onnx package present: check the model, state the outputs' shapes as the spec has them (tracing
-    loses some static sizes), and require the file's inputs/outputs to be the spec's."""
     try:
-        import onnx
+        import onnx  # noqa: F401
     except ImportError:
-        return
-    model = onnx.load(path)
+        if os.listdir(scratch) != [os.path.basename(path)]:
+            sys.exit(f'export.py: {path} is over 2 GB: its external data needs the onnx Python package')
+        os.replace(traced, path)
+    else:
+        from hybridgl_export.graph_io import load_inline
+        save_graph(load_inline(traced), path, spec, external_above)
+    shutil.rmtree(scratch)
+
+
+def initializer_bytes(model):
+    return sum(len(init.raw_data) for init in model.graph.initializer)
+
+
+def save_graph(model, path, spec, external_above):
+    """States the outputs' shapes as the spec has them (tracing loses some static sizes), saves, checks the file and
+    requires its inputs/outputs to be the spec's. A graph whose initializers hold more than `external_above` bytes
+    keeps every initializer's raw data in <file>.data (ONNX external data, offsets in file order, no padding): the
+    layout `hybridgl models convert` writes too (src/models/onnxTemplate.ts)."""
+    import onnx
     for value, t in zip(model.graph.output, spec['outputs']):
         for dim, size in zip(value.type.tensor_type.shape.dim, t['shape']):
             if isinstance(size, str):
                 dim.dim_param = size
             else:
                 dim.dim_value = size
-    onnx.checker.check_model(model)
     types = {1: 'float32', 7: 'int64', 10: 'float16'}
     for kind, values in (('inputs', model.graph.input), ('outputs', model.graph.output)):
         got = [(v.name, types.get(v.type.tensor_type.elem_type),
@@ -131,14 +147,25 @@ def check_graph(path, spec):
         want = [(t['name'], t['dtype'], t['shape']) for t in spec[kind]]
         if got != want:
             raise RuntimeError(f'{path}: exported {kind} {got} differ from the spec {want}')
-    onnx.save(model, path)
+    data = external_data_path(path)
+    if os.path.exists(data):
+        os.remove(data)  # onnx appends to an existing file
+    if initializer_bytes(model) > external_above:
+        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=os.path.basename(data), size_threshold=0)
+    else:
+        onnx.save(model, path)
+    onnx.checker.check_model(path)
 
 
-def write_fp16(fp32_path, path, spec):
-    import onnx
+def external_data_path(path):
+    return path + '.data'
+
+
+def write_fp16(fp32_path, path, spec, external_above):
     from hybridgl_export.fp16 import convert_to_fp16
-    onnx.save(convert_to_fp16(onnx.load(fp32_path)), path)
-    check_graph(path, spec)
+    from hybridgl_export.graph_io import load_inline
+    save_graph(convert_to_fp16(load_inline(fp32_path)), path, spec, external_above)
 
 
 def find_vocab(explicit):
@@ -275,6 +302,9 @@ def main(argv=None):
     ap.add_argument('--only', help='comma-separated model names to export (default: all)')
     ap.add_argument('--templates', metavar='DIR',
                     help='also write weight-free graph templates for `hybridgl models convert` (needs onnx)')
+    ap.add_argument('--external-data-above', type=int, default=EXTERNAL_DATA_ABOVE, metavar='BYTES',
+                    help='graphs whose initializers hold more bytes keep them in <file>.data (ONNX external data); '
+                         'default 2 GiB less 16 MiB (protobuf cannot hold more)')
     args = ap.parse_args(argv)
     if args.fp16:
         try:
@@ -294,14 +324,19 @@ def main(argv=None):
             continue
         fp32_path = os.path.join(args.out, f'{name}.fp32.onnx')
         print(f'exporting {name}', file=sys.stderr)
-        export_onnx(module, models.specs[name], fp32_path)
+        export_onnx(module, models.specs[name], fp32_path, args.external_data_above)
         paths = {'fp32': fp32_path}
         if args.fp16 and (args.fp16 == 'all' or name in args.fp16.split(',')):
             paths['fp16'] = os.path.join(args.out, f'{name}.fp16.onnx')
-            write_fp16(fp32_path, paths['fp16'], models.specs[name])
+            write_fp16(fp32_path, paths['fp16'], models.specs[name], args.external_data_above)
         for precision, path in paths.items():
-            files.append(dict(name=os.path.basename(path), model=name, precision=precision, sha256=sha256_file(path),
-                              bytes=os.path.getsize(path), **models.specs[name]))
+            entry = dict(name=os.path.basename(path), model=name, precision=precision, sha256=sha256_file(path),
+                         bytes=os.path.getsize(path), **models.specs[name])
+            data = external_data_path(path)
+            if os.path.exists(data):
+                entry['externalData'] = dict(name=os.path.basename(data), sha256=sha256_file(data),
+                                             bytes=os.path.getsize(data))
+            files.append(entry)
             if templates:
                 templates.add(name, precision, path)
 

@@ -110,11 +110,18 @@ describe('models convert', () => {
     }
   }, 120_000);
 
-  it('writes ONNX external data past the size limit, which onnxruntime runs to the same outputs', async () => {
+  it("writes ONNX external data past the size limit as export.py does (same graph and data bytes), which onnxruntime runs to the same outputs", async () => {
     const inline = join(tmp, 'all'), external = join(tmp, 'external');
-    const manifest = await convert(external, { externalDataAbove: 0 });
-    const entry = manifest.files.find((f) => f.name === 'sam_decoder.fp32.onnx') as { externalData?: { name: string } };
-    expect(entry.externalData?.name).toBe('sam_decoder.fp32.onnx.data');
+    const manifest = await convert(external, { externalDataAbove: 0, precisions: ['fp32', 'fp16'] });
+    // export.py --external-data-above 0 on the same checkpoints (scripts/fixtures/make_convert_fixtures.sh).
+    const want = JSON.parse(readFileSync(join(FIX, 'expected-external.json'), 'utf8')) as Manifest;
+    expect(want.files.length).toBe(3);
+    for (const e of want.files) {
+      const f = manifest.files.find((x) => x.name === e.name)!;
+      expect(e.externalData?.name).toBe(`${e.name}.data`);
+      expect({ sha256: f.sha256, bytes: f.bytes, externalData: f.externalData }).toEqual(
+        { sha256: e.sha256, bytes: e.bytes, externalData: e.externalData });
+    }
     const [small, data, whole] = [join(external, 'sam_decoder.fp32.onnx'), join(external, 'sam_decoder.fp32.onnx.data'),
       join(inline, 'sam_decoder.fp32.onnx')].map((p) => statSync(p).size);
     expect(small).toBeLessThan(whole);

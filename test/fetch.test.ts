@@ -119,6 +119,24 @@ describe('models fetch', () => {
     expect(existsSync(join(out, 'manifest.json'))).toBe(true);
   }, 60_000);
 
+  it('--from URL copies external-data files too, and refuses a manifest naming a path outside the directory', async () => {
+    const src = join(import.meta.dirname, 'fixtures', 'models-external');
+    const manifest = JSON.parse(readFileSync(join(src, 'manifest.json'), 'utf8')) as Manifest;
+    const data = manifest.files[0].externalData!;
+    served.set('/external/manifest.json', join(src, 'manifest.json'));
+    for (const name of [manifest.files[0].name, data.name]) served.set(`/external/${name}`, join(src, name));
+    const out = join(tmp, 'external');
+    await fetchModels({ out, from: `${base}/external`, progress: false });
+    expect(sha(join(out, data.name))).toBe(data.sha256);
+    const evil = join(tmp, 'evil-manifest.json');
+    writeFileSync(evil, JSON.stringify({ ...manifest, files: [{ ...manifest.files[0], externalData: { ...data, name: '../escaped.data' } }] }));
+    served.set('/evil/manifest.json', evil);
+    log.length = 0;
+    await expect(fetchModels({ out: join(tmp, 'evil'), from: `${base}/evil`, progress: false }))
+      .rejects.toThrow(/evil\/manifest\.json names "\.\.\/escaped\.data", not a plain file name in the model directory/);
+    expect(log.every((l) => l.path === '/evil/manifest.json')).toBe(true); // nothing else was fetched
+  }, 60_000);
+
   it('--from DIR takes downloaded checkpoints, checked against the sha256s', async () => {
     const out = join(tmp, 'fromdir');
     const manifest = await fetchModels({ ...options(out), from: FIX });

@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cudaProviderInstalled, loadModels, ModelLoadError, type Models } from '../src/models/loadModels.ts';
+import { cudaProviderInstalled, loadModels, ModelLoadError, type Manifest, type ManifestFile, type Models } from '../src/models/loadModels.ts';
 import {
   loadReference, referenceInput, referenceOutput, relativeError, runReferenceCase, type InputSpec,
 } from './modelReference.ts';
@@ -227,5 +227,71 @@ describe('loadModels errors', () => {
     fresh();
     await expect(loadModels(dir, { ...only, models: ['clip_text'], precision: 'fp16' }))
       .rejects.toThrow(/no fp16 file for clip_text/);
+  });
+});
+
+describe('loadModels with ONNX external data (scripts/fixtures/make_external_models.sh)', () => {
+  const EXTERNAL = join(import.meta.dirname, 'fixtures', 'models-external');
+  const only = { device: 'cpu' as const, models: ['clip_head_crop' as const], warmup: false };
+  const DATA = 'clip_head_crop.fp32.onnx.data';
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'hybridgl-external-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const fresh = () => {
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(EXTERNAL, dir, { recursive: true });
+  };
+  const editManifest = (edit: (m: Manifest) => void) => {
+    const path = join(dir, 'manifest.json');
+    const m = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
+    edit(m);
+    writeFileSync(path, JSON.stringify(m));
+  };
+  const crop = async (from: string) => {
+    const models = await loadModels(from, only);
+    try {
+      const tokens = Float32Array.from({ length: 2 * 197 * 16 }, (_, i) => Math.sin(i / 7));
+      return Array.from((await models.clipHead({ data: tokens, dims: [2, 197, 16] }, null, null, 'crop')).data);
+    } finally {
+      await models.dispose();
+    }
+  };
+
+  it('runs the graph with its tensors in the .data file, to the inline graph of the same weights exactly', async () => {
+    const manifest = JSON.parse(readFileSync(join(EXTERNAL, 'manifest.json'), 'utf8')) as Manifest;
+    expect(manifest.files[0].externalData).toMatchObject({ name: DATA, bytes: 40512 });
+    const [external, inline] = [await crop(EXTERNAL), await crop(DIR)];
+    expect(external.length).toBe(2 * 16); // [masks, embed_dim]
+    expect(external).toEqual(inline);
+  }, 60_000);
+
+  it('names a missing, truncated or changed external-data file', async () => {
+    fresh();
+    unlinkSync(join(dir, DATA));
+    await expect(loadModels(dir, only)).rejects.toThrow(/clip_head_crop\.fp32\.onnx\.data \(external data of clip_head_crop\.fp32\.onnx\) is missing/);
+    fresh();
+    const bytes = readFileSync(join(dir, DATA));
+    writeFileSync(join(dir, DATA), bytes.subarray(0, bytes.length - 4));
+    await expect(loadModels(dir, only)).rejects.toThrow(/\.onnx\.data \(external data of clip_head_crop\.fp32\.onnx\) is 40508 bytes, the manifest says 40512 \(truncated\?\)/);
+    bytes[100] ^= 1;
+    writeFileSync(join(dir, DATA), bytes);
+    const err = await loadModels(dir, only).catch((e) => e);
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err.problems).toEqual([`${DATA} (external data of clip_head_crop.fp32.onnx) has the wrong sha256 (changed or truncated)`]);
+  });
+
+  it('confines the external-data file to the models directory and requires its sha256', async () => {
+    fresh();
+    editManifest((m) => (m.files[0].externalData!.name = '../clip_head_crop.fp32.onnx.data'));
+    await expect(loadModels(dir, only)).rejects.toThrow(/file name "\.\.\/clip_head_crop\.fp32\.onnx\.data" is not inside the models directory/);
+    fresh();
+    symlinkSync('/etc/hostname', join(dir, 'escape.data'));
+    editManifest((m) => (m.files[0].externalData!.name = 'escape.data'));
+    await expect(loadModels(dir, only)).rejects.toThrow(/file name "escape\.data" is not inside the models directory/);
+    fresh();
+    editManifest((m) => delete (m.files[0].externalData as Partial<NonNullable<ManifestFile['externalData']>>).sha256);
+    await expect(loadModels(dir, only)).rejects.toThrow(/files\[0\] \(clip_head_crop\.fp32\.onnx\): externalData lacks name\/sha256\/bytes/);
   });
 });

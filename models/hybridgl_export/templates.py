@@ -2,13 +2,16 @@
 # an exported graph with the data of every initializer that comes from the checkpoint removed, and a recipe per
 # removed initializer saying which checkpoint tensors it is made of. The converter puts the tensors back, so its
 # graphs are export.py's graphs, byte for byte where no arithmetic is involved (see models/README.md).
+import hashlib
 import json
 import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from onnx import TensorProto, load, numpy_helper
+from onnx import TensorProto, numpy_helper
+
+from .graph_io import load_inline
 
 from . import weights as wt
 
@@ -51,51 +54,73 @@ def source_maps(models, sam_state, clip_state):
     return maps
 
 
+def _digest(raw):
+    return hashlib.sha256(raw).digest()
+
+
+def _bytes(value):
+    return value.detach().float().contiguous().numpy().tobytes()
+
+
 def _candidates(module, sources):
-    """Bytes of each parameter as stored and transposed → the recipe part that rebuilds it."""
+    """Digest of each parameter's bytes as stored and transposed → the recipe part that rebuilds it (digests, not
+    bytes, so that vit_h's 2.5 GB of parameters are not held twice more)."""
     table = {}
     for name, value in module.state_dict().items():
         if name not in sources:
             continue  # non-persistent buffers are graph constants, not weights
-        value = value.detach().float().contiguous()
-        forms = [(value, False)] + ([(value.t().contiguous(), True)] if value.dim() == 2 and min(value.shape) > 1 else [])
+        value = value.detach().float()
+        forms = [(value, False)] + ([(value.t(), True)] if value.dim() == 2 and min(value.shape) > 1 else [])
         for form, transposed in forms:
             part = dict(sources[name], transpose=True) if transposed else dict(sources[name])
-            table.setdefault(form.numpy().tobytes(), []).append(part)
+            table.setdefault(_digest(_bytes(form)), []).append(part)
     return table
+
+
+def _params(module, sources):
+    """Per parameter: its byte length, first bytes and digest, for the concatenation search."""
+    out = {}
+    for k, v in module.state_dict().items():
+        if k in sources:
+            raw = _bytes(v)
+            out[k] = (len(raw), raw[:16], _digest(raw), dict(sources[k]))
+    return out
 
 
 def _recipe(values, table, params):
     """The parts whose concatenation is `values` (one tensor, a transpose, or a concatenation along dim 0)."""
     raw = values.tobytes()
-    hits = table.get(raw)
+    hits = table.get(_digest(raw))
     if hits:
         if len({json.dumps(h, sort_keys=True) for h in hits}) > 1:
             raise RuntimeError(f'ambiguous source for an initializer: {hits}')
         return [hits[0]]
     parts, at = [], 0
+    view = memoryview(raw)
     while at < len(raw):
-        step = next(((n, p) for n, (b, p) in params.items() if b and raw.startswith(b, at)), None)
+        step = next(((n, p) for n, head, d, p in params.values()
+                     if n and at + n <= len(raw) and raw.startswith(head, at) and _digest(view[at:at + n]) == d), None)
         if step is None:
             return None
         parts.append(step[1])
-        at += len(params[step[0]][0])
+        at += step[0]
     return parts if len(parts) > 1 else None
 
 
 def write_template(onnx_path, out_dir, module, sources, fp32_recipes=None):
     """Writes <out_dir>/<file>.template (the graph without checkpoint data) and returns the recipes. An fp16 graph
     keeps its fp32 graph's initializer names (hybridgl_export/fp16.py), so it takes that graph's recipes."""
-    model = load(onnx_path)
-    table = _candidates(module, sources)
-    params = {k: (v.detach().float().contiguous().numpy().tobytes(), dict(sources[k]))
-              for k, v in module.state_dict().items() if k in sources}
+    model = load_inline(onnx_path)
+    table = _candidates(module, sources) if fp32_recipes is None else None
+    params = _params(module, sources) if fp32_recipes is None else None
     recipes = {}
     for init in model.graph.initializer:
         if init.data_type not in (TensorProto.FLOAT, TensorProto.FLOAT16) or not init.raw_data:
             continue
-        values = numpy_helper.to_array(init).astype(np.float32)
-        parts = fp32_recipes.get(init.name) if fp32_recipes is not None else _recipe(values, table, params)
+        if fp32_recipes is not None:
+            parts = fp32_recipes.get(init.name)
+        else:
+            parts = _recipe(numpy_helper.to_array(init).astype(np.float32), table, params)
         if parts is None:
             continue  # a constant of the graph (same for every checkpoint): it stays in the template
         recipes[init.name] = parts

@@ -1,14 +1,15 @@
 #!/bin/sh
 # Regenerates models/templates (the weight-free graphs `hybridgl models convert` fills; see models/README.md) from a
-# full-size random init: SAM vit_b (and the CLIP ViT-B/16 family) by default, `sh make_templates.sh vit_l` for
-# another SAM type (SAM graphs only). Debian's python3-torch 1.13 + python3-onnx; ~9 GB of RAM, a few minutes with
-# OpenBLAS (LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread).
+# full-size random init: SAM vit_b (and the CLIP ViT-B/16 family) by default, `sh make_templates.sh vit_l|vit_h`
+# for another SAM type (SAM graphs only; `vit_b sam`: vit_b's SAM graphs only). Debian's python3-torch 1.13 +
+# python3-onnx; with OpenBLAS (LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread) vit_l took 4 min and
+# 9.5 GB of RAM on 2 cores.
 set -e
 cd "$(dirname "$0")/../.."
 ARCH=${1:-vit_b}
 TMP=$(mktemp -d)
 ONLY=""
-[ "$ARCH" = vit_b ] || ONLY="--only sam_encoder,sam_decoder"
+[ "$ARCH" = vit_b ] && [ "$2" != sam ] || ONLY="--only sam_encoder,sam_decoder"
 ${PYTHON:-/usr/bin/python3} models/export.py --random-init --sam-arch "$ARCH" --seed 0 --out "$TMP" --fp16 \
   --templates models/templates --vocab models/vocab/bpe_simple_vocab_16e6.txt.gz $ONLY
 rm -rf "$TMP"

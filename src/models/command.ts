@@ -10,10 +10,11 @@ import { ZipError } from './zipArchive.ts';
 
 export const MODELS_USAGE = `  models convert --sam PATH --clip PATH --out DIR [--sam-type vit_h|vit_l|vit_b] [--precision fp32,fp16]
       Converts segment-anything's sam_vit_*.pth and OpenAI's ViT-B-16.pt into a model directory (no Python);
-      the SAM type is read off the checkpoint. Graph templates ship for: vit_b.
-  models fetch --out DIR [--sam vit_b] [--precision fp32,fp16] [--from DIR|URL]
-      Downloads the official checkpoints (resumable, sha256-checked) and converts them; --from takes downloaded
-      checkpoints, or a model directory served over HTTP.`;
+      the SAM type is read off the checkpoint. Graph templates ship for vit_h, vit_l and vit_b (vit_h's fp32
+      encoder is written as ONNX external data, sam_encoder.fp32.onnx + .data).
+  models fetch --out DIR [--sam vit_h|vit_l|vit_b] [--precision fp32,fp16] [--from DIR|URL]
+      Downloads the official checkpoints (resumable, sha256-checked; default --sam vit_b, the reference uses vit_h)
+      and converts them; --from takes downloaded checkpoints, or a model directory served over HTTP.`;
 
 function precisions(value: unknown): Precision[] {
   const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : ['fp32'];

@@ -50,8 +50,8 @@ export interface ConvertOptions {
   progress?: boolean;
   /** Recorded in the manifest as the command that made it. */
   command?: string;
-  /** Graphs larger than this many bytes keep their tensors in `<file>.data` (ONNX external data); default just
-   *  under protobuf's 2 GiB limit. */
+  /** Graphs whose initializers hold more bytes keep them in `<file>.data` (ONNX external data, export.py's
+   *  layout); default 2 GiB less 16 MiB, as export.py's --external-data-above. */
   externalDataAbove?: number;
 }
 
@@ -177,17 +177,19 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
     const mb = (n: number) => Math.round(n / 1e6);
     for (const [i, { ck, entry }] of jobs.entries()) {
       const path = join(options.out, entry.name), partial = `${path}.partial`;
-      await writeFilledTemplate(plans[i], partial, `${path}.data`, (slot) => {
+      const data = `${path}.data`, dataPartial = `${data}.partial`;
+      await writeFilledTemplate(plans[i], partial, dataPartial, (slot) => {
         const bytes = initializerBytes(ck, entry.initializers[slot.name], slot);
         done += bytes.length;
         bar?.(mb(done), mb(total));
         return bytes;
       });
+      if (plans[i].external) renameSync(dataPartial, data);
+      else rmSync(data, { force: true }); // from an earlier conversion
       renameSync(partial, path);
-      if (!plans[i].external) rmSync(`${path}.data`, { force: true });
       const { template: _t, initializers: _r, ...spec } = entry;
       files.push({ ...spec, sha256: await sha256(path), bytes: statSync(path).size,
-        ...(plans[i].external ? { externalData: { name: `${entry.name}.data`, sha256: await sha256(`${path}.data`) } } : {}) } as ManifestFile);
+        ...(plans[i].external ? { externalData: { name: basename(data), sha256: await sha256(data), bytes: statSync(data).size } } : {}) });
     }
     bar?.(mb(total), mb(total), true);
 

@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { createProgress } from '../eval/progress.ts';
 import { availableSamTypes, convertCheckpoints, type ConvertOptions } from './convert.ts';
 import type { Manifest, Precision } from './loadModels.ts';
@@ -146,10 +146,12 @@ async function fetchModelDir(base: string, out: string, options: FetchOptions): 
   const items: Array<{ name: string; sha256: string | null }> = [];
   for (const f of wanted) {
     items.push({ name: f.name, sha256: f.sha256 });
-    const ext = (f as { externalData?: { name: string; sha256: string } }).externalData;
-    if (ext) items.push(ext);
+    if (f.externalData) items.push(f.externalData);
   }
   if (manifest.vocab.present) items.push({ name: manifest.vocab.file, sha256: manifest.vocab.sha256 ?? null });
+  for (const it of items)
+    if (typeof it.name !== 'string' || basename(it.name) !== it.name || it.name === '..' || it.name === '.')
+      throw new FetchError(`${base}/manifest.json names ${JSON.stringify(it.name)}, not a plain file name in the model directory`);
   for (const it of items) {
     const dest = join(out, it.name);
     if (existsSync(dest) && it.sha256 && (await sha256File(dest)) === it.sha256) continue;

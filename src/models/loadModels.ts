@@ -23,6 +23,8 @@ export interface TensorSpec { name: string; dtype: 'float32' | 'int64'; shape: A
 export interface ManifestFile {
   name: string; model: ModelName; precision: Precision; sha256: string; bytes: number;
   inputs: TensorSpec[]; outputs: TensorSpec[]; fusion?: Fusion;
+  /** The graph's tensors, as ONNX external data in this file beside it (graphs past protobuf's 2 GiB). */
+  externalData?: { name: string; sha256: string; bytes: number };
 }
 export interface Manifest {
   format: 'hybridgl-models'; formatVersion: 1;
@@ -168,9 +170,13 @@ export function readManifest(dir: string): Manifest {
       if (typeof f?.name !== 'string' || typeof f.sha256 !== 'string' || !Array.isArray(f.inputs) ||
         !Array.isArray(f.outputs) || typeof f.model !== 'string' || (f.precision !== 'fp32' && f.precision !== 'fp16'))
         problems.push(`manifest.json: files[${i}] lacks name/model/precision/sha256/inputs/outputs`);
+      else if (f.externalData !== undefined && (typeof f.externalData?.name !== 'string' ||
+        typeof f.externalData.sha256 !== 'string' || typeof f.externalData.bytes !== 'number'))
+        problems.push(`manifest.json: files[${i}] (${f.name}): externalData lacks name/sha256/bytes`);
   if (typeof parsed.logitScale !== 'number') problems.push('manifest.json: logitScale missing');
   if (typeof parsed.vocab?.file !== 'string') problems.push('manifest.json: vocab entry missing');
-  const names = [...(Array.isArray(parsed.files) ? parsed.files.map((f) => f?.name) : []), parsed.vocab?.file];
+  const names = [...(Array.isArray(parsed.files) ? parsed.files.flatMap((f) => [f?.name, f?.externalData?.name]) : []),
+    parsed.vocab?.file];
   for (const name of names)
     if (typeof name === 'string' && !confined(dir, name))
       problems.push(`manifest.json: file name ${JSON.stringify(name)} is not inside the models directory`);
@@ -306,6 +312,14 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
     const path = join(dir, file.name);
     if (!existsSync(path)) problems.push(`${file.name} is missing`);
     else if ((await sha256(path)) !== file.sha256) problems.push(`${file.name} has the wrong sha256 (changed or truncated)`);
+    const data = file.externalData;
+    if (!data) continue;
+    const dataPath = join(dir, data.name);
+    if (!existsSync(dataPath)) problems.push(`${data.name} (external data of ${file.name}) is missing`);
+    else if (statSync(dataPath).size !== data.bytes)
+      problems.push(`${data.name} (external data of ${file.name}) is ${statSync(dataPath).size} bytes, the manifest says ${data.bytes} (truncated?)`);
+    else if ((await sha256(dataPath)) !== data.sha256)
+      problems.push(`${data.name} (external data of ${file.name}) has the wrong sha256 (changed or truncated)`);
   }
 
   let vocabPath: string | null = null;

@@ -1,8 +1,8 @@
 // Models: fills a weight-free graph template (written by `export.py --templates`, models/hybridgl_export/templates.py)
 // with tensors. A template is the exported ModelProto with the raw_data of every checkpoint-derived initializer
 // cleared; putting the bytes back where protobuf serialises them (TensorProto field 9, between name and doc_string)
-// and re-sizing the two enclosing messages gives export.py's file byte for byte. Over 2 GiB (protobuf's limit) the
-// tensors go to a `<file>.data` beside it as ONNX external data instead.
+// and re-sizing the two enclosing messages gives export.py's file byte for byte. Past protobuf's 2 GiB the
+// initializers' data goes to `<file>.data` beside it as ONNX external data instead, laid out as export.py's.
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 export class TemplateError extends Error {
@@ -74,27 +74,53 @@ const utf8 = new TextDecoder();
 export interface TemplatePlan {
   /** The initializers to fill, in file order. */
   tensors: EmptyInitializer[];
+  /** Bytes of the tensors to fill. */
   totalBytes: number;
+  /** Whether the initializers' data goes to the external-data file. */
   external: boolean;
   pieces: Piece[];
+  /** With `external`: the external-data file's bytes, in order. */
+  dataPieces: Piece[];
 }
 
-/** Splits a template into literal bytes and the tensor slots that `wanted` names (those with a recipe). */
+/** Protobuf's 2 GiB less 16 MiB for the graph itself: a graph whose initializers hold more bytes keeps them as
+ *  external data (export.py's EXTERNAL_DATA_ABOVE, the same rule). */
+export const EXTERNAL_DATA_ABOVE = 2 ** 31 - 2 ** 24;
+
+function externalEntry(key: string, value: string): Uint8Array {
+  const kb = new TextEncoder().encode(key), vb = new TextEncoder().encode(value);
+  const body = Uint8Array.from([...lengthDelimited(1, kb.length), ...kb, ...lengthDelimited(2, vb.length), ...vb]);
+  return Uint8Array.from([...lengthDelimited(13, body.length), ...body]);
+}
+
+/** Splits a template into literal bytes and the tensor slots that `wanted` names (those with a recipe). Past
+ *  `externalDataAbove` bytes of initializer data, every initializer's raw data (the slots' and the template's own
+ *  constants') goes, in file order and unpadded, to `externalDataName`: what onnx.save_model(...,
+ *  save_as_external_data=True, all_tensors_to_one_file=True, size_threshold=0) writes for export.py. */
 export function planTemplate(template: Uint8Array, wanted: (name: string) => boolean, externalDataName: string,
-  maxInlineBytes = 2 ** 31 - 2 ** 24): TemplatePlan {
+  externalDataAbove = EXTERNAL_DATA_ABOVE): TemplatePlan {
   const top = parseFields(template, 0, template.length);
   const graph = top.find((f) => f.num === 7 && f.wire === 2);
   if (!graph) throw new TemplateError('template has no graph');
   const graphFields = parseFields(template, graph.body[0], graph.body[1]);
   const tensors: EmptyInitializer[] = [];
-  const slots = new Map<Field, { head: Field[]; tail: Field[]; tensor: EmptyInitializer }>();
+  interface Initializer { fields: Field[]; tensor?: EmptyInitializer; raw?: Field }
+  const initializers = new Map<Field, Initializer>();
+  let dataBytes = 0;
   for (const f of graphFields) {
     if (f.num !== 5 || f.wire !== 2) continue;
     const tf = parseFields(template, f.body[0], f.body[1]);
     const nameField = tf.find((x) => x.num === 8);
     const name = nameField ? utf8.decode(template.subarray(nameField.body[0], nameField.body[1])) : '';
-    if (!wanted(name)) continue;
-    if (tf.some((x) => x.num === 9 || x.num === 13)) throw new TemplateError(`template initializer ${name} already has data`);
+    if (tf.some((x) => x.num === 13 || (x.num === 14 && readVarint(template, x.body[0])[0] !== 0)))
+      throw new TemplateError(`template initializer ${name} refers to external data`);
+    if (!wanted(name)) {
+      const raw = tf.find((x) => x.num === 9);
+      if (raw) dataBytes += raw.body[1] - raw.body[0];
+      initializers.set(f, { fields: tf, raw });
+      continue;
+    }
+    if (tf.some((x) => x.num === 9)) throw new TemplateError(`template initializer ${name} already has data`);
     const dims: number[] = [];
     let dataType = 0;
     for (const x of tf) {
@@ -111,33 +137,36 @@ export function planTemplate(template: Uint8Array, wanted: (name: string) => boo
     const numel = dims.reduce((a, b) => a * b, 1);
     const tensor = { name, dataType, dims, numel, bytes: numel * (dataType === 1 ? 4 : 2) };
     tensors.push(tensor);
-    slots.set(f, { head: tf.filter((x) => x.num < 9), tail: tf.filter((x) => x.num > 9), tensor });
+    dataBytes += tensor.bytes;
+    initializers.set(f, { fields: tf, tensor });
   }
   const totalBytes = tensors.reduce((a, t) => a + t.bytes, 0);
-  const external = template.length + totalBytes > maxInlineBytes;
+  const external = dataBytes > externalDataAbove;
   const slice = (f: Field) => template.subarray(f.start, f.end);
-  const concat = (fs: Field[]) => fs.map(slice);
   const size = (ps: Piece[]) => ps.reduce((a, p) => a + (p instanceof Uint8Array ? p.length : p.tensor.bytes), 0);
-  const graphPieces: Piece[] = [];
-  let externalOffset = 0;
+  const graphPieces: Piece[] = [], dataPieces: Piece[] = [];
+  let dataOffset = 0;
   for (const f of graphFields) {
-    const slot = slots.get(f);
-    if (!slot) {
+    const init = initializers.get(f);
+    if (!init || (!external && !init.tensor)) {
       graphPieces.push(slice(f));
       continue;
     }
+    // Inline, a slot's data goes where protobuf serialises raw_data (field 9, in field order); external, raw_data
+    // leaves and the external_data entries (13) and data_location EXTERNAL (14) follow the other fields.
+    const head = init.fields.filter((x) => x.num < 9).map(slice);
+    const tail = init.fields.filter((x) => x.num > 9 && !(external && x.num === 14)).map(slice);
+    const data: Piece | undefined = init.tensor ? { tensor: init.tensor }
+      : init.raw ? template.subarray(init.raw.body[0], init.raw.body[1]) : undefined;
     let inner: Piece[];
-    if (!external) inner = [...concat(slot.head), lengthDelimited(9, slot.tensor.bytes), { tensor: slot.tensor },
-      ...concat(slot.tail)];
+    if (!external) inner = [...head, lengthDelimited(9, init.tensor!.bytes), data!, ...tail];
+    else if (!data) inner = init.fields.map(slice); // no raw data (typed fields): stays inline, as onnx leaves it
     else {
-      const entry = (k: string, v: string) => {
-        const kb = new TextEncoder().encode(k), vb = new TextEncoder().encode(v);
-        const body = Uint8Array.from([...lengthDelimited(1, kb.length), ...kb, ...lengthDelimited(2, vb.length), ...vb]);
-        return Uint8Array.from([...lengthDelimited(13, body.length), ...body]);
-      };
-      inner = [...concat(slot.head), ...concat(slot.tail), entry('location', externalDataName),
-        entry('offset', String(externalOffset)), entry('length', String(slot.tensor.bytes)), Uint8Array.from([14 * 8, 1])];
-      externalOffset += slot.tensor.bytes;
+      const length = size([data]);
+      inner = [...head, ...tail, externalEntry('location', externalDataName), externalEntry('offset', String(dataOffset)),
+        externalEntry('length', String(length)), Uint8Array.from([14 * 8, 1])];
+      dataPieces.push(data);
+      dataOffset += length;
     }
     graphPieces.push(lengthDelimited(5, size(inner)), ...inner);
   }
@@ -146,10 +175,11 @@ export function planTemplate(template: Uint8Array, wanted: (name: string) => boo
     if (f !== graph) pieces.push(slice(f));
     else pieces.push(lengthDelimited(7, size(graphPieces)), ...graphPieces);
   }
-  return { tensors, totalBytes, external, pieces };
+  return { tensors, totalBytes, external, pieces, dataPieces };
 }
 
-/** Writes the filled template to `path` (and its external data to `dataPath` when the plan says so). */
+/** Writes the filled template to `path` (and its external data to `dataPath` when the plan says so), streaming:
+ *  one tensor in memory at a time. */
 export async function writeFilledTemplate(plan: TemplatePlan, path: string, dataPath: string,
   values: (t: EmptyInitializer) => Promise<Uint8Array> | Uint8Array): Promise<void> {
   const fd = openSync(path, 'w');
@@ -157,17 +187,15 @@ export async function writeFilledTemplate(plan: TemplatePlan, path: string, data
   const writeAll = (to: number, b: Uint8Array) => {
     for (let at = 0; at < b.length;) at += writeSync(to, b, at, b.length - at);
   };
-  const tensor = async (to: number, t: EmptyInitializer) => {
-    const bytes = await values(t);
-    if (bytes.length !== t.bytes) throw new TemplateError(`${t.name}: ${bytes.length} bytes made, the template needs ${t.bytes}`);
+  const write = async (to: number, p: Piece) => {
+    if (p instanceof Uint8Array) return writeAll(to, p);
+    const bytes = await values(p.tensor);
+    if (bytes.length !== p.tensor.bytes) throw new TemplateError(`${p.tensor.name}: ${bytes.length} bytes made, the template needs ${p.tensor.bytes}`);
     writeAll(to, bytes);
   };
   try {
-    for (const p of plan.pieces) {
-      if (p instanceof Uint8Array) writeAll(fd, p);
-      else await tensor(fd, p.tensor);
-    }
-    if (plan.external) for (const t of plan.tensors) await tensor(dataFd, t);
+    for (const p of plan.pieces) await write(fd, p);
+    for (const p of plan.dataPieces) await write(dataFd, p);
   } finally {
     closeSync(fd);
     if (dataFd >= 0) closeSync(dataFd);
