@@ -57,8 +57,9 @@ describe('graph cache', () => {
     // Through loadModels: every model's outputs from the saved graphs equal those from the exports.
     const reference = loadReference(FIXTURES);
     const plain = await loadModels(d, { device: 'cpu', graphCache: false, warmup: false });
-    const writing = await loadModels(d, { device: 'cpu', warmup: false });
-    const cached = await loadModels(d, { device: 'cpu', warmup: false });
+    const writing = await loadModels(d, { device: 'cpu', warmup: false, graphCache: true });
+    process.env.HYBRIDGL_GRAPH_CACHE = '1';
+    const cached = await loadModels(d, { device: 'cpu', warmup: false }).finally(() => delete process.env.HYBRIDGL_GRAPH_CACHE);
     try {
       expect(readdirSync(join(d, '.ort-cache')).length).toBe(plain.manifest.files.filter((f) => f.precision === 'fp32').length);
       for (const c of reference.cases) {
@@ -86,7 +87,7 @@ describe('graph cache', () => {
     expect(readdirSync(cacheDir)).toEqual([name]);
     const reference = loadReference(FIXTURES);
     const c = reference.cases.find((x) => x.model === 'sam_decoder')!;
-    const models = await loadModels(d, { device: 'cpu', models: ['sam_decoder'], warmup: false });
+    const models = await loadModels(d, { device: 'cpu', models: ['sam_decoder'], warmup: false, graphCache: true });
     try {
       const got = await runReferenceCase(models, reference, c);
       expect(got.low_res_logits.dims).toEqual(referenceOutput(reference, c, 'low_res_logits').dims);
@@ -108,12 +109,13 @@ describe('graph cache', () => {
     expect((await createCachedSession(d, file, OPTIONS, true)).cache).toBe('hit');
   }, 60_000);
 
-  it('is off when asked (option or HYBRIDGL_GRAPH_CACHE=0)', async () => {
+  it('is off by default, when asked (option or HYBRIDGL_GRAPH_CACHE=0) and unless HYBRIDGL_GRAPH_CACHE=1', async () => {
     const d = fresh('off');
     const file = decoderFile(d);
     expect((await createCachedSession(d, file, OPTIONS, false)).cache).toBe('off');
-    const models = await loadModels(d, { device: 'cpu', models: ['sam_decoder'], warmup: false, graphCache: false });
+    const models = await loadModels(d, { device: 'cpu', models: ['sam_decoder'], warmup: false });
     await models.dispose();
+    await (await loadModels(d, { device: 'cpu', models: ['sam_decoder'], warmup: false, graphCache: false })).dispose();
     process.env.HYBRIDGL_GRAPH_CACHE = '0';
     try {
       const m2 = await loadModels(d, { device: 'cpu', models: ['sam_decoder'], warmup: false });
