@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readOrtProfile } from '../src/eval/ortProfile.ts';
 import { cudaProviderInstalled, loadModels, ModelLoadError, type Models } from '../src/models/loadModels.ts';
 import {
   loadReference, referenceInput, referenceOutput, relativeError, runReferenceCase, type InputSpec,
@@ -54,7 +55,7 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
     const whole = await loadModels(DIR, { device: 'cpu', models: ['sam_decoder', 'clip_trunk', 'clip_head_g2l', 'clip_head_token_masking'],
       warmup: false, rowsPerCall: { sam_decoder: Infinity, clip_trunk: Infinity, clip_head_g2l: Infinity, clip_head_token_masking: Infinity } });
     const split = await loadModels(DIR, { device: 'cpu', models: ['sam_decoder', 'clip_trunk', 'clip_head_g2l', 'clip_head_token_masking'],
-      warmup: false, rowsPerCall: { sam_decoder: 2, clip_trunk: 2, clip_head_g2l: 2, clip_head_token_masking: 1 } });
+      warmup: false, profile: true, rowsPerCall: { sam_decoder: 2, clip_trunk: 2, clip_head_g2l: 2, clip_head_token_masking: 1 } });
     try {
       const dec = reference.cases.find((x) => x.model === 'sam_decoder')!;
       const embeddings = input(dec.inputs.embeddings);
@@ -72,6 +73,10 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
       // token_masking broadcasts a batch of one token row over the masks: that input is not split.
       const one = { data: tokens.data.slice(0, tokens.data.length / 3), dims: [1, ...tokens.dims.slice(1)] };
       expect(await split.clipHead(one, null, grid, 'token_masking')).toEqual(await whole.clipHead(one, null, grid, 'token_masking'));
+      // The calls made: 5 prompts in 2 + 2 + 1, 3 images in 2 + 1, 3 masks in 2 + 1, then 1 + 1 + 1.
+      const runs = Object.fromEntries((await split.endProfiling()).map((p) =>
+        [p.model, readOrtProfile(p.path).filter((e) => e.cat === 'Session' && e.name === 'model_run').length]));
+      expect(runs).toEqual({ sam_decoder: 3, clip_trunk: 2, clip_head_g2l: 2, clip_head_token_masking: 3 });
     } finally {
       await whole.dispose();
       await split.dispose();
