@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readOrtProfile } from '../src/eval/ortProfile.ts';
 import { cudaProviderInstalled, loadModels, ModelLoadError, type Manifest, type ManifestFile, type Models } from '../src/models/loadModels.ts';
 import {
   loadReference, referenceInput, referenceOutput, relativeError, runReferenceCase, type InputSpec,
@@ -49,6 +50,39 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
       expect(relativeError(one, two)).toBeLessThanOrEqual(1e-6);
     }
   });
+
+  it('splits batches into calls of a few rows with the whole batch\'s outputs (rowsPerCall)', async () => {
+    const whole = await loadModels(DIR, { device: 'cpu', models: ['sam_decoder', 'clip_trunk', 'clip_head_g2l', 'clip_head_token_masking'],
+      warmup: false, rowsPerCall: { sam_decoder: Infinity, clip_trunk: Infinity, clip_head_g2l: Infinity, clip_head_token_masking: Infinity } });
+    const split = await loadModels(DIR, { device: 'cpu', models: ['sam_decoder', 'clip_trunk', 'clip_head_g2l', 'clip_head_token_masking'],
+      warmup: false, profile: true, rowsPerCall: { sam_decoder: 2, clip_trunk: 2, clip_head_g2l: 2, clip_head_token_masking: 1 } });
+    try {
+      const dec = reference.cases.find((x) => x.model === 'sam_decoder')!;
+      const embeddings = input(dec.inputs.embeddings);
+      const points = { data: Float32Array.from({ length: 5 * 2 }, (_, i) => 37 + 97 * i), dims: [5, 1, 2] };
+      const labels = { data: new Float32Array([1, 1, 0, 1, 1]), dims: [5, 1] };
+      const a = await whole.samDecoder(embeddings, points, labels), b = await split.samDecoder(embeddings, points, labels);
+      expect(b.lowResLogits.dims).toEqual(a.lowResLogits.dims);
+      expect(b.lowResLogits.data).toEqual(a.lowResLogits.data);
+      expect(b.iouPredictions).toEqual(a.iouPredictions);
+      const images = input({ shape: [3, 3, 224, 224], pattern: 2 });
+      const tokens = await whole.clipTrunk(images);
+      expect(await split.clipTrunk(images)).toEqual(tokens);
+      const grid = input({ shape: [3, 14, 14], maskPattern: 4, levels: 5 });
+      expect(await split.clipHead(tokens, tokens, grid, 'G2L')).toEqual(await whole.clipHead(tokens, tokens, grid, 'G2L'));
+      // token_masking broadcasts a batch of one token row over the masks: that input is not split.
+      const one = { data: tokens.data.slice(0, tokens.data.length / 3), dims: [1, ...tokens.dims.slice(1)] };
+      expect(await split.clipHead(one, null, grid, 'token_masking')).toEqual(await whole.clipHead(one, null, grid, 'token_masking'));
+      // The calls made: 5 prompts in 2 + 2 + 1, 3 images in 2 + 1, 3 masks in 2 + 1, then 1 + 1 + 1.
+      const runs = Object.fromEntries((await split.endProfiling()).map((p) =>
+        [p.model, readOrtProfile(p.path).filter((e) => e.cat === 'Session' && e.name === 'model_run').length]));
+      expect(runs).toEqual({ sam_decoder: 3, clip_trunk: 2, clip_head_g2l: 2, clip_head_token_masking: 3 });
+    } finally {
+      await whole.dispose();
+      await split.dispose();
+    }
+    await expect(loadModels(DIR, { device: 'cpu', rowsPerCall: { sam_decoder: 0 } })).rejects.toThrow(RangeError);
+  }, 120_000);
 
   it('runs a batch of prompts through the SAM decoder row by row alike', async () => {
     const c = reference.cases.find((x) => x.model === 'sam_decoder')!;
