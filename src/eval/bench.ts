@@ -53,7 +53,7 @@ export async function runBenchCommand(args: string[], log: (m: string) => void):
       models: { type: 'string' }, iterations: { type: 'string' }, warmup: { type: 'string' }, json: { type: 'string' },
       fusion: { type: 'string' }, device: { type: 'string' }, precision: { type: 'string' }, vocab: { type: 'string' },
       expression: { type: 'string', multiple: true }, kernels: { type: 'boolean' },
-      proposals: { type: 'string' }, trace: { type: 'string' },
+      proposals: { type: 'string' }, trace: { type: 'string' }, 'text-cache': { type: 'string' },
     },
   });
   if (values.kernels) {
@@ -67,11 +67,15 @@ export async function runBenchCommand(args: string[], log: (m: string) => void):
   if (!(Number.isInteger(iterations) && iterations > 0)) throw new UsageError('--iterations must be a positive integer');
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new UsageError('--warmup must be a non-negative integer');
   const expressions = values.expression ?? ['the object on the left', 'the big thing in the middle'];
+  const textCacheLimit = values['text-cache'] === undefined ? undefined : Number(values['text-cache']);
+  if (textCacheLimit !== undefined && !(Number.isInteger(textCacheLimit) && textCacheLimit >= 0))
+    throw new UsageError('--text-cache must be a non-negative integer');
   if (values.proposals !== undefined || values.trace !== undefined)
-    return detailedBench(values, positionals, expressions, iterations, warmup, log);
+    return detailedBench(values, positionals, expressions, iterations, warmup, textCacheLimit, log);
   const segmenter = await createSegmenter({
     models: values.models, fusion: values.fusion as Fusion | undefined, vocabPath: values.vocab,
     device: values.device as 'auto' | 'cpu' | 'cuda' | undefined, precision: values.precision as 'fp32' | 'fp16' | undefined,
+    textCacheLimit,
   });
   const perImage = new Map<string, number[]>(), perExpr = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, t: Record<string, number>) => {
@@ -129,7 +133,7 @@ function resetPeakRss(): void {
 /** `--proposals N[,N…]` (synthetic masks: exactly N proposals reach the CLIP stages) and/or `--trace FILE`: per stage
  *  time (p50), FLOPs and bytes from ONNX Runtime's profile shapes, achieved GFLOP/s, peak RSS during the stage. */
 async function detailedBench(values: Record<string, string | string[] | boolean | undefined>, images: string[], expressions: string[],
-  iterations: number, warmup: number, log: (m: string) => void): Promise<number> {
+  iterations: number, warmup: number, textCacheLimit: number | undefined, log: (m: string) => void): Promise<number> {
   const counts = values.proposals === undefined ? [null] : String(values.proposals).split(',').map((v) => {
     const n = Number(v);
     if (!(Number.isInteger(n) && n >= 1 && n <= 192)) throw new UsageError(`--proposals takes integers 1..192 (comma-separated), got ${v}`);
@@ -158,7 +162,7 @@ async function detailedBench(values: Record<string, string | string[] | boolean 
   const windows: Array<{ n: number | null; from: number; to: number; samples: Map<string, number[]>; peaks: Map<string, number>; wall: number; images: number }> = [];
   try {
     for (const n of counts) {
-      const segmenter = await createSegmenter({ models: n === null ? models : withSyntheticProposals(models, n), fusion, vocabPath: values.vocab as string | undefined });
+      const segmenter = await createSegmenter({ models: n === null ? models : withSyntheticProposals(models, n), fusion, vocabPath: values.vocab as string | undefined, textCacheLimit });
       const samples = new Map<string, number[]>();
       let wall = 0, done = 0, from = 0;
       for (let it = 0; it < warmup + iterations; it++) {
