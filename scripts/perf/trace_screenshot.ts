@@ -64,19 +64,19 @@ try {
   const count = Number(first?.[3] ?? 1);
   if (values.list) {
     for (let i = 0; i < count; i++, await page.keyboard.press('n'), await page.waitForTimeout(200)) console.log((await title())?.[0]);
-    process.exitCode = 0;
-  }
-  if (values.track) {
-    for (let i = 0; i < count && !(await title())?.[1].includes(values.track); i++) {
-      await page.keyboard.press('n');
-      await page.waitForTimeout(200);
+  } else {
+    if (values.track) {
+      for (let i = 0; i < count && !(await title())?.[1].includes(values.track); i++) {
+        await page.keyboard.press('n');
+        await page.waitForTimeout(200);
+      }
+      if (!(await title())?.[1].includes(values.track)) throw new Error(`no track named like ${values.track} in ${tracePath}`);
     }
-    if (!(await title())?.[1].includes(values.track)) throw new Error(`no track named like ${values.track} in ${tracePath}`);
+    await page.waitForTimeout(1000);
+    await page.screenshot({ path: pngPath });
+    console.log(`${pngPath}: track ${(await title())?.[0] ?? '?'}`);
   }
-  await page.waitForTimeout(1000);
-  await page.screenshot({ path: pngPath });
   if (errors.length) throw new Error(`speedscope: ${errors.join('; ')}`);
-  console.log(`${pngPath}: track ${(await title())?.[0] ?? '?'} of ${count}`);
 } finally {
   await browser.close();
   server.close();
