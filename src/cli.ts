@@ -4,15 +4,13 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 import { backendInfo } from '../bindings/backend.ts';
-import { ModelLoadError, type Fusion } from './models/loadModels.ts';
-import { parseMaxPixels } from './pipeline/imageBudget.ts';
+import { ModelLoadError } from './models/loadModels.ts';
 import { renderContactSheet, renderOverlay } from './render/overlay.ts';
 import { UsageError } from './cliErrors.ts';
 import { resultJson } from './resultJson.ts';
 import { printable } from './text/printable.ts';
 import { createSegmenter, SegmentError, type Segmenter, type SegmentResult } from './segmenter.ts';
-
-const FUSIONS: readonly Fusion[] = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
+import { SEGMENTER_FLAGS, segmenterOptions } from './segmenterFlags.ts';
 
 /** Exit codes: what a script can branch on. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, badInput: 3, models: 4, noProposal: 5 } as const;
@@ -93,33 +91,13 @@ function commandUsage(cmd: string): string {
 }
 
 async function openSegmenter(values: Record<string, string | boolean | undefined>): Promise<Segmenter> {
-  if (typeof values.models !== 'string') throw new UsageError('--models DIR is required');
-  const fusion = (values.fusion ?? 'G2L') as Fusion;
-  if (!FUSIONS.includes(fusion)) throw new UsageError(`--fusion must be one of ${FUSIONS.join(', ')}`);
-  const device = (values.device ?? 'auto') as 'auto' | 'cpu' | 'cuda';
-  if (!['auto', 'cpu', 'cuda'].includes(device)) throw new UsageError('--device must be auto, cpu or cuda');
-  const precision = (values.precision ?? 'fp32') as 'fp32' | 'fp16';
-  if (!['fp32', 'fp16'].includes(precision)) throw new UsageError('--precision must be fp32 or fp16');
-  const maxPixels = maxPixelsOption(values['max-pixels']);
+  const options = segmenterOptions(values);
   const t0 = performance.now();
-  log(`loading models from ${values.models} (${device}, ${precision})`);
-  const vocabPath = typeof values.vocab === 'string' ? values.vocab : undefined;
+  log(`loading models from ${options.models} (${options.device ?? 'auto'}, ${options.precision ?? 'fp32'})`);
   // One-shot and streamed: sessions are created at first use and not warmed up (a warm-up run costs what it saves).
-  const decode = { colour: values['colour-managed'] ? 'managed' : 'pil', orientation: values['exif-orientation'] ? 'exif' : 'stored' } as const;
-  const segmenter = await createSegmenter({ models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'], decode, maxPixels,
-    load: { lazy: true, warmup: false } });
+  const segmenter = await createSegmenter({ ...options, load: { lazy: true, warmup: false } });
   log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return segmenter;
-}
-
-/** `--max-pixels N`, or undefined for the default. */
-export function maxPixelsOption(value: string | boolean | undefined): number | undefined {
-  if (typeof value !== 'string') return undefined;
-  try {
-    return parseMaxPixels(value);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
 }
 
 function timingLine(r: SegmentResult): string {
@@ -221,11 +199,7 @@ export async function main(argv: string[]): Promise<number> {
         args: rest,
         allowPositionals: true,
         options: {
-          models: { type: 'string' }, out: { type: 'string' }, json: { type: 'string' }, sheet: { type: 'string' },
-          fusion: { type: 'string' }, device: { type: 'string' }, precision: { type: 'string' },
-          'no-guidance': { type: 'boolean' }, jsonl: { type: 'boolean' }, vocab: { type: 'string' },
-          'colour-managed': { type: 'boolean' }, 'exif-orientation': { type: 'boolean' },
-          'max-pixels': { type: 'string' },
+          ...SEGMENTER_FLAGS, out: { type: 'string' }, json: { type: 'string' }, sheet: { type: 'string' }, jsonl: { type: 'boolean' },
         },
       });
       return values.jsonl ? segmentStream(values) : segmentOnce(positionals, values);

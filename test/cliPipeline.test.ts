@@ -1,6 +1,5 @@
 // The command line end to end on the e2e fixture models: segment (one-shot and JSONL), eval with resume, shards,
 // merge and report on the synthetic REFER set, and bench.
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,24 +8,12 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DEFAULT_MAX_PIXELS } from '../src/pipeline/imageBudget.ts';
+import { runHybridgl } from './runProcess.ts';
 import { CLIP_VOCAB_PATH } from './sharedData.ts';
 
 const root = join(import.meta.dirname, '..');
 const MODELS = join(root, 'test', 'fixtures', 'e2e', 'models');
-// Asynchronous, so that a long CLI run never blocks the test worker (vitest's RPC times out on a blocked worker).
-function cli(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'hybridgl.js'), ...args], {
-    cwd: root, env: { ...process.env, HYBRIDGL_VOCAB: CLIP_VOCAB_PATH },
-  });
-  let stdout = '', stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(input ?? '');
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const cli = (args: string[], input?: string) => runHybridgl(args, { input, env: { ...process.env, HYBRIDGL_VOCAB: CLIP_VOCAB_PATH } });
 
 describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl on the fixture models', () => {
   let dir: string;

@@ -1,7 +1,6 @@
 // The TypeScript converter on tiny checkpoints in both official formats (scripts/fixtures/make_convert_fixtures.sh):
 // its graphs must be export.py's graphs of the same checkpoints (same sha256: identical bytes, so identical outputs),
 // made from templates of a different random init; and the readers' and converter's errors.
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { openCheckpoint } from '../src/models/checkpoint.ts';
 import { convertCheckpoints } from '../src/models/convert.ts';
 import { loadModels, type Manifest } from '../src/models/loadModels.ts';
 import { floatToHalfBits } from '../src/models/tensorRecipes.ts';
+import { runHybridgl } from './runProcess.ts';
 
 const FIX = join(import.meta.dirname, 'fixtures', 'convert');
 const SAM = join(FIX, 'sam_vit_b-tiny.pth');
@@ -158,21 +158,20 @@ describe('models convert', () => {
 });
 
 describe('hybridgl models convert (command line)', () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'hybridgl.js'), 'models', ...args],
-    { encoding: 'utf8' });
+  const cli = (args: string[]) => runHybridgl(['models', ...args]);
 
-  it('converts, exit 0 with a progress line on stderr; 4 for a missing checkpoint; 2 for a usage error', () => {
+  it('converts, exit 0 with a progress line on stderr; 4 for a missing checkpoint; 2 for a usage error', async () => {
     const out = join(tmp, 'cli');
-    const ok = cli(['convert', '--sam', SAM, '--clip', CLIP, '--out', out, '--sam-type', 'vit_b-tiny', '--templates', TEMPLATES]);
+    const ok = await cli(['convert', '--sam', SAM, '--clip', CLIP, '--out', out, '--sam-type', 'vit_b-tiny', '--templates', TEMPLATES]);
     expect(ok.status).toBe(0);
     expect(ok.stderr).toMatch(/convert \(MB\) \[#+\]/);
     expect(ok.stderr).toMatch(/wrote 11 models to/);
     const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as Manifest;
     expect(manifest.exporter.command).toMatch(/^hybridgl models convert --sam /);
-    const missing = cli(['convert', '--sam', join(tmp, 'none.pth'), '--clip', CLIP, '--out', out, '--sam-type', 'vit_b-tiny', '--templates', TEMPLATES]);
+    const missing = await cli(['convert', '--sam', join(tmp, 'none.pth'), '--clip', CLIP, '--out', out, '--sam-type', 'vit_b-tiny', '--templates', TEMPLATES]);
     expect(missing.status).toBe(4);
     expect(missing.stderr).toMatch(/SAM checkpoint .*none\.pth does not exist/);
-    expect(cli(['convert', '--sam', SAM, '--out', out]).status).toBe(2);
-    expect(cli(['convert', '--sam', SAM, '--clip', CLIP, '--out', out, '--precision', 'fp8']).status).toBe(2);
+    expect((await cli(['convert', '--sam', SAM, '--out', out])).status).toBe(2);
+    expect((await cli(['convert', '--sam', SAM, '--clip', CLIP, '--out', out, '--precision', 'fp8'])).status).toBe(2);
   }, 120_000);
 });

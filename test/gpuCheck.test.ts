@@ -1,11 +1,11 @@
 // scripts/gpu-check.sh --dry-run: every step of the GPU check runs on the CPU and writes what the real run writes.
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { KERNEL_FAMILIES } from '../bindings/backend.ts';
+import { runProcess } from './runProcess.ts';
 
 const root = join(import.meta.dirname, '..');
 const out = mkdtempSync(join(tmpdir(), 'hybridgl-gpucheck-'));
@@ -15,9 +15,9 @@ const build = existsSync(join(root, 'build', 'kernels', 'CMakeCache.txt')) ? joi
 const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
 describe('gpu-check.sh --dry-run', () => {
-  it('builds, runs the kernel tests, the self-test, the bench and the backbone timing, and summarises', () => {
-    const r = spawnSync('bash', [join(root, 'scripts', 'gpu-check.sh'), '--dry-run', '--build-dir', build, '--python', python, out],
-      { cwd: root, encoding: 'utf8' });
+  it('builds, runs the kernel tests, the self-test, the bench and the backbone timing, and summarises', async () => {
+    const r = await runProcess('bash', [join(root, 'scripts', 'gpu-check.sh'), '--dry-run', '--build-dir', build, '--python', python, out],
+      { cwd: root });
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(readFileSync(join(out, 'gpu-check.json'), 'utf8'));
     expect(report.kernel_tests.failed).toBe(0);

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { completeness, digestKeys, makePlan, RunPlanError, settingsDiff } from '../src/eval/runPlan.ts';
-import { inShard, mergeRuns, ResultStore, type SentenceResult, type Shard } from '../src/eval/store.ts';
+import { inShard, type Shard } from '../src/eval/shard.ts';
+import { mergeRuns, ResultStore, type SentenceResult } from '../src/eval/store.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'hybridgl-plan-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,16 +1,13 @@
 // The kernel self-test as the JS side sees it: per-family routing in backendInfo(), the on-demand table, the
 // `hybridgl selftest` command, and the failure report (the routing itself is covered with a stand-in backend in
 // native/tests/selftest_test.cc).
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { backendInfo, KERNEL_FAMILIES, selfTest, selfTestFailed, type FamilyStatus } from '../bindings/backend.ts';
 import { formatSelfTest } from '../src/diagnostics/selftest.ts';
+import { runHybridgl } from './runProcess.ts';
 
-const root = join(import.meta.dirname, '..');
-const cli = (args: string[], env: Record<string, string> = {}) =>
-  spawnSync(process.execPath, [join(root, 'bin', 'hybridgl.js'), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+const cli = (args: string[], env: Record<string, string> = {}) => runHybridgl(args, { env: { ...process.env, ...env } });
 
 describe('backendInfo families', () => {
   it('lists every kernel family once, in order, routed where the device says', () => {
@@ -48,15 +45,15 @@ describe('selfTest()', () => {
 });
 
 describe('hybridgl selftest', () => {
-  it('prints one row per family and exits 0 when nothing differs', () => {
-    const r = cli(['selftest']);
+  it('prints one row per family and exits 0 when nothing differs', async () => {
+    const r = await cli(['selftest']);
     expect(r.status, r.stderr).toBe(0);
     for (const f of KERNEL_FAMILIES) expect(r.stdout).toMatch(new RegExp(`^${f} `, 'm'));
     expect(r.stdout).toMatch(/^device: /);
   });
 
-  it('--json gives the same table as data; HYBRIDGL_SELFTEST=0 leaves the on-demand test alone', () => {
-    const r = cli(['selftest', '--json'], { HYBRIDGL_SELFTEST: '0' });
+  it('--json gives the same table as data; HYBRIDGL_SELFTEST=0 leaves the on-demand test alone', async () => {
+    const r = await cli(['selftest', '--json'], { HYBRIDGL_SELFTEST: '0' });
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.families.map((f: FamilyStatus) => f.family)).toEqual([...KERNEL_FAMILIES]);

@@ -1,7 +1,6 @@
 // `hybridgl serve` on the fixture models, on 127.0.0.1 port 0: the CLI's result JSON, the image cache, every bad
 // request a 4xx naming its field, the pixel and body limits, the full queue (503), deadlines, the bearer token,
 // --allow-dir, the metrics, and the graceful SIGTERM of the real process.
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +13,7 @@ import { createSegmenter, type Segmenter } from '../src/segmenter.ts';
 import { sha256Hex } from '../src/serve/cache.ts';
 import { createLocalEngine, type SegmentEngine } from '../src/serve/engine.ts';
 import { createService, type ServerOptions, type Service } from '../src/serve/server.ts';
+import { runHybridgl } from './runProcess.ts';
 import { CLIP_VOCAB_PATH } from './sharedData.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -28,17 +28,6 @@ function photoForm(image: Buffer | undefined, expressions: string[], extra: Reco
   for (const e of expressions) f.append('expression', e);
   for (const [k, v] of Object.entries(extra)) f.append(k, v);
   return f;
-}
-
-/** Runs bin/hybridgl.js without blocking the test worker (a long spawnSync starves vitest's own messages). */
-function hybridgl(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'bin', 'hybridgl.js'), ...args], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
 }
 
 /** The result JSON without the stage times (the only part that differs between two runs). */
@@ -93,7 +82,7 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hybridgl-serve-'));
     try {
       const json = join(dir, 'result.json');
-      const cli = await hybridgl(['segment', DEMO_IMAGE, ...EXPRESSIONS, '--models', FIXTURE_MODELS, '--json', json], { ...process.env, HYBRIDGL_VOCAB: CLIP_VOCAB_PATH });
+      const cli = await runHybridgl(['segment', DEMO_IMAGE, ...EXPRESSIONS, '--models', FIXTURE_MODELS, '--json', json], { env: { ...process.env, HYBRIDGL_VOCAB: CLIP_VOCAB_PATH } });
       expect(cli.status, cli.stderr).toBe(0);
       const expected = JSON.parse(readFileSync(json, 'utf8'));
       const { url, engine } = await start();
@@ -285,7 +274,7 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl serve', () => {
   });
 
   it('hybridgl serve exits 2 on bad options before loading any model, 4 without models', async () => {
-    const serve = (args: string[]) => hybridgl(['serve', ...args]);
+    const serve = (args: string[]) => runHybridgl(['serve', ...args]);
     for (const [args, message] of [
       [[], /--models DIR is required/], [['--models', FIXTURE_MODELS, '--port', '70000'], /--port/],
       [['--models', FIXTURE_MODELS, '--queue', '-1'], /--queue/], [['--models', FIXTURE_MODELS, '--max-pixels', '2.5'], /--max-pixels/],

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import {
-  inShard, mergeRuns, parseShard, readRun, ResultStore, shardOfImage, summarizeResults, type SentenceResult,
-} from '../src/eval/store.ts';
+import { inShard, parseShard } from '../src/eval/shard.ts';
+import { mergeRuns, readRun, ResultStore, summarizeResults, type SentenceResult } from '../src/eval/store.ts';
 import { createStickyK, stickyKVariants, summarize } from '../src/eval/metrics.ts';
 import { makePlan } from '../src/eval/runPlan.ts';
 import { rng } from './helpers.ts';
@@ -112,14 +111,6 @@ describe('ResultStore', () => {
 });
 
 describe('shards and merge', () => {
-  it('parses i/n and splits images deterministically', () => {
-    expect(parseShard('2/4')).toEqual({ index: 2, count: 4 });
-    for (const bad of ['0/4', '5/4', '1/0', 'a/b', '1-2']) expect(() => parseShard(bad)).toThrow(/--shard/);
-    expect(shardOfImage(581857, 4)).toBe(581857 % 4);
-    expect(shardOfImage('2345678', 3)).toBe(shardOfImage('2345678', 3));
-    expect(inShard(7, undefined)).toBe(true);
-  });
-
   it('merged shards give the same lines and totals as one run', () => {
     const single = newDir();
     const one = runAll(single).writeSummary();

@@ -1,5 +1,4 @@
 // `hybridgl bench --proposals N --trace` on the fixture models: the report's shape and the Chrome trace's structure.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { syntheticDecoderOutput } from '../src/eval/syntheticProposals.ts';
 import { nodeFlops, type TraceEvent } from '../src/eval/trace.ts';
+import { runHybridgl } from './runProcess.ts';
 import { CLIP_VOCAB_PATH } from './sharedData.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -43,11 +43,11 @@ describe('hybridgl bench --proposals --trace (fixture models)', () => {
   let dir: string;
   let report: { report: Array<{ proposals: number; stages: Array<{ stage: string; ms: number; gflop: number | null; peakRssMiB: number | null }> }> };
   let trace: { traceEvents: TraceEvent[] };
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hybridgl-trace-'));
-    const r = spawnSync(process.execPath, [join(root, 'bin', 'hybridgl.js'), 'bench', join(root, 'assets', 'demo.jpg'),
+    const r = await runHybridgl(['bench', join(root, 'assets', 'demo.jpg'),
       '--models', MODELS, '--vocab', CLIP_VOCAB_PATH, '--iterations', '1', '--warmup', '0', '--proposals', '3',
-      '--json', join(dir, 'bench.json'), '--trace', join(dir, 'trace.json')], { encoding: 'utf8', cwd: root });
+      '--json', join(dir, 'bench.json'), '--trace', join(dir, 'trace.json')]);
     expect(r.status, r.stderr).toBe(0);
     report = JSON.parse(readFileSync(join(dir, 'bench.json'), 'utf8'));
     trace = JSON.parse(readFileSync(join(dir, 'trace.json'), 'utf8'));

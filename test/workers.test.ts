@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { shardOfImage } from '../src/eval/store.ts';
+import { shardOfImage } from '../src/eval/shard.ts';
 import { writeSynthRefer } from '../src/eval/synthRefer.ts';
 import { workerShard } from '../src/eval/workers.ts';
 import { CLIP_VOCAB_PATH } from './sharedData.ts';

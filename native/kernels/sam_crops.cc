@@ -8,23 +8,6 @@
 
 namespace hybridgl::sam_crops {
 
-void maskBox(const uint8_t* mask, int height, int width, int32_t* box) {
-  int x1 = width, y1 = height, x2 = -1, y2 = -1;
-  for (int y = 0; y < height; ++y) {
-    const uint8_t* row = mask + static_cast<size_t>(y) * width;
-    const void* first = std::memchr(row, 1, width);
-    if (!first) continue;
-    int last = width - 1;
-    while (!row[last]) --last;
-    x1 = std::min(x1, static_cast<int>(static_cast<const uint8_t*>(first) - row));
-    x2 = std::max(x2, last);
-    if (y1 == height) y1 = y;
-    y2 = y;
-  }
-  if (x2 < 0) x1 = y1 = x2 = y2 = 0;
-  box[0] = x1, box[1] = y1, box[2] = x2, box[3] = y2;
-}
-
 BatchMasks batchMasks(Backend be, const float* lowRes, const float* iou, int64_t proposals,
                       const sam_post::Geometry& g, const sam_post::Options& opt) {
   const size_t pixels = static_cast<size_t>(g.height) * g.width;
@@ -58,7 +41,7 @@ BatchMasks batchMasks(Backend be, const float* lowRes, const float* iou, int64_t
     for (int64_t r = b; r < e; ++r) {
       uint8_t* dst = out.masks.data() + r * pixels;
       std::memcpy(dst, masks.get() + kept[r] * pixels, pixels);
-      maskBox(dst, g.height, g.width, &out.boxes[4 * r]);
+      sam_post::maskBox(dst, g.height, g.width, &out.boxes[4 * r]);
     }
   });
   return out;
@@ -73,7 +56,7 @@ void smallRegions(uint8_t* masks, int64_t count, int height, int width, int64_t 
       const bool holes = sam_post::removeSmallRegions(m, height, width, minArea, true);
       const bool islands = sam_post::removeSmallRegions(m, height, width, minArea, false);
       changed[k] = holes || islands ? 1 : 0;
-      maskBox(m, height, width, boxes + 4 * k);
+      sam_post::maskBox(m, height, width, boxes + 4 * k);
     }
   });
 }

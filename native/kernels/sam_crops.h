@@ -26,9 +26,6 @@ struct BatchMasks {
 BatchMasks batchMasks(Backend be, const float* lowRes, const float* iou, int64_t proposals,
                       const sam_post::Geometry& g, const sam_post::Options& opt);
 
-// Tight inclusive XYXY of a 0/1 mask, zeros when empty (segment-anything's batched_mask_to_box).
-void maskBox(const uint8_t* mask, int height, int width, int32_t* box);
-
 // postprocess_small_regions' per-mask part, in place on count H×W masks: holes then islands of
 // remove_small_regions; changed[k] = 1 when either step changed mask k; boxes = the boxes after.
 void smallRegions(uint8_t* masks, int64_t count, int height, int width, int64_t minArea, uint8_t* changed,

@@ -310,10 +310,8 @@ bool removeSmallRegions(uint8_t* mask, int height, int width, int64_t minArea, b
   return true;
 }
 
-namespace {
-
-// Tight inclusive XYXY of a 0/1 mask (zeros when empty); memchr finds each row's first set byte.
-void boxOf(const uint8_t* mask, int height, int width, int32_t* box) {
+// memchr finds each row's first set byte.
+void maskBox(const uint8_t* mask, int height, int width, int32_t* box) {
   int x1 = width, y1 = height, x2 = -1, y2 = -1;
   for (int y = 0; y < height; ++y) {
     const uint8_t* row = mask + static_cast<size_t>(y) * width;
@@ -329,6 +327,8 @@ void boxOf(const uint8_t* mask, int height, int width, int32_t* box) {
   if (x2 < 0) x1 = y1 = x2 = y2 = 0;
   box[0] = x1, box[1] = y1, box[2] = x2, box[3] = y2;
 }
+
+namespace {
 
 std::vector<float> boxesAsFloat(const std::vector<int32_t>& boxes) { return {boxes.begin(), boxes.end()}; }
 
@@ -361,7 +361,7 @@ Result postprocess(Backend be, const float* lowRes, const float* iou, int64_t pr
       upscaleThreshold(be, lowRes, cand.data() + c0, m, g, maskThr, hiThr, loThr, chunk.get(), hi.data() + c0,
                        lo.data() + c0);
       parallelFor(m, 4, [&](int64_t b, int64_t e) {
-        for (int64_t k = b; k < e; ++k) boxOf(chunk.get() + k * pixels, g.height, g.width, &candBoxes[4 * (c0 + k)]);
+        for (int64_t k = b; k < e; ++k) maskBox(chunk.get() + k * pixels, g.height, g.width, &candBoxes[4 * (c0 + k)]);
       });
     }
   }
@@ -404,7 +404,7 @@ Result postprocess(Backend be, const float* lowRes, const float* iou, int64_t pr
         const bool islands = removeSmallRegions(m, g.height, g.width, opt.minMaskRegionArea, false);
         regionScore[r] = holes || islands ? 0.0f : 1.0f;
         if (holes || islands) {
-          boxOf(m, g.height, g.width, &finalBoxes[4 * r]);
+          maskBox(m, g.height, g.width, &finalBoxes[4 * r]);
           continue;
         }
       }

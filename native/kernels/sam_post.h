@@ -52,6 +52,9 @@ inline void upscaleThreshold(Backend be, const float* lowRes, const int32_t* sel
 // The upscaled logits themselves (count×height×width), for checks against PyTorch.
 void upscaleLogitsCpu(const float* lowRes, int64_t count, const Geometry& g, float* out);
 
+// Tight inclusive XYXY of a 0/1 mask, zeros when empty (segment-anything's batched_mask_to_box).
+void maskBox(const uint8_t* mask, int height, int width, int32_t* box);
+
 // torchvision.ops.nms on CPU: indices kept, by descending score (stable: ties in index order), a box suppressed
 // when its float32 IoU with a kept box is > iouThreshold. Boxes are XYXY floats, n×4.
 std::vector<int32_t> nms(const float* boxes, const float* scores, int64_t n, double iouThreshold);

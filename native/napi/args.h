@@ -11,6 +11,8 @@
 #include <initializer_list>
 #include <string>
 #include <type_traits>
+#include <utility>
+#include <vector>
 
 namespace hybridgl::napi {
 
@@ -188,6 +190,15 @@ Napi::TypedArrayOf<T> toTypedArray(Napi::Env env, const Vec& src, const std::str
   T* p = out.Data();
   for (size_t i = 0; i < src.size(); ++i) p[i] = static_cast<T>(src[i]);
   return out;
+}
+
+// A Uint8Array over the vector's memory (no copy: masks can be hundreds of MB); the array frees it.
+inline Napi::Uint8Array adoptBytes(Napi::Env env, std::vector<uint8_t>&& bytes) {
+  if (bytes.empty()) return Napi::Uint8Array::New(env, 0);
+  auto* owned = new std::vector<uint8_t>(std::move(bytes));
+  auto buffer = Napi::ArrayBuffer::New(
+      env, owned->data(), owned->size(), [](Napi::Env, void*, std::vector<uint8_t>* v) { delete v; }, owned);
+  return Napi::Uint8Array::New(env, owned->size(), buffer, 0);
 }
 
 }  // namespace hybridgl::napi

@@ -10,20 +10,6 @@
 namespace hybridgl::napi {
 namespace {
 
-double finiteNumber(const Napi::Value& v, const std::string& name) {
-  if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue())) throwType(v.Env(), name, "a finite number");
-  return v.As<Napi::Number>().DoubleValue();
-}
-
-// A Uint8Array over the vector's memory (no copy); the array frees it.
-Napi::Uint8Array adoptBytes(Napi::Env env, std::vector<uint8_t>&& bytes) {
-  if (bytes.empty()) return Napi::Uint8Array::New(env, 0);
-  auto* owned = new std::vector<uint8_t>(std::move(bytes));
-  auto buffer = Napi::ArrayBuffer::New(
-      env, owned->data(), owned->size(), [](Napi::Env, void*, std::vector<uint8_t>* v) { delete v; }, owned);
-  return Napi::Uint8Array::New(env, owned->size(), buffer, 0);
-}
-
 // samBatchMasks(lowRes: Float32Array, iou: Float32Array, proposals, lowSize, padded, height, width,
 //   predIouThresh, stabilityThresh, stabilityOffset, maskThreshold, async)
 // → { count, masks: Uint8Array count×H×W, boxes: Int32Array XYXY, predictedIoU, stability, proposal }

@@ -10,15 +10,6 @@
 namespace hybridgl::napi {
 namespace {
 
-// A Uint8Array over the vector's memory (no copy: the masks can be hundreds of MB); the array frees it.
-Napi::Uint8Array adoptBytes(Napi::Env env, std::vector<uint8_t>&& bytes) {
-  if (bytes.empty()) return Napi::Uint8Array::New(env, 0);
-  auto* owned = new std::vector<uint8_t>(std::move(bytes));
-  auto buffer = Napi::ArrayBuffer::New(
-      env, owned->data(), owned->size(), [](Napi::Env, void*, std::vector<uint8_t>* v) { delete v; }, owned);
-  return Napi::Uint8Array::New(env, owned->size(), buffer, 0);
-}
-
 // samPostprocess(lowRes: Float32Array, iou: Float32Array, proposals, lowSize, padded, height, width,
 //   predIouThresh, stabilityThresh, stabilityOffset, boxNmsThresh, minRegionArea, maskThreshold, async)
 // → { count, masks: Uint8Array, boxes: Int32Array XYXY, predictedIoU, stability: Float32Array, proposal: Int32Array }

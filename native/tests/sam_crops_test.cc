@@ -58,7 +58,7 @@ void checkBatch(Backend be) {
     CHECK(r.stability[k] == s);
     int32_t box[4];
     for (int p = 0; p < h * w; ++p) CHECK(r.masks[k * h * w + p] == (up[i * h * w + p] > 0.0f ? 1 : 0));
-    sam_crops::maskBox(&r.masks[k * h * w], h, w, box);
+    sam_post::maskBox(&r.masks[k * h * w], h, w, box);
     for (int c = 0; c < 4; ++c) CHECK(r.boxes[4 * k + c] == box[c]);
     ++k;
   }
@@ -91,7 +91,7 @@ TEST_CASE("sam_crops smallRegions equals holes then islands of removeSmallRegion
     const bool b = sam_post::removeSmallRegions(m, h, w, 30, false);
     CHECK(changed[k] == (a || b ? 1 : 0));
     int32_t box[4];
-    sam_crops::maskBox(m, h, w, box);
+    sam_post::maskBox(m, h, w, box);
     for (int c = 0; c < 4; ++c) CHECK(boxes[4 * k + c] == box[c]);
   }
   CHECK(masks == want);

@@ -9,7 +9,8 @@ import { readFileSync } from 'node:fs';
 
 import { backendInfo } from '../../bindings/backend.ts';
 import { UsageError } from '../cliErrors.ts';
-import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models } from '../models/loadModels.ts';
+import { modelFlags, type ModelFlags } from '../modelFlags.ts';
+import { HEAD_MODELS, loadModels, type ModelName, type Models } from '../models/loadModels.ts';
 import { setStageObserver } from '../pipeline/timing.ts';
 import { createSegmenter } from '../segmenter.ts';
 import { readOrtProfile, type OrtEvent } from './ortProfile.ts';
@@ -70,13 +71,10 @@ export async function runBenchCommand(args: string[], log: (m: string) => void):
   const textCacheLimit = values['text-cache'] === undefined ? undefined : Number(values['text-cache']);
   if (textCacheLimit !== undefined && !(Number.isInteger(textCacheLimit) && textCacheLimit >= 0))
     throw new UsageError('--text-cache must be a non-negative integer');
+  const flags = modelFlags(values);
   if (values.proposals !== undefined || values.trace !== undefined)
-    return detailedBench(values, positionals, expressions, iterations, warmup, textCacheLimit, log);
-  const segmenter = await createSegmenter({
-    models: values.models, fusion: values.fusion as Fusion | undefined, vocabPath: values.vocab,
-    device: values.device as 'auto' | 'cpu' | 'cuda' | undefined, precision: values.precision as 'fp32' | 'fp16' | undefined,
-    textCacheLimit,
-  });
+    return detailedBench(values, flags, positionals, expressions, iterations, warmup, textCacheLimit, log);
+  const segmenter = await createSegmenter({ models: values.models, vocabPath: values.vocab, ...flags, textCacheLimit });
   const perImage = new Map<string, number[]>(), perExpr = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, t: Record<string, number>) => {
     for (const [k, v] of Object.entries(t)) m.set(k, [...(m.get(k) ?? []), v]);
@@ -132,19 +130,17 @@ function resetPeakRss(): void {
 
 /** `--proposals N[,N…]` (synthetic masks: exactly N proposals reach the CLIP stages) and/or `--trace FILE`: per stage
  *  time (p50), FLOPs and bytes from ONNX Runtime's profile shapes, achieved GFLOP/s, peak RSS during the stage. */
-async function detailedBench(values: Record<string, string | string[] | boolean | undefined>, images: string[], expressions: string[],
-  iterations: number, warmup: number, textCacheLimit: number | undefined, log: (m: string) => void): Promise<number> {
+async function detailedBench(values: Record<string, string | string[] | boolean | undefined>, flags: ModelFlags, images: string[],
+  expressions: string[], iterations: number, warmup: number, textCacheLimit: number | undefined, log: (m: string) => void): Promise<number> {
   const counts = values.proposals === undefined ? [null] : String(values.proposals).split(',').map((v) => {
     const n = Number(v);
     if (!(Number.isInteger(n) && n >= 1 && n <= 192)) throw new UsageError(`--proposals takes integers 1..192 (comma-separated), got ${v}`);
     return n;
   });
-  const fusion = (values.fusion ?? 'G2L') as Fusion;
-  if (!HEAD_MODELS[fusion]) throw new UsageError(`--fusion must be one of ${Object.keys(HEAD_MODELS).join(', ')}`);
+  const fusion = flags.fusion ?? 'G2L';
   const used: ModelName[] = ['sam_encoder', 'sam_decoder', 'clip_trunk', HEAD_MODELS[fusion], 'clip_text', 'gem_visual'];
   const models: Models = await loadModels(String(values.models), {
-    device: values.device as 'auto' | 'cpu' | 'cuda' | undefined, precision: values.precision as 'fp32' | 'fp16' | undefined,
-    vocabPath: values.vocab as string | undefined, models: used, profile: true,
+    device: flags.device, precision: flags.precision, vocabPath: values.vocab as string | undefined, models: used, profile: true,
   });
   const trace = values.trace ? startTrace() : null;
   const stagePeaks = new Map<string, number>();

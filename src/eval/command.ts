@@ -7,22 +7,21 @@ import { rleDecode, rleFromPolygons } from '../../bindings/rle.ts';
 import { UsageError } from '../cliErrors.ts';
 import { annotationMask } from '../data/gtMask.ts';
 import { ReferDataset, type ReferDatasetName } from '../data/refer.ts';
-import type { Fusion } from '../models/loadModels.ts';
+import { modelFlags } from '../modelFlags.ts';
 import type { AmgOptions } from '../pipeline/samCrops.ts';
 import { runEval } from './evaluate.ts';
 import { runPhraseCutEval } from './phraseCutEval.ts';
 import { createProgress } from './progress.ts';
 import { pickExamples, overlayPng, reportHtml, reportMarkdown, type ReportExample } from './report.ts';
-import { parseMaxPixels } from '../pipeline/imageBudget.ts';
 import { RunPlanError } from './runPlan.ts';
 import { groupRuns } from './reportTables.ts';
 import { autoShard } from './shardAuto.ts';
 import { runWorkers } from './workers.ts';
-import { mergeRuns, parseShard, readRun, summarizeResults, type RunSummary, type Shard } from './store.ts';
+import { parseShard, type Shard } from './shard.ts';
+import { mergeRuns, readRun, summarizeResults, type RunSummary } from './store.ts';
 
 const DATASETS = ['refcoco', 'refcoco+', 'refcocog', 'phrasecut'];
 const SPLITS = ['train', 'val', 'test', 'testA', 'testB', 'testC', 'testAB', 'testBC', 'testAC'];
-const FUSIONS = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
 
 /** A run plan that cannot be used as asked is a usage error (exit 2, one line). */
 async function usageOnPlanError<T>(work: () => Promise<T> | T): Promise<T> {
@@ -66,15 +65,7 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
   for (const k of ['data', 'dataset', 'split', 'models', 'out'] as const) if (!values[k]) throw new UsageError(`eval needs --${k}`);
   if (!DATASETS.includes(values.dataset!)) throw new UsageError(`--dataset must be one of ${DATASETS.join(', ')}`);
   if (!SPLITS.includes(values.split!)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')} (got '${values.split}')`);
-  if (values.fusion !== undefined && !FUSIONS.includes(values.fusion)) throw new UsageError(`--fusion must be one of ${FUSIONS.join(', ')}`);
-  if (values.device !== undefined && !['auto', 'cpu', 'cuda'].includes(values.device)) throw new UsageError('--device must be auto, cpu or cuda');
-  if (values.precision !== undefined && !['fp32', 'fp16'].includes(values.precision)) throw new UsageError('--precision must be fp32 or fp16');
-  let maxPixels: number | undefined;
-  try {
-    maxPixels = values['max-pixels'] !== undefined ? parseMaxPixels(values['max-pixels']) : undefined;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { fusion, device, precision, maxPixels } = modelFlags(values);
   if (!existsSync(values.data!)) throw new UsageError(`--data ${values.data} does not exist`);
   let shard;
   try {
@@ -107,8 +98,7 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
   const progress = createProgress(`${values.dataset} ${values.split}${shard ? ` shard ${shard.index}/${shard.count}` : ''}`);
   const common = {
     data: values.data!, split: values.split!, models: values.models!,
-    out: values.out!, resume: values.resume, shard, fusion: values.fusion as Fusion | undefined,
-    device: values.device as 'auto' | 'cpu' | 'cuda' | undefined, precision: values.precision as 'fp32' | 'fp16' | undefined,
+    out: values.out!, resume: values.resume, shard, fusion, device, precision,
     imageRoot: values['image-root'], vocabPath: values.vocab, limitImages: limit, maxPixels,
     onProgress: (done: number, total: number) => progress(done, total),
   };

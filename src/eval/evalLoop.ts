@@ -1,10 +1,36 @@
 // Spec §0: the dataset-independent part of the eval loop — per image, SAM and features once (one image ahead), then
 // every pending sentence of every item scored against the item's GT, one JSON line each.
 import { maskIoU } from '../../bindings/maskOps.ts';
+import type { Device } from '../modelFlags.ts';
+import type { Fusion, Precision } from '../models/loadModels.ts';
 import type { ImageInput } from '../pipeline/image.ts';
 import { SegmentError, type PreparedImage, type Segmenter } from '../segmenter.ts';
 import { stickyKVariants } from './metrics.ts';
+import type { Shard } from './shard.ts';
 import type { PredictionRecord, ResultStore, SentenceResult } from './store.ts';
+
+/** What every eval run takes, whatever the dataset (REFER: EvalOptions; PhraseCut: PhraseCutEvalOptions). */
+export interface EvalRunOptions {
+  /** The dataset's directory. */
+  data: string;
+  split: string;
+  /** Model directory, or a segmenter already made (tests, benchmarks). */
+  models: string | Segmenter;
+  out: string;
+  resume?: boolean;
+  shard?: Shard;
+  fusion?: Fusion;
+  device?: Device;
+  precision?: Precision;
+  imageRoot?: string;
+  vocabPath?: string;
+  /** The largest image accepted, in pixels (SegmenterOptions.maxPixels). */
+  maxPixels?: number;
+  /** Stop after this many images (a quick look at a split). */
+  limitImages?: number;
+  /** Called after each image with the sentences done so far and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
 
 /** One item: a REFER ref or a PhraseCut task — one GT, one or more sentences. */
 export interface EvalItem {

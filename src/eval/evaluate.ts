@@ -5,30 +5,13 @@ import { annotationMask } from '../data/gtMask.ts';
 import { ReferDataset, type ReferDatasetName, type ReferImageGroup } from '../data/refer.ts';
 import { ModelLoadError, readManifest, type Fusion, type Manifest } from '../models/loadModels.ts';
 import { createSegmenter, neededModels, SegmentError, type Segmenter } from '../segmenter.ts';
-import { runEvalLoop } from './evalLoop.ts';
+import { runEvalLoop, type EvalRunOptions } from './evalLoop.ts';
 import { makePlan, RunPlanError } from './runPlan.ts';
-import { inShard, ResultStore, resultKey, type RunSummary, type Shard } from './store.ts';
+import { inShard } from './shard.ts';
+import { ResultStore, resultKey, type RunSummary } from './store.ts';
 
-export interface EvalOptions {
-  data: string;
+export interface EvalOptions extends EvalRunOptions {
   dataset: ReferDatasetName;
-  split: string;
-  /** Model directory, or a segmenter already made (tests, benchmarks). */
-  models: string | Segmenter;
-  out: string;
-  resume?: boolean;
-  shard?: Shard;
-  fusion?: Fusion;
-  device?: 'auto' | 'cpu' | 'cuda';
-  precision?: 'fp32' | 'fp16';
-  imageRoot?: string;
-  vocabPath?: string;
-  /** The largest image accepted, in pixels (SegmenterOptions.maxPixels). */
-  maxPixels?: number;
-  /** Stop after this many images (a quick look at a split). */
-  limitImages?: number;
-  /** Called after each image with the sentences done so far and the total. */
-  onProgress?: (done: number, total: number) => void;
 }
 
 /** The sha256 of every model file (and the vocabulary) a run with this fusion and precision uses. */

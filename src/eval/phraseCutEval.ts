@@ -1,35 +1,18 @@
 // Spec §10: the reference's PhraseCut loop (Hybridgl_main_PhraseCut.py) — one item per task, its GT the union of its
 // instances' Pillow polygons, SAM with crops and a 64×64 grid; the same results, resume and shards as §0.
 import { PhraseCutDataset, phraseCutGtMask } from '../data/phraseCut.ts';
-import type { Fusion } from '../models/loadModels.ts';
 import { loadImage } from '../pipeline/image.ts';
 import { PHRASECUT_AMG, type AmgOptions } from '../pipeline/samCrops.ts';
-import { createSegmenter, SegmentError, type Segmenter } from '../segmenter.ts';
-import { runEvalLoop, type EvalGroup } from './evalLoop.ts';
+import { createSegmenter, SegmentError } from '../segmenter.ts';
+import { runEvalLoop, type EvalGroup, type EvalRunOptions } from './evalLoop.ts';
 import { modelSettings } from './evaluate.ts';
 import { makePlan } from './runPlan.ts';
-import { inShard, ResultStore, resultKey, type RunSummary, type Shard } from './store.ts';
+import { inShard, type Shard } from './shard.ts';
+import { ResultStore, resultKey, type RunSummary } from './store.ts';
 
-export interface PhraseCutEvalOptions {
-  /** The VGPhraseCut_v0 directory (image_data_split.json, refer_<split>.json, images/). */
-  data: string;
-  split: string;
-  /** Model directory, or a segmenter already made with the PhraseCut generator (tests). */
-  models: string | Segmenter;
-  out: string;
-  resume?: boolean;
-  shard?: Shard;
-  fusion?: Fusion;
-  device?: 'auto' | 'cpu' | 'cuda';
-  precision?: 'fp32' | 'fp16';
-  imageRoot?: string;
-  vocabPath?: string;
-  limitImages?: number;
+export interface PhraseCutEvalOptions extends EvalRunOptions {
   /** Changes to the reference's SAM generator (PHRASECUT_AMG); recorded in run.json. Default none. */
   amg?: AmgOptions;
-  onProgress?: (done: number, total: number) => void;
-  /** The largest image accepted, in pixels (SegmenterOptions.maxPixels). */
-  maxPixels?: number;
 }
 
 /** The eval groups of a PhraseCut split: images by ascending id, tasks in file order, ref_id = task position. */

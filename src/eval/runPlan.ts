@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { Shard } from './store.ts';
+import type { Shard } from './shard.ts';
 
 export const RUN_PLAN_FORMAT = 'hybridgl-run';
 

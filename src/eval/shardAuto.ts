@@ -1,5 +1,5 @@
 // Spec §0 (shards by image): `--shard auto` — the shard index and count from the scheduler that started the process.
-import type { Shard } from './store.ts';
+import type { Shard } from './shard.ts';
 
 /** The environment variable that gives the shard count where the scheduler does not (Kubernetes Indexed Jobs). */
 export const SHARD_COUNT_ENV = 'HYBRIDGL_SHARD_COUNT';

@@ -9,8 +9,8 @@ import { createInterface } from 'node:readline';
 import { completeness, makePlan } from './runPlan.ts';
 import {
   readRun, resultKey, RESULTS_FILE, RUN_FILE, summarizeResults, SUMMARY_FILE, writeSummary, type RunSummary, type SentenceResult,
-  type Shard,
 } from './store.ts';
+import type { Shard } from './shard.ts';
 
 /**
  * Worker w (0-based) of n inside the node shard a/b: shard (a − 1) + b·w + 1 of b·n. An image's shard id mod b·n

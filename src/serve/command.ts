@@ -3,8 +3,8 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { UsageError } from '../cliErrors.ts';
-import type { Fusion } from '../models/loadModels.ts';
-import type { SegmenterOptions } from '../segmenter.ts';
+import { DEFAULT_MAX_PIXELS } from '../pipeline/imageBudget.ts';
+import { SEGMENTER_FLAGS, segmenterOptions } from '../segmenterFlags.ts';
 import { createService } from './server.ts';
 import { startWorkerEngine } from './workerEngine.ts';
 
@@ -14,30 +14,17 @@ export const SERVE_USAGE = `usage: hybridgl serve --models DIR [options]
   --port N             port (default 8080; 0 picks a free one, printed on stderr)
   --token T            require "Authorization: Bearer T" on /v1/* and /metrics (or set $HYBRIDGL_SERVE_TOKEN)
   --allow-dir DIR      let requests name image files (imagePath) inside DIR; without it no server-side path is read
-  --max-pixels N       largest image, width × height from its header (default 16777216)
+  --max-pixels N|inf   largest image, width × height from its header, checked before decoding (default ${DEFAULT_MAX_PIXELS},
+                       as for segment: what keeps the image-dependent memory within 4 GB)
   --max-body-mb N      largest request body and image file in MiB (default 32)
   --timeout-ms N       deadline of a segment request, waiting and running (default 60000)
   --queue N            requests that may wait while one runs; more get 503 with Retry-After (default 16)
   --cache-entries N    prepared images kept (default 16; 0 turns the cache off)
   --cache-mb N         their estimated size bound in MiB (default 1024)
-  --fusion F  --device D  --precision P  --no-guidance  --vocab FILE    as for segment
+  --fusion F  --device D  --precision P  --no-guidance  --vocab FILE  --colour-managed  --exif-orientation
+                       as for segment
 
 Stops on SIGTERM or SIGINT: refuses new requests, finishes those accepted, exits 0.`;
-
-const FUSIONS: readonly Fusion[] = ['G2L', 'L2G', 'G2L&L2G', 'crop', 'token_masking', 'attn_masking'];
-
-/** The segmenter flags, checked as `segment` checks them; the models load in the worker. */
-function segmenterOptions(values: Record<string, string | boolean | undefined>): SegmenterOptions {
-  if (typeof values.models !== 'string') throw new UsageError('--models DIR is required');
-  const fusion = (values.fusion ?? 'G2L') as Fusion;
-  if (!FUSIONS.includes(fusion)) throw new UsageError(`--fusion must be one of ${FUSIONS.join(', ')}`);
-  const device = (values.device ?? 'auto') as 'auto' | 'cpu' | 'cuda';
-  if (!['auto', 'cpu', 'cuda'].includes(device)) throw new UsageError('--device must be auto, cpu or cuda');
-  const precision = (values.precision ?? 'fp32') as 'fp32' | 'fp16';
-  if (!['fp32', 'fp16'].includes(precision)) throw new UsageError('--precision must be fp32 or fp16');
-  const vocabPath = typeof values.vocab === 'string' ? values.vocab : undefined;
-  return { models: values.models, device, precision, fusion, vocabPath, guidance: !values['no-guidance'] };
-}
 
 function positiveInt(values: Record<string, string | boolean | undefined>, name: string, fallback: number, min = 1): number {
   const raw = values[name];
@@ -51,11 +38,10 @@ export async function runServeCommand(args: string[], log: (m: string) => void):
   const { values } = parseArgs({
     args,
     options: {
-      models: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' },
-      'allow-dir': { type: 'string' }, 'max-pixels': { type: 'string' }, 'max-body-mb': { type: 'string' },
+      ...SEGMENTER_FLAGS, host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' },
+      'allow-dir': { type: 'string' }, 'max-body-mb': { type: 'string' },
       'timeout-ms': { type: 'string' }, queue: { type: 'string' }, 'cache-entries': { type: 'string' },
-      'cache-mb': { type: 'string' }, fusion: { type: 'string' }, device: { type: 'string' },
-      precision: { type: 'string' }, 'no-guidance': { type: 'boolean' }, vocab: { type: 'string' }, help: { type: 'boolean' },
+      'cache-mb': { type: 'string' }, help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -71,16 +57,17 @@ export async function runServeCommand(args: string[], log: (m: string) => void):
   if (allowDir !== undefined && !statSync(allowDir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UsageError(`--allow-dir ${allowDir} is not a directory`);
   }
+  const options = segmenterOptions(values);
+  // One limit: the header check answers 413 before decoding; the segmenter holds the same one.
   const settings = {
-    maxPixels: positiveInt(values, 'max-pixels', 4096 * 4096),
+    maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
     maxBodyBytes: positiveInt(values, 'max-body-mb', 32) * 2 ** 20,
     timeoutMs: positiveInt(values, 'timeout-ms', 60_000),
     maxQueue: positiveInt(values, 'queue', 16, 0),
   };
   const cache = { maxEntries: positiveInt(values, 'cache-entries', 16, 0), maxBytes: positiveInt(values, 'cache-mb', 1024, 0) * 2 ** 20 };
-  const options = segmenterOptions(values);
   const t0 = performance.now();
-  log(`loading models from ${options.models} (${options.device}, ${options.precision}) in the model worker`);
+  log(`loading models from ${options.models} (${options.device ?? 'auto'}, ${options.precision ?? 'fp32'}) in the model worker`);
   const engine = await startWorkerEngine(options, cache, log);
   log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const service = await createService({ engine, token, allowDir, log, ...settings });

@@ -25,8 +25,14 @@ interface Running {
   models: string[];
 }
 
+export interface WorkerEngineOptions {
+  /** The worker's entry (default ./worker.mjs); a wrapper around it must keep its messages. */
+  workerUrl?: URL;
+}
+
 /** Starts the worker, loads the models in it, and resolves once they are ready (SegmentError 'models' if not). */
-export async function startWorkerEngine(segmenter: SegmenterOptions, cache: CacheLimits, log: (m: string) => void = () => {}): Promise<SegmentEngine> {
+export async function startWorkerEngine(segmenter: SegmenterOptions, cache: CacheLimits, log: (m: string) => void = () => {},
+  options: WorkerEngineOptions = {}): Promise<SegmentEngine> {
   if (typeof segmenter.models !== 'string') throw new TypeError('the worker engine loads its models from a directory: pass models as a path');
   const data: WorkerData = { segmenter, cache };
   const pending = new Map<number, { resolve: (a: EngineAnswer) => void; reject: (e: Error) => void }>();
@@ -35,7 +41,7 @@ export async function startWorkerEngine(segmenter: SegmenterOptions, cache: Cach
   let closing = false;
 
   function spawn(): Promise<Running> {
-    const worker = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: data });
+    const worker = new Worker(options.workerUrl ?? new URL('./worker.mjs', import.meta.url), { workerData: data });
     return new Promise<Running>((resolve, reject) => {
       let ready = false;
       worker.on('message', (msg: FromWorker) => {
