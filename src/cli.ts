@@ -47,6 +47,7 @@ commands:
       Times every stage per image and per expression (p50/p90/p99) and the throughput.
       [--proposals N[,N…]] [--trace trace.json]: exactly N (synthetic) proposals reach CLIP; per stage p50, FLOPs,
       GFLOP/s, bytes, peak RSS; a Chrome trace (stages, native kernels, ONNX Runtime nodes) for Perfetto.
+      [--text-cache N]: text features kept across images (default 10000; 0: encoded afresh each time).
   bench --kernels [filter…]
       The native kernel micro-benchmarks (npm run bench).
   serve --models DIR [--host 127.0.0.1] [--port 8080] [--token T] [--allow-dir DIR] [--max-pixels N] [options]

@@ -61,6 +61,8 @@ export interface SegmenterOptions {
   /** How the sessions are created when `models` is a directory (only the models this fusion and guidance use are
    *  loaded). A one-shot run wants `{ lazy: true, warmup: false }`. */
   load?: Pick<LoadModelsOptions, 'lazy' | 'warmup' | 'memoryArena' | 'profile'>;
+  /** Text features kept across calls, by string (default 10 000); 0: every call encodes its strings afresh. */
+  textCacheLimit?: number;
 }
 
 /** An expression, optionally with a parse that replaces the parser's (e.g. to compare with another parser). */
@@ -203,6 +205,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     encodeText: async (ids: Int32Array, n: number) => (await models.clipText({ data: ids, dims: [n, 77] })).data,
     dim: models.manifest.files.find((f) => f.model === 'clip_text')?.outputs[0].shape[1] as number,
     parseOptions,
+    cacheLimit: options.textCacheLimit,
   });
 
   function decodeMask(rle: Rle): Uint8Array {

@@ -181,5 +181,8 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl on the fixture models', 
     const stages = b.stages.map((s: { stage: string }) => s.stage);
     expect(stages).toEqual(expect.arrayContaining(['samEncoder', 'samDecoder', 'samPostprocess', 'clipInputs', 'clipTrunk', 'clipHead', 'gem', 'text', 'coherence']));
     expect(b.throughput.imagesPerSecond).toBeGreaterThan(0);
+    const bad = await cli(['bench', 'assets/demo.jpg', '--models', MODELS, '--text-cache', '1.5']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--text-cache must be a non-negative integer/);
   });
 });

@@ -46,6 +46,13 @@ describe.skipIf(!existsSync(VOCAB))('createSegmenter with stand-in backbones', (
     // Text features are cached by string: the same expressions again need no encoder call.
     await segmenter.segmentPrepared(await segmenter.prepare(testImage()), exprs);
     expect(calls.clipText).toBe(1);
+    // textCacheLimit 0 (bench --text-cache 0): the same strings are encoded again on every call.
+    const uncachedCalls: Record<string, number> = {};
+    const uncached = await createSegmenter({ models: fakeModels(uncachedCalls), textCacheLimit: 0 });
+    const prepared = await uncached.prepare(testImage());
+    await uncached.segmentPrepared(prepared, exprs);
+    await uncached.segmentPrepared(prepared, exprs);
+    expect(uncachedCalls.clipText).toBe(2);
   });
 
   it('chooses the argmax of the CLIP score without guidance, and guided variants per k', async () => {

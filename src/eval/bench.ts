@@ -54,7 +54,7 @@ export async function runBenchCommand(args: string[], log: (m: string) => void):
       models: { type: 'string' }, iterations: { type: 'string' }, warmup: { type: 'string' }, json: { type: 'string' },
       fusion: { type: 'string' }, device: { type: 'string' }, precision: { type: 'string' }, vocab: { type: 'string' },
       expression: { type: 'string', multiple: true }, kernels: { type: 'boolean' },
-      proposals: { type: 'string' }, trace: { type: 'string' },
+      proposals: { type: 'string' }, trace: { type: 'string' }, 'text-cache': { type: 'string' },
     },
   });
   if (values.kernels) {
@@ -68,10 +68,13 @@ export async function runBenchCommand(args: string[], log: (m: string) => void):
   if (!(Number.isInteger(iterations) && iterations > 0)) throw new UsageError('--iterations must be a positive integer');
   if (!(Number.isInteger(warmup) && warmup >= 0)) throw new UsageError('--warmup must be a non-negative integer');
   const expressions = values.expression ?? ['the object on the left', 'the big thing in the middle'];
+  const textCacheLimit = values['text-cache'] === undefined ? undefined : Number(values['text-cache']);
+  if (textCacheLimit !== undefined && !(Number.isInteger(textCacheLimit) && textCacheLimit >= 0))
+    throw new UsageError('--text-cache must be a non-negative integer');
   const flags = modelFlags(values);
   if (values.proposals !== undefined || values.trace !== undefined)
-    return detailedBench(values, flags, positionals, expressions, iterations, warmup, log);
-  const segmenter = await createSegmenter({ models: values.models, vocabPath: values.vocab, ...flags });
+    return detailedBench(values, flags, positionals, expressions, iterations, warmup, textCacheLimit, log);
+  const segmenter = await createSegmenter({ models: values.models, vocabPath: values.vocab, ...flags, textCacheLimit });
   const perImage = new Map<string, number[]>(), perExpr = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, t: Record<string, number>) => {
     for (const [k, v] of Object.entries(t)) m.set(k, [...(m.get(k) ?? []), v]);
@@ -128,7 +131,7 @@ function resetPeakRss(): void {
 /** `--proposals N[,N…]` (synthetic masks: exactly N proposals reach the CLIP stages) and/or `--trace FILE`: per stage
  *  time (p50), FLOPs and bytes from ONNX Runtime's profile shapes, achieved GFLOP/s, peak RSS during the stage. */
 async function detailedBench(values: Record<string, string | string[] | boolean | undefined>, flags: ModelFlags, images: string[],
-  expressions: string[], iterations: number, warmup: number, log: (m: string) => void): Promise<number> {
+  expressions: string[], iterations: number, warmup: number, textCacheLimit: number | undefined, log: (m: string) => void): Promise<number> {
   const counts = values.proposals === undefined ? [null] : String(values.proposals).split(',').map((v) => {
     const n = Number(v);
     if (!(Number.isInteger(n) && n >= 1 && n <= 192)) throw new UsageError(`--proposals takes integers 1..192 (comma-separated), got ${v}`);
@@ -155,7 +158,7 @@ async function detailedBench(values: Record<string, string | string[] | boolean 
   const windows: Array<{ n: number | null; from: number; to: number; samples: Map<string, number[]>; peaks: Map<string, number>; wall: number; images: number }> = [];
   try {
     for (const n of counts) {
-      const segmenter = await createSegmenter({ models: n === null ? models : withSyntheticProposals(models, n), fusion, vocabPath: values.vocab as string | undefined });
+      const segmenter = await createSegmenter({ models: n === null ? models : withSyntheticProposals(models, n), fusion, vocabPath: values.vocab as string | undefined, textCacheLimit });
       const samples = new Map<string, number[]>();
       let wall = 0, done = 0, from = 0;
       for (let it = 0; it < warmup + iterations; it++) {
