@@ -3,20 +3,23 @@
 // times, and with --compare the first output's difference from a saved one (e.g. the fp32 graph's).
 // Time whole processes against each other (A B A B …) for speed ratios; the in-process times are a cross-check.
 // usage: npx tsx scripts/perf/precision_run.ts FILE.onnx [--runs N] [--threads 2] [--batch B] [--save OUT.f32]
-//          [--compare REF.f32]
+//          [--compare REF.f32] [--profile]
 //   FILE's name starts with the model (sam_encoder, clip_trunk, clip_head_g2l, clip_text, gem_visual);
 //   --batch: images for clip_trunk (default 20, i.e. 10 proposals local + global), masks for clip_head_g2l (10).
-import { readFileSync, writeFileSync } from 'node:fs';
+//   --profile: ONNX Runtime's per-node profile of the runs, summed per operator type.
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import * as ort from 'onnxruntime-node';
 
+import { opTotals, readOrtProfile } from '../../src/eval/ortProfile.ts';
+
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     runs: { type: 'string' }, threads: { type: 'string' }, batch: { type: 'string' },
-    save: { type: 'string' }, compare: { type: 'string' },
+    save: { type: 'string' }, compare: { type: 'string' }, profile: { type: 'boolean' },
   },
 });
 const file = positionals[0];
@@ -67,6 +70,7 @@ let t = performance.now();
 const session = await ort.InferenceSession.create(file, {
   executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: threads,
   enableCpuMemArena: false, enableMemPattern: false, logSeverityLevel: 3,
+  ...(values.profile ? { enableProfiling: true, profileFilePrefix: `/tmp/precision_run_${process.pid}` } : {}),
 });
 const created = performance.now() - t;
 const times: number[] = [];
@@ -80,6 +84,18 @@ for (let r = 0; r < runs; r++) {
 const data = first!.data as Float32Array;
 console.log(`${basename(file)}: session ${created.toFixed(0)} ms; runs ${times.map((x) => x.toFixed(0)).join(' ')} ms; ` +
   `output ${session.outputNames[0]} [${first!.dims.join(',')}]`);
+if (values.profile) {
+  session.endProfiling();
+  const prefix = `precision_run_${process.pid}`;
+  const name = readdirSync('/tmp').find((f) => f.startsWith(prefix) && f.endsWith('.json'));
+  if (!name) throw new Error(`no ONNX Runtime profile /tmp/${prefix}*.json`);
+  const path = `/tmp/${name}`;
+  const totals = opTotals(readOrtProfile(path));
+  const all = totals.reduce((a, x) => a + x.us, 0);
+  for (const x of totals.slice(0, 12))
+    console.log(`  ${x.op.padEnd(24)} ${(x.us / runs / 1000).toFixed(0).padStart(7)} ms/run ${((100 * x.us) / all).toFixed(1).padStart(5)}%`);
+  rmSync(path);
+}
 if (values.save) writeFileSync(values.save, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
 if (values.compare) {
   const raw = readFileSync(values.compare);
