@@ -39,7 +39,7 @@ for photo in ${PHOTOS:-dog.jpg groceries.jpg truck.jpg}; do
   fi
   if [ "${STAGE:-all}" != ref ]; then
     HYBRIDGL_E2E_DIR="$OUT/e2e/$photo" HYBRIDGL_E2E_IMAGE="$IMAGES/$photo" flock "$LOCK" \
-      npx vitest run test/pipelineParity.test.ts test/e2eReference.test.ts || status=1
+      npx vitest run --testTimeout 900000 --hookTimeout 900000 test/pipelineParity.test.ts test/e2eReference.test.ts || status=1
     flock "$LOCK" npx tsx scripts/full_size_e2e_report.ts "$OUT/e2e/$photo" "$IMAGES/$photo" > "$OUT/e2e/$photo/report.json"
     cat "$OUT/e2e/$photo/report.json"
   fi
