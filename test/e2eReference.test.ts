@@ -53,10 +53,12 @@ describe('e2e reference fixture: pure-TS stages', () => {
 /** PyTorch bilinear (align_corners False, no antialias) of one H×W map to outH×outW. */
 function bilinear(src: ArrayLike<number>, inH: number, inW: number, outH: number, outW: number): Float32Array {
   const out = new Float32Array(outH * outW);
+  // PyTorch's CPU upsample: the scale in float32 (at 1800 px its rounding moves a weight by ~2e-5), the position in
+  // double, the weight rounded to float32.
   const coord = (o: number, inSize: number, outSize: number) => {
-    const x = Math.max(0, (o + 0.5) * (inSize / outSize) - 0.5);
+    const x = Math.max(0, (o + 0.5) * Math.fround(inSize / outSize) - 0.5);
     const x0 = Math.min(Math.floor(x), inSize - 1), x1 = Math.min(x0 + 1, inSize - 1);
-    return [x0, x1, x - x0] as const;
+    return [x0, x1, Math.fround(x - x0)] as const;
   };
   for (let oy = 0; oy < outH; oy++) {
     const [y0, y1, fy] = coord(oy, inH, outH);
