@@ -11,6 +11,7 @@ import * as backend from '../bindings/backend.ts';
 import * as clipInputs from '../bindings/clipInputs.ts';
 import * as gaussianBlur from '../bindings/gaussianBlur.ts';
 import * as heatmap from '../bindings/heatmap.ts';
+import * as heap from '../bindings/heap.ts';
 import * as imagePrep from '../bindings/imagePrep.ts';
 import * as maskGrid from '../bindings/maskGrid.ts';
 import * as maskOps from '../bindings/maskOps.ts';
@@ -96,6 +97,7 @@ const RAW: Record<string, Spec> = {
   backendInfo: { valid: () => [], names: ['backendInfo'] },
   setDevice: { valid: (r) => [r.pick(['cpu', 'auto'])], names: ['device', 'setDevice'] },
   selfTest: { valid: () => [], names: ['selfTest'] },
+  releaseFreeHeap: { valid: () => [], names: ['releaseFreeHeap'] },
   pairwiseMaskCounts: {
     valid: (r) => {
       const h = dim(r), w = dim(r), n = r.int(0, 3), m = r.int(0, 3);
@@ -286,6 +288,9 @@ const BOUND: Record<string, Record<string, Spec>> = {
     selfTest: { valid: () => [], names: [] },
     selfTestFailed: { valid: () => [[]], names: ['table'] },
   },
+  heap: {
+    releaseFreeHeap: { valid: () => [], names: [] },
+  },
   clipInputs: Object.fromEntries(['buildClipInputs', 'buildClipInputsAsync'].map((k) => [k, {
     valid: (r: Rng) => {
       const { n, h, w, m } = masksOf(r);
@@ -457,7 +462,7 @@ const BOUND: Record<string, Record<string, Spec>> = {
 };
 
 const MODULES: Record<string, Record<string, unknown>> = {
-  backend, clipInputs, gaussianBlur, heatmap, imagePrep, maskGrid, maskOps, rle, samPost, samCrops,
+  backend, clipInputs, gaussianBlur, heatmap, heap, imagePrep, maskGrid, maskOps, rle, samPost, samCrops,
 };
 
 // Hostile values: wrong types, non-integers, non-finite and huge numbers (each huge one, times any valid size ≥ 3,

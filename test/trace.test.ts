@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { syntheticDecoderOutput } from '../src/eval/syntheticProposals.ts';
-import { nodeFlops, type TraceEvent } from '../src/eval/trace.ts';
+import { readOrtProfile } from '../src/eval/ortProfile.ts';
+import { modelCost, nodeFlops, type TraceEvent } from '../src/eval/trace.ts';
+import { loadModels } from '../src/models/loadModels.ts';
 import { runHybridgl } from './runProcess.ts';
 import { CLIP_VOCAB_PATH } from './sharedData.ts';
 
@@ -62,6 +64,21 @@ describe('hybridgl bench --proposals --trace (fixture models)', () => {
       expect(stages.get(s)!.ms).toBeGreaterThan(0);
     }
     expect(stages.get('clipInputs')!.gflop).toBeNull();
+  });
+
+  it("counts a stage's FLOPs per image over all its runs: the decoder's 64 points in runs of 4 = one run of 64", async () => {
+    const models = await loadModels(MODELS, { device: 'cpu', models: ['sam_decoder'], warmup: false, profile: true,
+      rowsPerCall: { sam_decoder: Infinity } });
+    const file = models.manifest.files.find((f) => f.model === 'sam_decoder' && f.precision === 'fp32')!;
+    const [c, g] = [file.inputs[0].shape[1] as number, file.inputs[0].shape[2] as number];
+    await models.samDecoder({ data: new Float32Array(c * g * g).fill(0.1), dims: [1, c, g, g] },
+      { data: new Float32Array(128).fill(100), dims: [64, 1, 2] }, { data: new Float32Array(64).fill(1), dims: [64, 1] });
+    const [profile] = await models.endProfiling();
+    await models.dispose();
+    const whole = modelCost('sam_decoder', readOrtProfile(profile.path));
+    expect(whole.runs).toBe(1);
+    const bench = report.report[0].stages.find((s) => s.stage === 'samDecoder')!;
+    expect(bench.gflop! * 1e9).toBeCloseTo(whole.flops, -3);
   });
 
   it('has a track per stage, native kernel calls with sizes and GB/s, and ORT node events inside their stage', () => {

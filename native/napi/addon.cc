@@ -16,6 +16,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerHeatmap(env, exports);
   registerSamPost(env, exports);
   registerSamCrops(env, exports);
+  registerHeap(env, exports);
   return exports;
 }
 

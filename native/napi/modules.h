@@ -15,5 +15,6 @@ void registerMaskGrid(Napi::Env env, Napi::Object exports);
 void registerHeatmap(Napi::Env env, Napi::Object exports);
 void registerSamPost(Napi::Env env, Napi::Object exports);
 void registerSamCrops(Napi::Env env, Napi::Object exports);
+void registerHeap(Napi::Env env, Napi::Object exports);
 
 }  // namespace hybridgl::napi

@@ -1,16 +1,14 @@
 // `hybridgl bench`: each pipeline stage timed per image and per expression after warm-up (p50/p90/p99, throughput).
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { readFileSync } from 'node:fs';
-
 import { backendInfo } from '../../bindings/backend.ts';
 import { UsageError } from '../cliErrors.ts';
 import { modelFlags, type ModelFlags } from '../modelFlags.ts';
-import { HEAD_MODELS, loadModels, type ModelName, type Models } from '../models/loadModels.ts';
+import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models } from '../models/loadModels.ts';
 import { setStageObserver } from '../pipeline/timing.ts';
 import { createSegmenter } from '../segmenter.ts';
 import { readOrtProfile, type OrtEvent } from './ortProfile.ts';
@@ -128,21 +126,21 @@ function resetPeakRss(): void {
   } catch { /* not Linux: peaks are the process's */ }
 }
 
-/** `--proposals N[,N…]` (synthetic masks: exactly N proposals reach the CLIP stages) and/or `--trace FILE`: per stage
- *  time (p50), FLOPs and bytes from ONNX Runtime's profile shapes, achieved GFLOP/s, peak RSS during the stage. */
-async function detailedBench(values: Record<string, string | string[] | boolean | undefined>, flags: ModelFlags, images: string[],
-  expressions: string[], iterations: number, warmup: number, textCacheLimit: number | undefined, log: (m: string) => void): Promise<number> {
-  const counts = values.proposals === undefined ? [null] : String(values.proposals).split(',').map((v) => {
-    const n = Number(v);
-    if (!(Number.isInteger(n) && n >= 1 && n <= 192)) throw new UsageError(`--proposals takes integers 1..192 (comma-separated), got ${v}`);
-    return n;
-  });
-  const fusion = flags.fusion ?? 'G2L';
-  const used: ModelName[] = ['sam_encoder', 'sam_decoder', 'clip_trunk', HEAD_MODELS[fusion], 'clip_text', 'gem_visual'];
-  const models: Models = await loadModels(String(values.models), {
-    device: flags.device, precision: flags.precision, vocabPath: values.vocab as string | undefined, models: used, profile: true,
-  });
-  const trace = values.trace ? startTrace() : null;
+interface BenchWindow {
+  n: number | null;
+  from: number;
+  to: number;
+  samples: Map<string, number[]>;
+  peaks: Map<string, number>;
+  wall: number;
+  images: number;
+}
+
+/** Runs every image through the segmenter `warmup + iterations` times for each proposal count; per count: the stage
+ *  samples after the warm-up, each stage's peak RSS, and the window's clock span. */
+async function runWindows(models: Models, counts: Array<number | null>, images: string[], expressions: string[],
+  iterations: number, warmup: number, segmenterOptions: { fusion: Fusion; vocabPath?: string; textCacheLimit?: number },
+  log: (m: string) => void): Promise<BenchWindow[]> {
   const stagePeaks = new Map<string, number>();
   const previous = setStageObserver({
     start: (name) => {
@@ -155,12 +153,13 @@ async function detailedBench(values: Record<string, string | string[] | boolean 
       previous?.end(name, t0, t1);
     },
   });
-  const windows: Array<{ n: number | null; from: number; to: number; samples: Map<string, number[]>; peaks: Map<string, number>; wall: number; images: number }> = [];
+  const windows: BenchWindow[] = [];
   try {
     for (const n of counts) {
-      const segmenter = await createSegmenter({ models: n === null ? models : withSyntheticProposals(models, n), fusion, vocabPath: values.vocab as string | undefined, textCacheLimit });
+      const segmenter = await createSegmenter({ models: n === null ? models : withSyntheticProposals(models, n), ...segmenterOptions });
       const samples = new Map<string, number[]>();
-      let wall = 0, done = 0, from = 0;
+      let wall = 0, done = 0, from = performance.now();
+      stagePeaks.clear();
       for (let it = 0; it < warmup + iterations; it++) {
         if (it === warmup) {
           from = performance.now();
@@ -183,25 +182,62 @@ async function detailedBench(values: Record<string, string | string[] | boolean 
     }
   } finally {
     setStageObserver(previous);
+  }
+  return windows;
+}
+
+/** `--proposals N[,N…]` (synthetic masks: exactly N proposals reach the CLIP stages) and/or `--trace FILE`: per stage
+ *  time (p50), FLOPs and bytes from ONNX Runtime's profile shapes, achieved GFLOP/s, peak RSS during the stage.
+ *  Times and peaks come from unprofiled sessions; FLOPs, bytes and the trace from a second pass, one iteration on
+ *  profiled sessions (profiling slows the small nodes and changes how the heap is used). */
+async function detailedBench(values: Record<string, string | string[] | boolean | undefined>, flags: ModelFlags, images: string[],
+  expressions: string[], iterations: number, warmup: number, textCacheLimit: number | undefined, log: (m: string) => void): Promise<number> {
+  const counts = values.proposals === undefined ? [null] : String(values.proposals).split(',').map((v) => {
+    const n = Number(v);
+    if (!(Number.isInteger(n) && n >= 1 && n <= 192)) throw new UsageError(`--proposals takes integers 1..192 (comma-separated), got ${v}`);
+    return n;
+  });
+  const fusion = flags.fusion ?? 'G2L';
+  const used: ModelName[] = ['sam_encoder', 'sam_decoder', 'clip_trunk', HEAD_MODELS[fusion], 'clip_text', 'gem_visual'];
+  const load = { device: flags.device, precision: flags.precision, vocabPath: values.vocab as string | undefined, models: used };
+  const segmenterOptions = { fusion, vocabPath: values.vocab as string | undefined, textCacheLimit };
+  const timed = await loadModels(String(values.models), load);
+  let windows: BenchWindow[];
+  try {
+    windows = await runWindows(timed, counts, images, expressions, iterations, warmup, segmenterOptions, log);
+  } finally {
+    await timed.dispose();
+  }
+  // With the text cache on, the timed iterations found their texts cached: so does the counted one, after a warm-up.
+  const countWarmup = textCacheLimit === 0 ? 0 : Math.min(warmup, 1);
+  log('counting FLOPs and bytes: one more iteration on profiled sessions');
+  const profiled = await loadModels(String(values.models), { ...load, profile: true, warmup: false });
+  const trace = values.trace ? startTrace() : null;
+  let counted: BenchWindow[];
+  try {
+    counted = await runWindows(profiled, counts, images, expressions, 1, countWarmup, segmenterOptions, log);
+  } finally {
     trace?.stop();
   }
-  const profiles = await models.endProfiling();
-  await models.dispose();
+  const profiles = await profiled.endProfiling();
+  await profiled.dispose();
   const profileEvents = profiles.map((p) => {
     const events = readOrtProfile(p.path);
     return { ...p, events, origin: ortClockOrigin(events, p.readyAt) };
   });
-  const report = windows.map((w) => {
+  const report = windows.map((w, k) => {
+    const c = counted[k];
     const rows: DetailedRow[] = [...w.samples.entries()].map(([stage, v]) => {
       const ms = percentile([...v].sort((a, b) => a - b), 50);
       let gflop: number | null = null, gb: number | null = null;
       for (const p of profileEvents) {
         const stageOf = STAGE_OF[p.model] ?? (p.model.startsWith('clip_head_') ? 'clipHead' : null);
         if (stageOf !== stage) continue;
-        const inWindow = p.events.filter((e: OrtEvent) => p.origin + e.ts / 1000 >= w.from && p.origin + e.ts / 1000 <= w.to);
+        const inWindow = p.events.filter((e: OrtEvent) => p.origin + e.ts / 1000 >= c.from && p.origin + e.ts / 1000 <= c.to);
+        // Per image: a stage's calls may be split into several runs (rowsPerCall).
         const cost = modelCost(p.model, inWindow);
-        gflop = (gflop ?? 0) + cost.flopsPerRun / 1e9;
-        gb = (gb ?? 0) + cost.bytesPerRun / 1e9;
+        gflop = (gflop ?? 0) + cost.flops / c.images / 1e9;
+        gb = (gb ?? 0) + cost.bytes / c.images / 1e9;
       }
       return { stage, ms, gflop, gflops: gflop === null ? null : gflop / (ms / 1000), gbMoved: gb, peakRssMiB: w.peaks.get(stage) ?? null };
     });
@@ -216,7 +252,8 @@ async function detailedBench(values: Record<string, string | string[] | boolean 
     console.log(cells.map((c) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ')).join('\n') + '\n');
   }
   console.log('FLOPs: matrix products and convolutions (2 per multiply-add) from the shapes in ONNX Runtime\'s profile; ' +
-    'bytes: every node\'s inputs and outputs; times are wall-clock with profiling on.');
+    'bytes: every node\'s inputs and outputs, per image, from one iteration on profiled sessions; times and peak RSS ' +
+    'from the iterations on unprofiled sessions.');
   if (values.json) writeFileSync(String(values.json), JSON.stringify({ report, iterations, warmup, images, expressions, fusion }, null, 2) + '\n');
   if (trace) {
     const events: TraceEvent[] = [...trace.events];

@@ -114,9 +114,10 @@ export function nodeFlops(op: string, inputs: Shape[], outputs: Shape[]): number
   return 0;
 }
 
-export interface ModelCost { model: string; runs: number; flopsPerRun: number; bytesPerRun: number; kernelMsPerRun: number }
+export interface ModelCost { model: string; runs: number; flops: number; bytes: number; kernelMs: number }
 
-/** Per run of a session: FLOPs and bytes read + written by its nodes (from the profile's shapes). */
+/** Over the given events of a session: its runs, FLOPs and bytes read + written by its nodes (from the profile's
+ *  shapes), kernel time. */
 export function modelCost(model: string, events: OrtEvent[]): ModelCost {
   let runs = 0, flops = 0, bytes = 0, us = 0;
   for (const e of events) {
@@ -129,6 +130,5 @@ export function modelCost(model: string, events: OrtEvent[]): ModelCost {
     for (const t of typed) for (const [type, s] of Object.entries(t as Record<string, Shape>)) bytes += prod(s) * (ELEMENT_BYTES[type] ?? 4);
     us += e.dur;
   }
-  const per = Math.max(runs, 1);
-  return { model, runs, flopsPerRun: flops / per, bytesPerRun: bytes / per, kernelMsPerRun: us / per / 1000 };
+  return { model, runs, flops, bytes, kernelMs: us / 1000 };
 }
