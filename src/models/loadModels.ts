@@ -58,8 +58,9 @@ export interface LoadModelsOptions {
    *  largest call). */
   memoryArena?: boolean;
   /** Hand the heap memory freed by each model call back to the system before the next (glibc's malloc_trim; a
-   *  no-op elsewhere). Default true on CPU ($HYBRIDGL_RELEASE_HEAP=0 turns it off): without it each session's
-   *  freed intermediates stay in the C library's arenas and the peaks of different models add up. */
+   *  no-op elsewhere), so a process's RSS falls back between calls. Default off ($HYBRIDGL_RELEASE_HEAP=1 turns it
+   *  on): at full size it left the eval's peak RSS as it was (README, Performance). Profiled sessions always trim
+   *  after each run. */
   releaseFreeHeap?: boolean;
   /** Rows per session call, by model, over CPU_ROWS_PER_CALL (Infinity: the whole batch in one call). */
   rowsPerCall?: Partial<Record<ModelName, number>>;
@@ -426,7 +427,7 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
   }
 
   const rows = { ...(device === 'cpu' ? CPU_ROWS_PER_CALL : {}), ...options.rowsPerCall };
-  const release = options.releaseFreeHeap ?? (device === 'cpu' && process.env.HYBRIDGL_RELEASE_HEAP !== '0');
+  const release = options.releaseFreeHeap ?? process.env.HYBRIDGL_RELEASE_HEAP === '1';
   const run = async (name: ModelName, args: Array<FloatTensor | IdTensor>): Promise<FloatTensor[]> => {
     const session = await sessionFor(name);
     const file = byModel.get(name)!;
@@ -448,12 +449,12 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
           [m, ...t.dims.slice(1)]);
       });
       parts.push(await session.run(feeds));
-      // A profiled session's events land in the holes its intermediates leave, so the next run cannot reuse
-      // them and the heap grows with every run (a 64-prompt decoder call in runs of 1: 4.7 GB): trim each run.
-      if (release && options.profile && m !== n) releaseFreeHeap();
+      // Profiled, the heap grows with every run instead of reusing what the last one freed (the profiler's records
+      // sit between the freed blocks): a 64-prompt decoder call in runs of 1 peaked at 4.7 GB, trimmed at 0.3 GB.
+      if (options.profile) releaseFreeHeap();
       if (m === n) break;
     }
-    if (release) releaseFreeHeap();
+    if (release && !options.profile) releaseFreeHeap();
     return file.outputs.map((spec) => {
       if (parts.length === 1) {
         const t = parts[0][spec.name];
