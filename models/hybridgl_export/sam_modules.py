@@ -41,6 +41,7 @@ def relative_index(size):
 
 class RelPosAttention(nn.Module):
     CHUNK_ABOVE = 1024  # tokens: windowed attention (14x14) runs whole
+    QUERY_CHUNKS = 8  # global attention: the query rows in eighths
 
     def __init__(self, dim, heads, size):
         super().__init__()
@@ -63,9 +64,9 @@ class RelPosAttention(nn.Module):
         rw = self.rel_pos_w[self.rel_index]
         rq = q.reshape(-1, h, w, q.shape[-1])
         rel_w = torch.einsum('bhwc,wkc->bhwk', rq, rw)
-        # Global attention (64x64 tokens) takes the queries a quarter of the rows at a time: each row's scores and
-        # softmax are the same, but only a quarter of the 4096x4096 score matrices is alive at once.
-        step = h if h * w <= self.CHUNK_ABOVE else -(-h // 4)
+        # Global attention (64x64 tokens) takes the queries an eighth of the rows at a time: each row's scores and
+        # softmax are the same, but only an eighth of the 4096x4096 score matrices is alive at once.
+        step = h if h * w <= self.CHUNK_ABOVE else -(-h // self.QUERY_CHUNKS)
         outs = []
         for r0 in range(0, h, step):
             r1 = min(h, r0 + step)
