@@ -58,7 +58,7 @@ commands:
       Writes a small deterministic synthetic dataset in the REFER layout (refcoco, splitBy unc) under DIR.
   synth-phrasecut DIR
       The same for PhraseCut (the VGPhraseCut_v0 layout, split test).
-  info    the native backend (CPU or CUDA) and versions
+  info    the native backend (CPU or CUDA), versions and the C library allocator's settings
   selftest [--json]
       Runs each CUDA kernel family against its CPU version and prints the table; exit 1 on a mismatch.
   help    this text (<command> --help: that command's part; --version: the version)
@@ -71,6 +71,11 @@ exit codes: 0 ok, 1 failure, 2 usage, 3 unreadable image or empty expression, 4 
 
 
 // Messages name user input (paths, expressions, manifest text): control characters are shown escaped.
+/** The glibc allocator settings this process started with (bin/allocatorEnv.js sets them for the command). */
+function allocatorSettings(): { MALLOC_ARENA_MAX: string | null; GLIBC_TUNABLES: string | null } {
+  return { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? null, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? null };
+}
+
 function log(msg: string): void {
   process.stderr.write(`hybridgl: ${printable(msg, { keepLayout: true })}\n`);
 }
@@ -237,7 +242,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.ok;
     }
     case 'info':
-      console.log(JSON.stringify({ node: process.version, backend: backendInfo() }, null, 2));
+      console.log(JSON.stringify({ node: process.version, backend: backendInfo(), allocator: allocatorSettings() }, null, 2));
       return EXIT.ok;
     case 'selftest': {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });

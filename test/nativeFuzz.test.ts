@@ -98,6 +98,8 @@ const RAW: Record<string, Spec> = {
   setDevice: { valid: (r) => [r.pick(['cpu', 'auto'])], names: ['device', 'setDevice'] },
   selfTest: { valid: () => [], names: ['selfTest'] },
   releaseFreeHeap: { valid: () => [], names: ['releaseFreeHeap'] },
+  // Large thresholds only: a small one would map every later allocation of this test process on its own.
+  setMmapThreshold: { valid: (r) => [r.pick([4 << 20, 32 << 20])], names: ['bytes', 'setMmapThreshold'] },
   pairwiseMaskCounts: {
     valid: (r) => {
       const h = dim(r), w = dim(r), n = r.int(0, 3), m = r.int(0, 3);
@@ -290,6 +292,7 @@ const BOUND: Record<string, Record<string, Spec>> = {
   },
   heap: {
     releaseFreeHeap: { valid: () => [], names: [] },
+    setMmapThreshold: { valid: (r) => [r.pick([4 << 20, 32 << 20])], names: ['bytes'] },
   },
   clipInputs: Object.fromEntries(['buildClipInputs', 'buildClipInputsAsync'].map((k) => [k, {
     valid: (r: Rng) => {

@@ -1,16 +1,21 @@
-// The process heap: handing memory that the C library keeps after free() back to the system. ONNX Runtime's
-// sessions run without their arena, so each call's intermediates come from malloc; glibc keeps freed chunks in
-// its arenas, and what one model's call freed is not always what the next model's call can reuse.
+// The process heap: handing memory that the C library keeps after free() back to the system, and choosing which
+// blocks it maps on their own. ONNX Runtime's sessions run without their arena, so each call's intermediates come
+// from malloc; glibc keeps freed chunks in its arenas, and what one model's call freed is not always what the next
+// model's call can reuse.
 #include <napi.h>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
+#include "args.h"
 #include "modules.h"
 
 namespace hybridgl::napi {
 namespace {
+
+// glibc refuses an mmap threshold above half its largest heap: 32 MiB on 64-bit systems.
+constexpr int64_t kMaxMmapThreshold = int64_t{32} << 20;
 
 // releaseFreeHeap() → true when the C library can return free heap memory (glibc's malloc_trim), false where it
 // cannot (nothing was done).
@@ -23,10 +28,25 @@ Napi::Value releaseFreeHeap(const Napi::CallbackInfo& cb) {
 #endif
 }
 
+// setMmapThreshold(bytes) → true when the C library now maps every block of `bytes` or more on its own and unmaps
+// it at free() (glibc's M_MMAP_THRESHOLD, which also stops glibc from moving the threshold itself); false where it
+// cannot (nothing was done).
+Napi::Value setMmapThreshold(const Napi::CallbackInfo& cb) {
+  requireArgs(cb, 1, "setMmapThreshold");
+  const int64_t bytes = integer(cb[0], "bytes", 0, kMaxMmapThreshold);
+#if defined(__GLIBC__)
+  return Napi::Boolean::New(cb.Env(), mallopt(M_MMAP_THRESHOLD, static_cast<int>(bytes)) == 1);
+#else
+  (void)bytes;
+  return Napi::Boolean::New(cb.Env(), false);
+#endif
+}
+
 }  // namespace
 
 void registerHeap(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseFreeHeap", Napi::Function::New(env, releaseFreeHeap, "releaseFreeHeap"));
+  exports.Set("setMmapThreshold", Napi::Function::New(env, setMmapThreshold, "setMmapThreshold"));
 }
 
 }  // namespace hybridgl::napi

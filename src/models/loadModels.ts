@@ -6,7 +6,7 @@ import { availableParallelism, homedir, tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import * as ort from 'onnxruntime-node';
 
-import { releaseFreeHeap } from '../../bindings/heap.ts';
+import { MAX_MMAP_THRESHOLD_BYTES, releaseFreeHeap, setMmapThreshold } from '../../bindings/heap.ts';
 import { printable } from '../text/printable.ts';
 import { createCachedSession } from './graphCache.ts';
 
@@ -62,6 +62,9 @@ export interface LoadModelsOptions {
    *  on): at full size it left the eval's peak RSS as it was (README, Performance). Profiled sessions always trim
    *  after each run. */
   releaseFreeHeap?: boolean;
+  /** Set glibc's mmap threshold before each model's calls on CPU, by model (CPU_MMAP_THRESHOLD; a no-op off glibc).
+   *  Default on ($HYBRIDGL_MMAP_THRESHOLDS=0 turns it off, leaving glibc's own moving threshold). */
+  mmapThresholds?: boolean;
   /** Rows per session call, by model, over CPU_ROWS_PER_CALL (Infinity: the whole batch in one call). */
   rowsPerCall?: Partial<Record<ModelName, number>>;
   /** Save ONNX Runtime's optimised graph of each model on first use and load it afterwards (CPU sessions): beside
@@ -314,6 +317,13 @@ export const CPU_ROWS_PER_CALL: Partial<Record<ModelName, number>> = {
   clip_head_attn_masking: 8, clip_head_crop: 8,
 };
 
+/** glibc's mmap threshold during each model's calls on CPU (README, Performance: memory). Left to itself, glibc
+ *  raises the threshold past the SAM encoder's 12–14 MiB token tensors, which then grow the heap between long-lived
+ *  small blocks (an occasional +700 MiB in one encoder call), so the encoder's blocks of 4 MiB and more are mapped on
+ *  their own. The other models keep their intermediates (up to 20 MB in calls of CPU_ROWS_PER_CALL rows) in the
+ *  heap, where the next call reuses them without fresh pages: the most glibc allows. */
+export const CPU_MMAP_THRESHOLD: Partial<Record<ModelName, number>> = { sam_encoder: 4 * 1024 * 1024 };
+
 export async function loadModels(dir: string, options: LoadModelsOptions = {}): Promise<Models> {
   const precision = options.precision ?? 'fp32';
   const requested = options.device ?? 'auto';
@@ -428,6 +438,7 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
 
   const rows = { ...(device === 'cpu' ? CPU_ROWS_PER_CALL : {}), ...options.rowsPerCall };
   const release = options.releaseFreeHeap ?? process.env.HYBRIDGL_RELEASE_HEAP === '1';
+  const thresholds = device === 'cpu' && (options.mmapThresholds ?? process.env.HYBRIDGL_MMAP_THRESHOLDS !== '0');
   const run = async (name: ModelName, args: Array<FloatTensor | IdTensor>): Promise<FloatTensor[]> => {
     const session = await sessionFor(name);
     const file = byModel.get(name)!;
@@ -437,6 +448,7 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
     const batched = file.inputs.map((spec) => typeof batchName === 'string' && spec.shape[0] === batchName);
     const n = tensors.find((_, i) => batched[i])?.dims[0] ?? 0;
     const per = rows[name] ?? Infinity;
+    if (thresholds) setMmapThreshold(CPU_MMAP_THRESHOLD[name] ?? MAX_MMAP_THRESHOLD_BYTES);
     const parts: ort.InferenceSession.OnnxValueMapType[] = [];
     for (let b = 0; b === 0 || b < n; b += per) {
       const m = Math.min(per, n - b);
