@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOrtProfile } from '../src/eval/ortProfile.ts';
-import { cudaProviderInstalled, loadModels, ModelLoadError, type Manifest, type ManifestFile, type Models } from '../src/models/loadModels.ts';
+import {
+  cudaProviderInstalled, loadModels, mmapThresholdsByDefault, ModelLoadError, type Manifest, type ManifestFile, type Models,
+} from '../src/models/loadModels.ts';
 import {
   loadReference, referenceInput, referenceOutput, relativeError, runReferenceCase, type InputSpec,
 } from './modelReference.ts';
@@ -49,6 +51,33 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
       const two = await models.clipHead(firstTwice, null, grid, fusion);
       expect(relativeError(one, two)).toBeLessThanOrEqual(1e-6);
     }
+  });
+
+  it('gives the same outputs with glibc\'s mmap threshold set per model or left to glibc (mmapThresholds)', async () => {
+    const names = ['sam_encoder', 'sam_decoder', 'clip_trunk'] as const;
+    const on = await loadModels(DIR, { device: 'cpu', models: [...names], warmup: false, mmapThresholds: true });
+    const off = await loadModels(DIR, { device: 'cpu', models: [...names], warmup: false, mmapThresholds: false });
+    try {
+      for (const c of reference.cases.filter((x) => (names as readonly string[]).includes(x.model))) {
+        const a = await runReferenceCase(on, reference, c), b = await runReferenceCase(off, reference, c);
+        for (const name of Object.keys(c.outputs)) expect(a[name], `${c.model}.${name}`).toEqual(b[name]);
+      }
+    } finally {
+      await on.dispose();
+      await off.dispose();
+    }
+  }, 120_000);
+
+  it('sets the thresholds by default where glibc maps with huge pages; HYBRIDGL_MMAP_THRESHOLDS forces either', () => {
+    expect(mmapThresholdsByDefault({})).toBe(false);
+    expect(mmapThresholdsByDefault({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' })).toBe(true);
+    expect(mmapThresholdsByDefault({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2' })).toBe(true);
+    expect(mmapThresholdsByDefault({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' })).toBe(false);
+    expect(mmapThresholdsByDefault({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=10' })).toBe(false);
+    expect(mmapThresholdsByDefault({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1', HYBRIDGL_MMAP_THRESHOLDS: '0' })).toBe(false);
+    expect(mmapThresholdsByDefault({ HYBRIDGL_MMAP_THRESHOLDS: '1' })).toBe(true);
+    expect(() => mmapThresholdsByDefault({ HYBRIDGL_MMAP_THRESHOLDS: 'yes' }))
+      .toThrow(/^HYBRIDGL_MMAP_THRESHOLDS must be 1 or 0, got 'yes'$/);
   });
 
   it('splits batches into calls of a few rows with the whole batch\'s outputs (rowsPerCall)', async () => {

@@ -63,7 +63,9 @@ export interface LoadModelsOptions {
    *  after each run. */
   releaseFreeHeap?: boolean;
   /** Set glibc's mmap threshold before each model's calls on CPU, by model (CPU_MMAP_THRESHOLD; a no-op off glibc).
-   *  Default on ($HYBRIDGL_MMAP_THRESHOLDS=0 turns it off, leaving glibc's own moving threshold). */
+   *  Default: on where glibc backs its mapped blocks with huge pages (GLIBC_TUNABLES glibc.malloc.hugetlb=1 or 2,
+   *  which the `hybridgl` command sets), off otherwise, since with 4 KiB pages the encoder's own mappings cost it
+   *  ~13 % (README, Performance); $HYBRIDGL_MMAP_THRESHOLDS=1 or 0 forces it. Off leaves glibc's moving threshold. */
   mmapThresholds?: boolean;
   /** Rows per session call, by model, over CPU_ROWS_PER_CALL (Infinity: the whole batch in one call). */
   rowsPerCall?: Partial<Record<ModelName, number>>;
@@ -317,6 +319,16 @@ export const CPU_ROWS_PER_CALL: Partial<Record<ModelName, number>> = {
   clip_head_attn_masking: 8, clip_head_crop: 8,
 };
 
+/** The default of `mmapThresholds`: $HYBRIDGL_MMAP_THRESHOLDS (1 or 0), else whether glibc maps its blocks with huge
+ *  pages (GLIBC_TUNABLES, which glibc read at start-up). */
+export function mmapThresholdsByDefault(env: NodeJS.ProcessEnv = process.env): boolean {
+  const forced = env.HYBRIDGL_MMAP_THRESHOLDS;
+  if (forced === '1' || forced === '0') return forced === '1';
+  if (forced !== undefined && forced !== '')
+    throw new RangeError(`HYBRIDGL_MMAP_THRESHOLDS must be 1 or 0, got '${forced}'`);
+  return /(^|:)glibc\.malloc\.hugetlb=[12](:|$)/.test(env.GLIBC_TUNABLES ?? '');
+}
+
 /** glibc's mmap threshold during each model's calls on CPU (README, Performance: memory). Left to itself, glibc
  *  raises the threshold past the SAM encoder's 12–14 MiB token tensors, which then grow the heap between long-lived
  *  small blocks (an occasional +700 MiB in one encoder call), so the encoder's blocks of 4 MiB and more are mapped on
@@ -328,6 +340,7 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
   const precision = options.precision ?? 'fp32';
   const requested = options.device ?? 'auto';
   if (!['auto', 'cpu', 'cuda'].includes(requested)) throw new TypeError(`device must be auto, cpu or cuda, got ${requested}`);
+  const mmapThresholds = options.mmapThresholds ?? mmapThresholdsByDefault();
   if (precision !== 'fp32' && precision !== 'fp16') throw new TypeError(`precision must be fp32 or fp16, got ${precision}`);
   for (const [name, r] of Object.entries(options.rowsPerCall ?? {}))
     if (!(r === Infinity || (Number.isInteger(r) && r >= 1)))
@@ -438,7 +451,7 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
 
   const rows = { ...(device === 'cpu' ? CPU_ROWS_PER_CALL : {}), ...options.rowsPerCall };
   const release = options.releaseFreeHeap ?? process.env.HYBRIDGL_RELEASE_HEAP === '1';
-  const thresholds = device === 'cpu' && (options.mmapThresholds ?? process.env.HYBRIDGL_MMAP_THRESHOLDS !== '0');
+  const thresholds = device === 'cpu' && mmapThresholds;
   const run = async (name: ModelName, args: Array<FloatTensor | IdTensor>): Promise<FloatTensor[]> => {
     const session = await sessionFor(name);
     const file = byModel.get(name)!;
