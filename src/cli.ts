@@ -70,12 +70,12 @@ exit codes: 0 ok, 1 failure, 2 usage, 3 unreadable image or empty expression, 4 
 5 no proposal survived for the image.`;
 
 
-// Messages name user input (paths, expressions, manifest text): control characters are shown escaped.
 /** The glibc allocator settings this process started with (bin/allocatorEnv.js sets them for the command). */
 function allocatorSettings(): { MALLOC_ARENA_MAX: string | null; GLIBC_TUNABLES: string | null } {
   return { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? null, GLIBC_TUNABLES: process.env.GLIBC_TUNABLES ?? null };
 }
 
+// Messages name user input (paths, expressions, manifest text): control characters are shown escaped.
 function log(msg: string): void {
   process.stderr.write(`hybridgl: ${printable(msg, { keepLayout: true })}\n`);
 }
