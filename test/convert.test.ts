@@ -1,16 +1,19 @@
 // The TypeScript converter on tiny checkpoints in both official formats (scripts/fixtures/make_convert_fixtures.sh):
 // its graphs must be export.py's graphs of the same checkpoints (same sha256: identical bytes, so identical outputs),
 // made from templates of a different random init; and the readers' and converter's errors.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readPickle } from '../src/data/pickle.ts';
-import { openCheckpoint } from '../src/models/checkpoint.ts';
-import { convertCheckpoints } from '../src/models/convert.ts';
+import { CheckpointError, openCheckpoint } from '../src/models/checkpoint.ts';
+import { ConvertError, convertCheckpoints } from '../src/models/convert.ts';
 import { loadModels, type Manifest } from '../src/models/loadModels.ts';
 import { floatToHalfBits } from '../src/models/tensorRecipes.ts';
+import { ZipArchive, ZipError } from '../src/models/zipArchive.ts';
+import { rng } from './helpers.ts';
 import { runHybridgl } from './runProcess.ts';
+import { readZipEntries, writeZip } from './zipTools.ts';
 
 const FIX = join(import.meta.dirname, 'fixtures', 'convert');
 const SAM = join(FIX, 'sam_vit_b-tiny.pth');
@@ -164,6 +167,118 @@ describe('models convert', () => {
   });
 });
 
+describe('models convert under hostile checkpoints: refused, naming the tensor, with nothing written', () => {
+  /** A copy of a fixture with one element of a tensor set to a value (in place: same sizes). */
+  const patched = (from: string, key: string, element: number, value: number, name: string) => {
+    const ck = openCheckpoint(from);
+    const t = ck.tensors.get(key)!;
+    const zip = new ZipArchive(from);
+    const entry = [...zip.entries.values()].find((e) => e.name.endsWith(`/data/${t.storage.key}`))!;
+    zip.close();
+    const at = entry.offset + (t.offset + element) * t.storage.itemBytes;
+    const bytes = t.dtype === 'float16' ? [floatToHalfBits(value) & 0xff, floatToHalfBits(value) >> 8] : f32(value);
+    ck.close();
+    const file = readFileSync(from);
+    file.set(bytes, at);
+    const path = join(tmp, name);
+    writeFileSync(path, file);
+    return path;
+  };
+  const f32 = (v: number) => [...new Uint8Array(Float32Array.of(v).buffer)];
+  const leftovers = (dir: string) => readdirSync(dir).filter((n) => n.includes('.partial'));
+
+  it('refuses a NaN weight naming the tensor; the output directory is not created', async () => {
+    // A CLIP tensor: the SAM graphs are written (staged) before it is reached.
+    const key = 'visual.transformer.resblocks.0.attn.in_proj_weight';
+    const clip = patched(CLIP, key, 7, NaN, 'nan.pt');
+    const out = join(tmp, 'nan-out');
+    await expect(convert(out, { clip })).rejects.toThrow(new RegExp(`nan\\.pt: tensor ${key.replace(/\./g, '\\.')} holds NaN at element 7; a weight must be finite`));
+    expect(existsSync(out)).toBe(false);
+    expect(leftovers(tmp)).toEqual([]);
+  });
+
+  it('refuses a logit_scale whose exp overflows (it wrote null into the manifest)', async () => {
+    const clip = patched(CLIP, 'logit_scale', 0, 1000, 'scale.pt');
+    const out = join(tmp, 'scale-out');
+    await expect(convert(out, { clip })).rejects.toThrow(/scale\.pt: tensor logit_scale is 1000, so the logit scale exp\(1000\) is Infinity; it must be finite/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('leaves an existing model directory as it was when a conversion into it fails, and keeps other files on success', async () => {
+    const out = join(tmp, 'existing');
+    await convert(out);
+    mkdirSync(join(out, 'checkpoints'));
+    writeFileSync(join(out, 'checkpoints', 'keep.txt'), 'downloads live here');
+    const before = readFileSync(join(out, 'manifest.json'), 'utf8');
+    const names = readdirSync(out).sort();
+    const clip = patched(CLIP, 'visual.proj', 3, Infinity, 'inf.pt');
+    await expect(convert(out, { clip, precisions: ['fp32', 'fp16'] })).rejects.toThrow(/tensor visual\.proj holds Infinity at element 3/);
+    expect(readdirSync(out).sort()).toEqual(names);
+    expect(readFileSync(join(out, 'manifest.json'), 'utf8')).toBe(before);
+    const again = await convert(out, { precisions: ['fp32', 'fp16'] });
+    expect(again.files.length).toBe(15);
+    expect(readFileSync(join(out, 'checkpoints', 'keep.txt'), 'utf8')).toBe('downloads live here');
+    expect(leftovers(out)).toEqual([]);
+  });
+
+  it('removes what it wrote when a conversion fails late: no output directory, no staging left', async () => {
+    // Half storages typed as bytes: opened fine, refused only when the CLIP graphs (written after SAM's) read them.
+    const entries = readZipEntries(readFileSync(CLIP)).map((e) => (e.name.endsWith('/data.pkl')
+      ? { ...e, data: Buffer.from(Buffer.from(e.data).toString('latin1').replace('torch\nHalfStorage\n', 'torch\nByteStorage\n'), 'latin1') }
+      : e));
+    const clip = join(tmp, 'bytes.pt');
+    writeFileSync(clip, writeZip(entries));
+    const out = join(tmp, 'late-out');
+    await expect(convert(out, { clip })).rejects.toThrow(/bytes\.pt: tensor of uint8 where floats are expected/);
+    expect(existsSync(out)).toBe(false);
+    expect(leftovers(tmp)).toEqual([]);
+  });
+
+  it('names an --out that is a file, and a vocabulary that is a directory', async () => {
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    await expect(convert(file)).rejects.toThrow(/--out .*a-file: .*a-file exists and is not a directory/);
+    await expect(convert(join(tmp, 'v'), { vocab: tmp })).rejects.toThrow(/vocabulary .* is not a file/);
+  });
+
+  it('fuzz: checkpoints with mutated pickle numbers or non-finite storage bytes convert or are refused with a typed error, nothing left behind', async () => {
+    const r = rng(Number(process.env.HYBRIDGL_FUZZ_SEED ?? 20251207));
+    const entries = readZipEntries(readFileSync(SAM));
+    const pkl = entries.find((e) => e.name.endsWith('/data.pkl'))!;
+    // Where the pickle holds small integers (BININT1 K, BININT2 M): storage offsets, sizes, strides, numels.
+    const ints: number[] = [];
+    for (let i = 0; i + 1 < pkl.data.length; i++) if (pkl.data[i] === 0x4b && pkl.data[i - 1] !== 0x58) ints.push(i);
+    const outcomes = { converted: 0, refused: 0 };
+    for (let i = 0; i < 8; i++) {
+      const mutated = entries.map((e) => ({ ...e, data: Uint8Array.from(e.data) }));
+      const data = mutated.find((e) => e.name === pkl.name)!.data;
+      if (i % 2 === 0) {
+        const at = ints[Math.floor(r() * ints.length)];
+        data[at + 1] = [0, 1, 2, 15, 16, 17, 63, 64, 255][Math.floor(r() * 9)];
+      } else {
+        const storage = mutated.filter((e) => /\/data\/\d+$/.test(e.name) && e.data.length >= 4)[Math.floor(r() * 150)];
+        const at = 4 * Math.floor((r() * storage.data.length) / 4);
+        storage.data.set(f32([NaN, Infinity, -Infinity][i % 3]), at);
+      }
+      const sam = join(tmp, `fuzz-${i}.pth`), out = join(tmp, `fuzz-out-${i}`);
+      writeFileSync(sam, writeZip(mutated));
+      try {
+        const m = await convert(out, { sam });
+        expect(Number.isFinite(m.logitScale)).toBe(true);
+        for (const f of m.files) expect(existsSync(join(out, f.name))).toBe(true);
+        outcomes.converted++;
+      } catch (e) {
+        if (![ConvertError, CheckpointError, ZipError].some((c) => e instanceof c)) throw e;
+        expect((e as Error).message).toContain(sam);
+        expect(existsSync(out)).toBe(false);
+        outcomes.refused++;
+      }
+    }
+    expect(outcomes.refused).toBeGreaterThan(0);
+    expect(leftovers(tmp)).toEqual([]);
+  }, 120_000);
+});
+
 describe('hybridgl models convert (command line)', () => {
   const cli = (args: string[]) => runHybridgl(['models', ...args]);
 
@@ -181,4 +296,15 @@ describe('hybridgl models convert (command line)', () => {
     expect((await cli(['convert', '--sam', SAM, '--out', out])).status).toBe(2);
     expect((await cli(['convert', '--sam', SAM, '--clip', CLIP, '--out', out, '--precision', 'fp8'])).status).toBe(2);
   }, 120_000);
+
+  it('exits 4 naming a checkpoint that is a directory, with no stack trace and nothing written', async () => {
+    const dir = join(tmp, 'dir.pth');
+    mkdirSync(dir);
+    const out = join(tmp, 'cli-bad');
+    const r = await cli(['convert', '--sam', dir, '--clip', CLIP, '--out', out, '--templates', TEMPLATES]);
+    expect(r.status).toBe(4);
+    expect(r.stderr).toMatch(/dir\.pth: is a directory, not a checkpoint file/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(out)).toBe(false);
+  }, 60_000);
 });

@@ -74,6 +74,28 @@ describe('readPickle', () => {
     expect(() => readPickle(Uint8Array.from(dicts))).toThrow(PickleError);
   });
 
+  it('reads a 2 MB LONG4 integer in linear time (byte-by-byte shifting took minutes), and caps decimal ones as Python does', () => {
+    const n = 2_000_000;
+    const long4 = new Uint8Array(7 + n + 1);
+    long4.set([0x80, 2, 0x8b, n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24]);
+    long4.fill(0x11, 7, 7 + n);
+    long4[6 + n] = 0x91; // top byte with the sign bit: negative
+    long4[7 + n] = 0x2e;
+    const v = readPickle(long4) as bigint;
+    expect(typeof v).toBe('bigint');
+    expect(v < 0n).toBe(true);
+    expect(Number(BigInt.asUintN(16, v))).toBe(0x1111);
+    expect((-v).toString(16).length).toBe(2 * n);
+    // LONG1 still exact at the edges.
+    expect(readPickle(Uint8Array.from([0x80, 2, 0x8a, 2, 0xff, 0x7f, 0x2e]))).toBe(0x7fff);
+    expect(readPickle(Uint8Array.from([0x80, 2, 0x8a, 2, 0x00, 0x80, 0x2e]))).toBe(-0x8000);
+    expect(readPickle(Uint8Array.from([0x80, 2, 0x8a, 9, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x2e]))).toBe(1n << 64n);
+    // Protocol 0 LONG/INT text: at most 4300 digits (Python's int() limit), a PickleError beyond.
+    const text = (digits: number) => Buffer.from(`L${'9'.repeat(digits)}L\n.`, 'latin1');
+    expect(readPickle(text(4300))).toBe(10n ** 4300n - 1n);
+    expect(() => readPickle(text(100_000))).toThrow(/integer of 100000 characters \(at most 4300 digits\) at byte 0/);
+  }, 30_000);
+
   it('reads Python 2 byte strings (SHORT_BINSTRING, BINSTRING, STRING) as the chosen encoding', () => {
     const short = Uint8Array.from([0x80, 2, 0x55, 2, 0x68, 0x69, 0x2e]);
     expect(readPickle(short)).toBe('hi');

@@ -93,13 +93,16 @@ function toSafeInt(v: bigint): number | bigint {
   return v >= -BigInt(Number.MAX_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-/** Two's-complement little-endian integer (LONG1/LONG4). */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** Two's-complement little-endian integer (LONG1/LONG4), in time linear in its length: one hex string, parsed once
+ *  (shifting a BigInt byte by byte copies it each time: quadratic, minutes for a 1 MB LONG4). */
 function signedLE(bytes: Uint8Array): bigint {
   if (bytes.length === 0) return 0n;
-  let v = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]);
-  if (bytes[bytes.length - 1] & 0x80) v -= 1n << BigInt(8 * bytes.length);
-  return v;
+  const digits = new Array<string>(bytes.length);
+  for (let i = 0; i < bytes.length; i++) digits[bytes.length - 1 - i] = HEX[bytes[i]];
+  const v = BigInt(`0x${digits.join('')}`);
+  return bytes[bytes.length - 1] & 0x80 ? v - (1n << BigInt(8 * bytes.length)) : v;
 }
 
 /** Python's `raw-unicode-escape` decoding (protocol-0 str): \uXXXX and \UXXXXXXXX, other bytes are Latin-1. */
@@ -149,6 +152,9 @@ function unquoteString(line: string, offset: number): Uint8Array {
   }
   return Uint8Array.from(out);
 }
+
+/** The most digits a protocol-0 INT/LONG may have, as Python's int() from text. */
+export const MAX_DECIMAL_DIGITS = 4300;
 
 /** Reads a pickle into plain JS data; throws PickleError for anything it does not support. */
 export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): PickleValue {
@@ -230,7 +236,9 @@ export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): P
     return latin1.decode(b);
   };
   const decimalInt = (s: string): number | bigint => {
-    if (!/^[+-]?\d+$/.test(s)) fail(`bad integer '${s}'`);
+    // Decimal parsing is superlinear: Python (3.11+) refuses more digits too (sys.int_info.default_max_str_digits).
+    if (s.length > MAX_DECIMAL_DIGITS + 1) fail(`integer of ${s.length} characters (at most ${MAX_DECIMAL_DIGITS} digits)`);
+    if (!/^[+-]?\d+$/.test(s)) fail(`bad integer '${s.length > 40 ? `${s.slice(0, 40)}…` : s}'`);
     return toSafeInt(BigInt(s));
   };
   const memoGet = (i: number) => (memo.has(i) ? memo.get(i) : fail(`memo key ${i} not defined`));

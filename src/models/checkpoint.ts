@@ -3,7 +3,7 @@
 // OpenAI's CLIP ViT-B-16.pt is a TorchScript archive (zip: data.pkl holding the module tree as records of
 // `__torch__.*` classes, constants.pkl, code/), whose tensors are the module's state_dict() as clip.load reads it.
 import { PickleError, PickleGlobal, PickleRecord, readPickle, type PickleAllowList, type PickleValue } from '../data/pickle.ts';
-import { ZipArchive } from './zipArchive.ts';
+import { ZipArchive, type ZipEntry } from './zipArchive.ts';
 
 export type StorageDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'uint8' | 'bool';
 
@@ -21,11 +21,17 @@ export class CheckpointError extends Error {
   }
 }
 
-interface StorageRef { key: string; dtype: StorageDtype; itemBytes: number; numel: number }
+/** The most elements one tensor read may give (a Float32Array of 8 GiB). */
+const MAX_READ_ELEMENTS = 2 ** 31;
+
+interface StorageRef { key: string; dtype: StorageDtype; itemBytes: number; numel: number; entry: ZipEntry }
 
 /** One tensor of a checkpoint: its place in a storage; the values are read only when asked for. */
 export class CheckpointTensor {
-  constructor(private readonly archive: ZipArchive, private readonly storageEntry: string,
+  /** The state_dict key, once known (for errors). */
+  name = '(unnamed)';
+
+  constructor(private readonly archive: ZipArchive, private readonly entry: ZipEntry,
     readonly storage: StorageRef, readonly offset: number, readonly shape: number[], readonly stride: number[]) {}
 
   get dtype(): StorageDtype {
@@ -40,14 +46,17 @@ export class CheckpointTensor {
   readFloat32(): Float32Array {
     const { dtype, itemBytes } = this.storage;
     const n = this.numel;
-    const entry = this.archive.storedEntry(this.storageEntry);
-    // The storage span this view touches (contiguous or not).
+    // The storage span this view touches (contiguous or not), checked against the storage's declared elements (as
+    // torch's set_ does): a view reaching past them would read another tensor's bytes.
     let last = this.offset;
     for (let i = 0; i < this.shape.length; i++) if (this.shape[i] > 0) last += (this.shape[i] - 1) * this.stride[i];
-    if (n > 0 && (last + 1) * itemBytes > entry.size)
-      throw new CheckpointError(this.archive.path, `storage ${this.storage.key} is shorter than its tensors need (truncated?)`);
+    if (!Number.isSafeInteger(n) || n > MAX_READ_ELEMENTS)
+      throw new CheckpointError(this.archive.path, `tensor ${this.name} of shape [${this.shape.join(', ')}] is too large to read`);
+    if (n > 0 && last >= this.storage.numel)
+      throw new CheckpointError(this.archive.path, `tensor ${this.name} reaches element ${last} of storage ` +
+        `${this.storage.key}, which has ${this.storage.numel}`);
     const first = this.offset * itemBytes;
-    const raw = n === 0 ? new Uint8Array(0) : this.archive.read(entry.offset + first, (last - this.offset + 1) * itemBytes);
+    const raw = n === 0 ? new Uint8Array(0) : this.archive.read(this.entry.offset + first, (last - this.offset + 1) * itemBytes);
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const get: (i: number) => number =
       dtype === 'float32' ? (i) => view.getFloat32(i * 4, true)
@@ -129,13 +138,24 @@ function allowList(path: string, archive: ZipArchive, prefix: string): PickleAll
     records: (q) => q.startsWith('__torch__.'),
     persistentLoad: (pid) => {
       if (!Array.isArray(pid) || pid[0] !== 'storage' || !(pid[1] instanceof PickleGlobal) || typeof pid[2] !== 'string')
-        throw new CheckpointError(path, `unknown persistent id ${JSON.stringify(pid)}`);
-      const type = STORAGES[(pid[1] as PickleGlobal).qualified];
+        throw new CheckpointError(path, `unknown persistent id ${describeValue(pid)}`);
+      const type = Object.hasOwn(STORAGES, pid[1].qualified) ? STORAGES[pid[1].qualified] : undefined;
+      if (!type) throw new CheckpointError(path, `storage ${pid[2]} has type ${pid[1].qualified}, not a torch storage type`);
       const key = pid[2];
-      const numel = Number(pid[4]);
-      if (!archive.entries.has(`${prefix}data/${key}`))
+      const numel = pid[4];
+      if (typeof numel !== 'number' || !Number.isSafeInteger(numel) || numel < 0)
+        throw new CheckpointError(path, `storage ${key} declares ${describeValue(numel)} elements`);
+      const name = `${prefix}data/${key}`;
+      if (!archive.entries.has(name))
         throw new CheckpointError(path, `storage data/${key} is missing from the archive (truncated or not a checkpoint)`);
-      const ref = storages.get(key) ?? { key, dtype: type.dtype, itemBytes: type.bytes, numel };
+      const entry = archive.storedEntry(name);
+      // torch reads numel × item bytes from the record: a shorter record is a cut or forged file.
+      if (numel * type.bytes > entry.size)
+        throw new CheckpointError(path, `storage ${key} declares ${numel} ${type.dtype} elements (${numel * type.bytes} bytes), ` +
+          `its entry ${name} holds ${entry.size} bytes (truncated?)`);
+      const ref = storages.get(key) ?? { key, dtype: type.dtype, itemBytes: type.bytes, numel, entry };
+      if (ref.dtype !== type.dtype || ref.numel !== numel)
+        throw new CheckpointError(path, `storage ${key} is declared twice, as ${ref.numel} ${ref.dtype} and as ${numel} ${type.dtype}`);
       storages.set(key, ref);
       return ref;
     },
@@ -145,14 +165,28 @@ function allowList(path: string, archive: ZipArchive, prefix: string): PickleAll
       'torch.jit._pickle.build_doublelist': (args) => args[0],
       'torch.jit._pickle.build_boollist': (args) => args[0],
       'torch._utils._rebuild_tensor_v2': (args) => {
-        const [storage, offset, size, stride] = args as [unknown, number, PickleValue, PickleValue];
+        const [storage, offset, size, stride] = args as [unknown, PickleValue, PickleValue, PickleValue];
+        if (!storages.has((storage as StorageRef)?.key) || storages.get((storage as StorageRef).key) !== storage)
+          throw new CheckpointError(path, 'tensor without a storage');
         const ref = storage as StorageRef;
-        if (!ref || typeof ref.key !== 'string') throw new CheckpointError(path, 'tensor without a storage');
-        return new CheckpointTensor(archive, `${prefix}data/${ref.key}`, ref, Number(offset), asInts(size, 'size'),
-          asInts(stride, 'stride'));
+        if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0)
+          throw new CheckpointError(path, `tensor in storage ${ref.key} has storage offset ${describeValue(offset)}`);
+        const shape = asInts(size, 'size'), strides = asInts(stride, 'stride');
+        if (shape.length !== strides.length)
+          throw new CheckpointError(path, `tensor in storage ${ref.key} has ${shape.length} sizes and ${strides.length} strides`);
+        return new CheckpointTensor(archive, ref.entry, ref, offset, shape, strides);
       },
     },
   };
+}
+
+/** A pickle value, briefly, for an error message. */
+function describeValue(v: unknown): string {
+  if (typeof v === 'bigint') return `${v.toString().slice(0, 24)}${v.toString().length > 24 ? '…' : ''}`;
+  if (v instanceof PickleGlobal) return v.qualified;
+  if (Array.isArray(v)) return `(${v.slice(0, 6).map(describeValue).join(', ')}${v.length > 6 ? ', …' : ''})`;
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  return typeof v === 'object' && v !== null ? (v.constructor?.name ?? 'object') : String(v);
 }
 
 /** Tensors of a TorchScript module tree, by dotted attribute path (the state_dict keys). */
@@ -161,8 +195,10 @@ function collectRecordTensors(node: PickleRecord, prefix: string, out: Map<strin
   const state = node.state;
   if (state === null || typeof state !== 'object' || Array.isArray(state) || state instanceof Map) return;
   for (const [k, v] of Object.entries(state as Record<string, unknown>)) {
-    if (v instanceof CheckpointTensor) out.set(prefix + k, v);
-    else if (v instanceof PickleRecord) collectRecordTensors(v, `${prefix}${k}.`, out, depth + 1);
+    if (v instanceof CheckpointTensor) {
+      v.name = prefix + k;
+      out.set(v.name, v);
+    } else if (v instanceof PickleRecord) collectRecordTensors(v, `${prefix}${k}.`, out, depth + 1);
   }
 }
 
@@ -186,7 +222,11 @@ export function openCheckpoint(path: string): Checkpoint {
     if (rootObj instanceof PickleRecord) collectRecordTensors(rootObj, '', tensors);
     else if (rootObj !== null && typeof rootObj === 'object' && !Array.isArray(rootObj)) {
       const entries = rootObj instanceof Map ? [...rootObj.entries()] : Object.entries(rootObj as object);
-      for (const [k, v] of entries) if (typeof k === 'string' && v instanceof CheckpointTensor) tensors.set(k, v);
+      for (const [k, v] of entries) {
+        if (typeof k !== 'string' || !(v instanceof CheckpointTensor)) continue;
+        v.name = k;
+        tensors.set(k, v);
+      }
     }
     if (tensors.size === 0) throw new CheckpointError(path, 'holds no tensors (not a state_dict or module archive)');
     return { path, format: torchscript ? 'torchscript' : 'torch.save', tensors, close: () => archive.close() };

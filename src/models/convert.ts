@@ -2,13 +2,14 @@
 // (graphs, manifest.json with sha256s, the vocabulary), with no Python. Each graph is a weight-free template from
 // `export.py --templates` (models/templates/) filled with the checkpoint's tensors, one tensor in memory at a time.
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createProgress } from '../eval/progress.ts';
 import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
 import type { Manifest, ManifestFile, Precision } from './loadModels.ts';
 import { planTemplate, writeFilledTemplate, type EmptyInitializer } from './onnxTemplate.ts';
+import { stageDirectory, type StagedDir } from './stagedDir.ts';
 import { resamplePositional, toFloat16Bytes, transpose2d, type RecipePart } from './tensorRecipes.ts';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -97,6 +98,8 @@ function checkCheckpoint(ck: Checkpoint, label: string, entries: TemplateEntry[]
 function partValues(ck: Checkpoint, part: RecipePart): Float32Array {
   const t = ck.tensors.get(part.key)!;
   let v = t.readFloat32();
+  const bad = v.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new ConvertError(`checkpoint ${ck.path}: tensor ${part.key} holds ${v[bad]} at element ${bad}; a weight must be finite`);
   if (part.transpose) v = transpose2d(v, t.shape[0], t.shape[1]);
   if (part.resample) v = resamplePositional(v, t.shape[1], part.taps!);
   return v;
@@ -114,6 +117,17 @@ function concat(arrays: Float32Array[]): Float32Array {
   let at = 0;
   for (const a of arrays) out.set(a, at), (at += a.length);
   return out;
+}
+
+/** CLIP's logit scale, exp(logit_scale), as the manifest records it: refused unless finite. */
+function derivedLogitScale(clip: Checkpoint): number {
+  const scale = clip.tensors.get('logit_scale');
+  if (!scale) throw new ConvertError(`CLIP checkpoint ${clip.path} lacks logit_scale`);
+  const raw = scale.readFloat32()[0];
+  const value = Math.fround(Math.exp(raw));
+  if (!Number.isFinite(value))
+    throw new ConvertError(`CLIP checkpoint ${clip.path}: tensor logit_scale is ${raw}, so the logit scale exp(${raw}) is ${value}; it must be finite`);
+  return value;
 }
 
 const SAM_WIDTHS: Record<number, string> = { 768: 'vit_b', 1024: 'vit_l', 1280: 'vit_h' };
@@ -156,10 +170,17 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
   }
   const vocab = options.vocab ?? PACKAGED_VOCAB;
   if (!existsSync(vocab)) throw new ConvertError(`vocabulary ${vocab} is missing`);
+  if (!statSync(vocab).isFile()) throw new ConvertError(`vocabulary ${vocab} is not a file`);
 
-  mkdirSync(options.out, { recursive: true });
+  let stage: StagedDir;
+  try {
+    stage = stageDirectory(options.out);
+  } catch (e) {
+    throw new ConvertError(`--out ${options.out}: ${(e as Error).message}`);
+  }
   const checkpoints: Checkpoint[] = [];
   const files: ManifestFile[] = [];
+  const stale: string[] = [];
   try {
     const jobs: Array<{ ck: Checkpoint; entry: TemplateEntry; dir: string }> = [];
     for (const f of families) {
@@ -169,6 +190,7 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
       checkCheckpoint(ck, f.label, entries, f.hint);
       for (const entry of entries) jobs.push({ ck, entry, dir: f.dir });
     }
+    const logitScale = derivedLogitScale(checkpoints[1]);
     const plans = jobs.map(({ entry, dir }) => planTemplate(readFileSync(join(dir, entry.template)),
       (name) => Object.hasOwn(entry.initializers, name), `${entry.name}.data`, options.externalDataAbove));
     const total = plans.reduce((a, p) => a + p.totalBytes, 0);
@@ -176,7 +198,7 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
     let done = 0;
     const mb = (n: number) => Math.round(n / 1e6);
     for (const [i, { ck, entry }] of jobs.entries()) {
-      const path = join(options.out, entry.name), partial = `${path}.partial`;
+      const path = join(stage.dir, entry.name), partial = `${path}.partial`;
       const data = `${path}.data`, dataPartial = `${data}.partial`;
       await writeFilledTemplate(plans[i], partial, dataPartial, (slot) => {
         const bytes = initializerBytes(ck, entry.initializers[slot.name], slot);
@@ -185,7 +207,7 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
         return bytes;
       });
       if (plans[i].external) renameSync(dataPartial, data);
-      else rmSync(data, { force: true }); // from an earlier conversion
+      else stale.push(basename(data)); // from an earlier conversion
       renameSync(partial, path);
       const { template: _t, initializers: _r, ...spec } = entry;
       files.push({ ...spec, sha256: await sha256(path), bytes: statSync(path).size,
@@ -193,10 +215,7 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
     }
     bar?.(mb(total), mb(total), true);
 
-    const clip = checkpoints[1];
-    const scale = clip.tensors.get('logit_scale');
-    if (!scale) throw new ConvertError(`CLIP checkpoint ${clip.path} lacks logit_scale`);
-    copyFileSync(vocab, join(options.out, 'bpe_simple_vocab_16e6.txt.gz'));
+    copyFileSync(vocab, join(stage.dir, 'bpe_simple_vocab_16e6.txt.gz'));
     const [sam, clipIndex] = [families[0].index, families[1].index];
     const manifest: Manifest = {
       format: 'hybridgl-models', formatVersion: 1,
@@ -207,12 +226,16 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
         clip: { checkpoint: basename(options.clip), sha256: await sha256(options.clip) },
       },
       config: { sam: sam.config, clip: clipIndex.config },
-      logitScale: Math.fround(Math.exp(scale.readFloat32()[0])),
+      logitScale,
       vocab: { file: 'bpe_simple_vocab_16e6.txt.gz', present: true, sha256: await sha256(vocab) },
       files,
     };
-    writeFileSync(join(options.out, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    writeFileSync(join(stage.dir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+    stage.commit('manifest.json', stale);
     return manifest;
+  } catch (e) {
+    stage.abort();
+    throw e;
   } finally {
     for (const ck of checkpoints) ck.close();
   }
