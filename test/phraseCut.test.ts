@@ -64,8 +64,8 @@ describe('PhraseCutDataset', () => {
   });
 
   it('names missing files and images', () => {
-    expect(() => PhraseCutDataset.load(root, 'train')).toThrow(/refer_train\.json does not exist/);
+    expect(() => PhraseCutDataset.load(root, 'train')).toThrow(/refer_train\.json: does not exist/);
     writeFileSync(join(root, 'refer_miniv.json'), JSON.stringify([task(99, 'x', [])]));
-    expect(() => PhraseCutDataset.load(root, 'miniv')).toThrow(/image 99 has tasks but no entry/);
+    expect(() => PhraseCutDataset.load(root, 'miniv')).toThrow(/refer_miniv\.json: task #0 \(task_id "99__x"\) is on image 99, which .*image_data_split\.json does not list in split miniv/);
   });
 });

@@ -56,15 +56,15 @@ describe('ReferDataset on the synthetic data', () => {
   });
 
   it('names what is missing or malformed', () => {
-    expect(() => ReferDataset.load(root, 'refcocog')).toThrow(/refs\(umd\)\.p does not exist/);
+    expect(() => ReferDataset.load(root, 'refcocog')).toThrow(/refs\(umd\)\.p: does not exist/);
     expect(() => ReferDataset.load(root, 'coco' as never)).toThrow(/unknown REFER dataset 'coco'/);
     const bad = join(root, 'bad');
     mkdirSync(join(bad, 'refcoco'), { recursive: true });
     writeFileSync(join(bad, 'refcoco', 'instances.json'), JSON.stringify({ images: [], annotations: [], categories: [] }));
     writeFileSync(join(bad, 'refcoco', 'refs(unc).p'), writePickle([{ ref_id: 1, ann_id: 2, image_id: 3, category_id: 1, split: 'val' }]));
-    expect(() => ReferDataset.load(bad, 'refcoco')).toThrow(/ref #0 has no sentences list/);
+    expect(() => ReferDataset.load(bad, 'refcoco')).toThrow(/refs\(unc\)\.p: ref #0 \(ref_id 1\) sentences is missing, not a list/);
     writeFileSync(join(bad, 'refcoco', 'refs(unc).p'), writePickle([{ ref_id: 1, ann_id: 2, image_id: 3, category_id: 1, split: 'val', sentences: [] }]));
-    expect(() => ReferDataset.load(bad, 'refcoco')).toThrow(/annotation 2, not in instances.json/);
+    expect(() => ReferDataset.load(bad, 'refcoco')).toThrow(/ref #0 \(ref_id 1\) names annotation 2, not in .*instances\.json/);
     // A pickle error names the file (and stays a PickleError).
     writeFileSync(join(bad, 'refcoco', 'refs(unc).p'), Uint8Array.from([0x80, 2, 0x5d, 0x63, 0x2e]));
     const err = (() => { try { ReferDataset.load(bad, 'refcoco'); } catch (e) { return e as Error; } })();

@@ -1,6 +1,8 @@
 // Spec §0 (PhraseCut variant): the VGPhraseCut_v0 files as the reference's PhraseCut script reads them, and its GT.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { DatasetError, describeValue, fieldChecks, MAX_IMAGE_SIDE, readDatasetJson } from './datasetFiles.ts';
 
 /** One referring task of refer_<split>.json (fields the reference uses; others are kept as they are). */
 export interface PhraseCutTask {
@@ -48,31 +50,39 @@ export class PhraseCutDataset {
     this.imageRoot = imageRoot;
   }
 
+  /** Reads the files; every field the evaluation uses is checked here (a DatasetError names the file, the item and
+   *  the field), before any work starts. */
   static load(root: string, split: string, options: LoadPhraseCutOptions = {}): PhraseCutDataset {
     const splits = split.split('_');
     const infoFile = join(root, 'image_data_split.json');
-    if (!existsSync(infoFile)) throw new Error(`PhraseCut data: ${infoFile} does not exist`);
-    const info = JSON.parse(readFileSync(infoFile, 'utf8')) as PhraseCutImage[];
-    if (!Array.isArray(info)) throw new Error(`${infoFile}: expected a list of images`);
-    const images = new Map(info.filter((im) => splits.includes(im.split)).map((im) => [im.image_id, im]));
+    if (!existsSync(infoFile)) throw new DatasetError(infoFile, 'does not exist (PhraseCut data)');
+    const ic = fieldChecks(infoFile);
+    const images = new Map<number, PhraseCutImage>();
+    const listed = new Set<number>();
+    ic.list(readDatasetJson(infoFile), 'the top level (a list of images)').forEach((v, i) => {
+      const where = `image #${i}`;
+      const im = ic.dict(v, where);
+      const id = ic.int(im.image_id, `${where} image_id`);
+      for (const k of ['width', 'height'] as const) ic.int(im[k], `${where} (image_id ${id}) ${k}`, 1, MAX_IMAGE_SIDE);
+      ic.str(im.split, `${where} (image_id ${id}) split`);
+      if (listed.has(id)) ic.fail(where, `repeats image_id ${id}`);
+      listed.add(id);
+      if (splits.includes(im.split as string)) images.set(id, im as PhraseCutImage);
+    });
     const tasksByImage = new Map<number, PhraseCutTask[]>();
     for (const s of splits) {
       const file = join(root, `refer_${s}.json`);
-      if (!existsSync(file)) throw new Error(`PhraseCut data: ${file} does not exist`);
-      const tasks = JSON.parse(readFileSync(file, 'utf8')) as PhraseCutTask[];
-      if (!Array.isArray(tasks)) throw new Error(`${file}: expected a list of tasks`);
-      tasks.forEach((t, i) => {
-        if (typeof t?.phrase !== 'string' || !Array.isArray(t.Polygons) || !Number.isFinite(t.image_id))
-          throw new Error(`${file}: task #${i} needs image_id, phrase and Polygons`);
-        tasksByImage.set(t.image_id, [...(tasksByImage.get(t.image_id) ?? []), t]);
+      if (!existsSync(file)) throw new DatasetError(file, 'does not exist (PhraseCut data)');
+      const tc = fieldChecks(file);
+      tc.list(readDatasetJson(file), 'the top level (a list of tasks)').forEach((v, i) => {
+        const task = checkTask(v, i, images, split, infoFile, tc);
+        const list = tasksByImage.get(task.image_id);
+        if (list) list.push(task);
+        else tasksByImage.set(task.image_id, [task]);
       });
     }
     // The reference sorts the image ids and, per image, keeps the tasks in file order.
-    const groups = [...tasksByImage.keys()].sort((a, b) => a - b).map((id) => {
-      const image = images.get(id);
-      if (!image) throw new Error(`PhraseCut data: image ${id} has tasks but no entry of split ${split} in ${infoFile}`);
-      return { image, tasks: tasksByImage.get(id)! };
-    });
+    const groups = [...tasksByImage.keys()].sort((a, b) => a - b).map((id) => ({ image: images.get(id)!, tasks: tasksByImage.get(id)! }));
     return new PhraseCutDataset(root, groups, options.imageRoot ?? join(root, 'images'));
   }
 
@@ -84,6 +94,29 @@ export class PhraseCutDataset {
   imagePath(image: PhraseCutImage): string {
     return join(this.imageRoot, `${image.image_id}.jpg`);
   }
+}
+
+/** A task with the fields the evaluation uses checked: its image listed, its polygons lists of [x, y] points of
+ *  finite numbers within the image and a margin its size (the rasteriser walks every edge). */
+function checkTask(v: unknown, i: number, images: Map<number, PhraseCutImage>, split: string, infoFile: string,
+  c: ReturnType<typeof fieldChecks>): PhraseCutTask {
+  const task = c.dict(v, `task #${i}`);
+  const where = `task #${i} (task_id ${describeValue(task.task_id)})`;
+  c.str(task.task_id, `${where} task_id`);
+  const imageId = c.int(task.image_id, `${where} image_id`);
+  c.str(task.phrase, `${where} phrase`);
+  const image = images.get(imageId) ?? c.fail(where, `is on image ${imageId}, which ${infoFile} does not list in split ${split}`);
+  const { width: w, height: h } = image;
+  c.list(task.Polygons, `${where} Polygons`).forEach((instance, k) =>
+    c.list(instance, `${where} Polygons[${k}]`).forEach((polygon, j) =>
+      c.list(polygon, `${where} Polygons[${k}][${j}]`).forEach((point, p) => {
+        const at = `${where} Polygons[${k}][${j}][${p}]`;
+        const xy = c.list(point, at);
+        if (xy.length !== 2) c.fail(at, `has ${xy.length} coordinates, not [x, y]`);
+        c.num(xy[0], `${at} x`, -w, 2 * w);
+        c.num(xy[1], `${at} y`, -h, 2 * h);
+      })));
+  return task as PhraseCutTask;
 }
 
 /**

@@ -8,7 +8,9 @@ import { UsageError } from '../cliErrors.ts';
 import { annotationMask } from '../data/gtMask.ts';
 import { ReferDataset, type ReferDatasetName } from '../data/refer.ts';
 import { modelFlags } from '../modelFlags.ts';
+import { printable } from '../text/printable.ts';
 import type { AmgOptions } from '../pipeline/samCrops.ts';
+import { loadDataset } from './evalLoop.ts';
 import { runEval } from './evaluate.ts';
 import { runPhraseCutEval } from './phraseCutEval.ts';
 import { createProgress } from './progress.ts';
@@ -18,7 +20,7 @@ import { groupRuns } from './reportTables.ts';
 import { autoShard } from './shardAuto.ts';
 import { runWorkers } from './workers.ts';
 import { parseShard, type Shard } from './shard.ts';
-import { mergeRuns, readRun, summarizeResults, type RunSummary } from './store.ts';
+import { mergeRuns, readRun, scoredResults, summarizeResults, type RunSummary } from './store.ts';
 
 const DATASETS = ['refcoco', 'refcoco+', 'refcocog', 'phrasecut'];
 const SPLITS = ['train', 'val', 'test', 'testA', 'testB', 'testC', 'testAB', 'testBC', 'testAC'];
@@ -34,6 +36,10 @@ async function usageOnPlanError<T>(work: () => Promise<T> | T): Promise<T> {
 
 function printSummary(s: RunSummary, log: (m: string) => void): void {
   log(`${s.sentences} sentences${s.stickyK ? ' (guided with QUIRK sticky-k over the reference order)' : ''}`);
+  if (s.skipped > 0) {
+    const first = s.skippedSentences[0];
+    log(`${s.skipped} skipped, not in the numbers (in summary.json; e.g. ref ${first.ref_id} sentence ${first.sent_id}: ${printable(first.reason)})`);
+  }
   if (s.complete === false) log(`INCOMPLETE: ${s.sentences} of ${s.planned} planned sentences; these numbers are not the split's`);
   else if (s.wholeSplit === false) log('a shard or --limit-images run: these numbers are not the whole split\'s');
   log(`pure hybridgl: ${s.hybrid.oIoU.toFixed(2)} / ${s.hybrid.mIoU.toFixed(2)} (oIoU / mIoU)`);
@@ -142,17 +148,18 @@ async function report(args: string[], log: (m: string) => void): Promise<number>
   const sections = runs.map((r) => ({
     title: `${r.meta.dataset ?? '?'} ${r.meta.split ?? '?'} (${r.meta.fusion ?? 'G2L'})`,
     summary: summarizeResults(r.results),
-    results: r.results,
+    results: scoredResults(r.results),
   }));
   const input = { title: 'hybridgl evaluation', sections, datasets: groupRuns(runs) } as Parameters<typeof reportHtml>[0];
   if (values.dataset === 'phrasecut') throw new UsageError('eval report: examples (--data, --dataset) are for the REFER datasets only');
   if (values.data && values.dataset) {
     // Examples need the images and ground truth: taken from the first run.
-    const ds = ReferDataset.load(values.data, values.dataset as ReferDatasetName, { imageRoot: values['image-root'] });
+    const ds = loadDataset(() => ReferDataset.load(values.data!, values.dataset as ReferDatasetName, { imageRoot: values['image-root'] }));
     const n = values.examples ? Number(values.examples) : 3;
-    const { best, worst } = pickExamples(runs[0].results, n);
+    const { best, worst } = pickExamples(scoredResults(runs[0].results), n);
     const toExample = async (r: (typeof best)[number], title: string): Promise<ReportExample> => {
-      const ref = ds.refs.find((x) => x.ref_id === r.ref_id)!;
+      const ref = ds.refs.find((x) => x.ref_id === r.ref_id);
+      if (!ref) throw new UsageError(`eval report: ref ${r.ref_id} of ${positionals[0]} is not in --data ${values.data} (${values.dataset})`);
       const image = ds.images.get(ref.image_id)!;
       const gt = annotationMask(ds.annotations.get(ref.ann_id)!, image, { rleFromPolygons, rleDecode });
       const pred = r.guided.rle ? rleDecode(r.guided.rle) : undefined;

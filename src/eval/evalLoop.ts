@@ -3,8 +3,11 @@
 import { maskIoU } from '../../bindings/maskOps.ts';
 import type { Device } from '../modelFlags.ts';
 import type { Fusion, Precision } from '../models/loadModels.ts';
-import type { ImageInput } from '../pipeline/image.ts';
-import { SegmentError, type PreparedImage, type Segmenter } from '../segmenter.ts';
+import { DatasetError } from '../data/datasetFiles.ts';
+import { PickleError } from '../data/pickle.ts';
+import { loadImage, type ImageInput } from '../pipeline/image.ts';
+import { SegmentError, type ExpressionResult, type PreparedImage, type Segmenter } from '../segmenter.ts';
+import { isBlank, printable } from '../text/printable.ts';
 import { stickyKVariants } from './metrics.ts';
 import type { Shard } from './shard.ts';
 import type { PredictionRecord, ResultStore, SentenceResult } from './store.ts';
@@ -53,6 +56,35 @@ export interface EvalGroup {
   items: EvalItem[];
 }
 
+/** Reads a dataset: a file it cannot use (DatasetError, PickleError: each names the file and item) is bad input
+ *  (CLI exit 3), as an unreadable image is. */
+export function loadDataset<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof DatasetError || err instanceof PickleError) throw new SegmentError('badInput', err.message);
+    throw err;
+  }
+}
+
+/**
+ * The image of a group, refused (SegmentError badInput, naming the image and the file that lists it) when its decoded
+ * size is not the size the dataset lists: the GT would be drawn at one size and the masks predicted at another.
+ */
+export function checkedImage(path: string, width: number, height: number, listedIn: string): () => Promise<ImageInput> {
+  return async () => {
+    const rgb = await loadImage(path);
+    if (rgb.width !== width || rgb.height !== height)
+      throw new SegmentError('badInput', `${path} is ${rgb.width}×${rgb.height} but ${listedIn} lists ${width}×${height}`);
+    return rgb;
+  };
+}
+
+/** Why a sentence cannot be scored, or null: blank text has nothing to look for. */
+function unusable(raw: string): string | null {
+  return isBlank(raw) ? 'blank (nothing visible in the sentence)' : null;
+}
+
 /** I, U and IoU of every proposal against the ground truth, in one batched call; record(i, score) reads them. */
 function proposalCounts(masks: Uint8Array, gt: Uint8Array, height: number, width: number) {
   const { intersection, union, iou } = maskIoU(masks, gt, height, width);
@@ -91,17 +123,33 @@ export async function runEvalLoop(
         throw err;
       },
     );
-  let next = pending.length > 0 ? prepare(pending[0]) : null;
+  // The next image's promise is marked handled now: a failure surfaces when it is awaited, not as an unhandled rejection.
+  const ahead = (g: EvalGroup) => {
+    const p = prepare(g);
+    p.catch(() => {});
+    return p;
+  };
+  let next = pending.length > 0 ? ahead(pending[0]) : null;
   for (let gi = 0; gi < pending.length; gi++) {
     const group = pending[gi];
     const current = await next!;
-    next = gi + 1 < pending.length ? prepare(pending[gi + 1]) : null;
+    next = gi + 1 < pending.length ? ahead(pending[gi + 1]) : null;
     const { height, width } = group;
     for (const item of group.items) {
-      const sentences = item.sentences.filter((s) => !store.has(item.ref_id, s.sent_id));
+      const todo = item.sentences.filter((s) => !store.has(item.ref_id, s.sent_id));
+      if (todo.length === 0) continue;
+      const base = { ref_id: item.ref_id, image_id: group.imageId, order: item.order, ...item.extra };
+      const skip = (s: { sent_id: number; raw: string }, reason: string) => {
+        store.append({ ...base, sent_id: s.sent_id, sentence: s.raw, skipped: reason });
+        done++;
+      };
+      const sentences = todo.filter((s) => {
+        const why = unusable(s.raw);
+        if (why) skip(s, why);
+        return !why;
+      });
       if (sentences.length === 0) continue;
       const gt = item.gt();
-      const base = { ref_id: item.ref_id, image_id: group.imageId, order: item.order, ...item.extra };
       if (!current.prepared) {
         // The reference crashes here; we count an empty prediction (I = 0, U = |gt|) and say why.
         const empty = { ...proposalCounts(new Uint8Array(height * width), gt, height, width)(0, NaN), index: -1 };
@@ -115,8 +163,12 @@ export async function runEvalLoop(
       const n = p.proposals.count;
       const record = proposalCounts(p.proposals.masks, gt, height, width);
       const variants = stickyKVariants(n);
-      const results = await segmenter.segmentPrepared(p, sentences.map((s) => s.raw.toLowerCase()), { kVariants: variants });
+      const results = await scoreSentences(segmenter, p, sentences, variants);
       for (const [j, r] of results.entries()) {
+        if (typeof r === 'string') {
+          skip(sentences[j], r);
+          continue;
+        }
         const guidedByK: Record<string, PredictionRecord> = {};
         for (const [key, g] of Object.entries(r.guidedByK ?? {})) guidedByK[key] = record(g.proposal, g.score);
         const line: SentenceResult = {
@@ -128,8 +180,26 @@ export async function runEvalLoop(
         };
         store.append(line);
       }
-      done += sentences.length;
+      done += results.filter((r) => typeof r !== 'string').length;
     }
     onProgress?.(done, total);
   }
+}
+
+/** The sentences' results in one batch; when the segmenter refuses the batch as bad input (one sentence it cannot
+ *  use), each sentence alone: a refused one gives its reason instead of a result, and the others are scored. */
+async function scoreSentences(segmenter: Segmenter, prepared: PreparedImage, sentences: Array<{ raw: string }>,
+  kVariants: ReturnType<typeof stickyKVariants>): Promise<Array<ExpressionResult | string>> {
+  const texts = sentences.map((s) => s.raw.toLowerCase());
+  try {
+    return await segmenter.segmentPrepared(prepared, texts, { kVariants });
+  } catch (err) {
+    if (!(err instanceof SegmentError && err.kind === 'badInput') || texts.length === 1) {
+      if (err instanceof SegmentError && err.kind === 'badInput') return [printable(err.message.replace(/^expressions\[0\] /, ''))];
+      throw err;
+    }
+  }
+  const out: Array<ExpressionResult | string> = [];
+  for (const text of texts) out.push(...await scoreSentences(segmenter, prepared, [{ raw: text }], kVariants));
+  return out;
 }

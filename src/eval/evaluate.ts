@@ -1,11 +1,13 @@
 // Spec §0 and §7 (QUIRK sticky-k): the evaluation loop over a REFER split — one JSON line per sentence, resumable,
 // shardable by image, with decoding and SAM for the next image overlapping the scoring of the current one.
+import { join } from 'node:path';
+
 import { rleDecode, rleFromPolygons } from '../../bindings/rle.ts';
 import { annotationMask } from '../data/gtMask.ts';
 import { ReferDataset, type ReferDatasetName, type ReferImageGroup } from '../data/refer.ts';
 import { ModelLoadError, readManifest, type Fusion, type Manifest } from '../models/loadModels.ts';
 import { createSegmenter, neededModels, SegmentError, type Segmenter } from '../segmenter.ts';
-import { runEvalLoop, type EvalRunOptions } from './evalLoop.ts';
+import { checkedImage, loadDataset, runEvalLoop, type EvalRunOptions } from './evalLoop.ts';
 import { makePlan, RunPlanError } from './runPlan.ts';
 import { inShard } from './shard.ts';
 import { ResultStore, resultKey, type RunSummary } from './store.ts';
@@ -49,7 +51,8 @@ export function modelSettings(models: string | Segmenter, precisionOption: strin
  * existing run without `resume` or with other settings is a RunPlanError, unusable models a SegmentError.
  */
 export async function runEval(options: EvalOptions): Promise<RunSummary> {
-  const ds = ReferDataset.load(options.data, options.dataset, { imageRoot: options.imageRoot });
+  const ds = loadDataset(() => ReferDataset.load(options.data, options.dataset, { imageRoot: options.imageRoot }));
+  const instancesFile = join(options.data, options.dataset, 'instances.json');
   const fusion = options.fusion ?? 'G2L';
   let groups: ReferImageGroup[];
   try {
@@ -78,7 +81,8 @@ export async function runEval(options: EvalOptions): Promise<RunSummary> {
   }
   try {
     await runEvalLoop(groups.map((g) => ({
-      imageId: g.image.id, image: ds.imagePath(g.image), height: g.image.height, width: g.image.width,
+      imageId: g.image.id, image: checkedImage(ds.imagePath(g.image), g.image.width, g.image.height, `${instancesFile} (image ${g.image.id})`),
+      height: g.image.height, width: g.image.width,
       items: g.items.map((it) => ({
         ref_id: it.ref.ref_id, order: it.order, sentences: it.ref.sentences,
         gt: () => annotationMask(it.annotation, it.image, { rleFromPolygons, rleDecode }),

@@ -1,10 +1,11 @@
 // Spec §10: the reference's PhraseCut loop (Hybridgl_main_PhraseCut.py) — one item per task, its GT the union of its
 // instances' Pillow polygons, SAM with crops and a 64×64 grid; the same results, resume and shards as §0.
+import { join } from 'node:path';
+
 import { PhraseCutDataset, phraseCutGtMask } from '../data/phraseCut.ts';
-import { loadImage } from '../pipeline/image.ts';
 import { PHRASECUT_AMG, type AmgOptions } from '../pipeline/samCrops.ts';
-import { createSegmenter, SegmentError } from '../segmenter.ts';
-import { runEvalLoop, type EvalGroup, type EvalRunOptions } from './evalLoop.ts';
+import { createSegmenter } from '../segmenter.ts';
+import { checkedImage, loadDataset, runEvalLoop, type EvalGroup, type EvalRunOptions } from './evalLoop.ts';
 import { modelSettings } from './evaluate.ts';
 import { makePlan } from './runPlan.ts';
 import { inShard, type Shard } from './shard.ts';
@@ -28,18 +29,11 @@ export function phraseCutGroups(ds: PhraseCutDataset, shard?: Shard): EvalGroup[
       };
     });
     if (!inShard(image.image_id, shard)) continue;
-    const path = ds.imagePath(image);
     groups.push({
       imageId: image.image_id, height: image.height, width: image.width, items,
-      image: async () => {
-        const rgb = await loadImage(path);
-        // The reference cv2.resizes sam_img to the listed size: a no-op on VGPhraseCut_v0, where the sizes agree.
-        if (rgb.height !== image.height || rgb.width !== image.width) {
-          throw new SegmentError('badInput', `${path} is ${rgb.width}×${rgb.height} but image_data_split.json lists ` +
-            `${image.width}×${image.height}; resizing to the listed size (the reference's cv2.resize) is not implemented`);
-        }
-        return rgb;
-      },
+      // The reference cv2.resizes sam_img to the listed size: a no-op on VGPhraseCut_v0, where the sizes agree; a
+      // differing image is refused (resizing to the listed size is not implemented).
+      image: checkedImage(ds.imagePath(image), image.width, image.height, `${join(ds.root, 'image_data_split.json')} (image_id ${image.image_id})`),
     });
   }
   return groups;
@@ -47,7 +41,7 @@ export function phraseCutGroups(ds: PhraseCutDataset, shard?: Shard): EvalGroup[
 
 /** Runs (or resumes) a PhraseCut evaluation; returns the summary written to RUNDIR/summary.json. */
 export async function runPhraseCutEval(options: PhraseCutEvalOptions): Promise<RunSummary> {
-  const ds = PhraseCutDataset.load(options.data, options.split, { imageRoot: options.imageRoot });
+  const ds = loadDataset(() => PhraseCutDataset.load(options.data, options.split, { imageRoot: options.imageRoot }));
   const fusion = options.fusion ?? 'G2L';
   const amg = { ...PHRASECUT_AMG, ...options.amg };
   let groups = phraseCutGroups(ds, options.shard);

@@ -1,6 +1,6 @@
 // Spec §0: the report's paper-style tables — runs grouped by dataset, split and fusion; one table per dataset.
 import { PRECISION_THRESHOLDS, type MetricSummary } from './metrics.ts';
-import { resultKey, summarizeResults, type SentenceResult } from './store.ts';
+import { resultKey, summarizeResults, type ResultLine } from './store.ts';
 
 export interface DatasetTable {
   dataset: string;
@@ -24,8 +24,8 @@ const byOrder = (order: string[]) => (a: string, b: string) => {
  * Groups runs by (dataset, split, fusion); runs of the same group (e.g. unmerged shards) are pooled, a sentence
  * present in several of them counted once.
  */
-export function groupRuns(runs: Array<{ meta: Record<string, unknown>; results: SentenceResult[] }>): DatasetTable[] {
-  const groups = new Map<string, { dataset: string; split: string; fusion: string; results: Map<string, SentenceResult>; runs: number }>();
+export function groupRuns(runs: Array<{ meta: Record<string, unknown>; results: ResultLine[] }>): DatasetTable[] {
+  const groups = new Map<string, { dataset: string; split: string; fusion: string; results: Map<string, ResultLine>; runs: number }>();
   for (const r of runs) {
     const dataset = String(r.meta.dataset ?? '?'), split = String(r.meta.split ?? '?');
     // Runs with a changed SAM generator (e.g. a smaller PhraseCut grid) are not the paper's setting: own column.

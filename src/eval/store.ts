@@ -32,8 +32,28 @@ export interface SentenceResult {
   [extra: string]: unknown;
 }
 
+/** A line of results.jsonl for a sentence that could not be scored (e.g. blank): why, and no predictions. */
+export interface SkippedSentence {
+  ref_id: number;
+  sent_id: number;
+  image_id: number;
+  sentence?: string;
+  skipped: string;
+  [extra: string]: unknown;
+}
+
+/** One line of results.jsonl: a scored sentence, or one skipped with its reason. */
+export type ResultLine = SentenceResult | SkippedSentence;
+
+export const isSkipped = (r: ResultLine): r is SkippedSentence => typeof r.skipped === 'string';
+export const scoredResults = (lines: ResultLine[]): SentenceResult[] => lines.filter((r): r is SentenceResult => !isSkipped(r));
+
 export interface RunSummary {
+  /** Sentences scored (the metrics' denominator). */
   sentences: number;
+  /** Sentences skipped (blank or otherwise unusable), each with its reason; not in the metrics. */
+  skipped: number;
+  skippedSentences: Array<{ ref_id: number; sent_id: number; reason: string }>;
   hybrid: MetricSummary;
   guided: MetricSummary;
   /** whether `guided` applies QUIRK sticky-k over the reference order (needs order, proposals and guidedByK on
@@ -53,14 +73,14 @@ export const RUN_FILE = 'run.json';
 
 export const resultKey = (r: { ref_id: number; sent_id: number }) => `${r.ref_id}/${r.sent_id}`;
 
-function checkResult(r: unknown, where: string): SentenceResult {
+function checkResult(r: unknown, where: string): ResultLine {
   const o = r as SentenceResult;
   const isPred = (p: unknown) =>
     typeof p === 'object' && p !== null &&
     Number.isSafeInteger((p as IoUCounts).intersection) && Number.isSafeInteger((p as IoUCounts).union);
   if (typeof o !== 'object' || o === null || !Number.isFinite(o.ref_id) || !Number.isFinite(o.sent_id) ||
-      !isPred(o.hybrid) || !isPred(o.guided))
-    throw new Error(`${where}: not a sentence result (needs ref_id, sent_id, hybrid and guided I/U counts)`);
+      (typeof o.skipped !== 'string' && (!isPred(o.hybrid) || !isPred(o.guided))))
+    throw new Error(`${where}: not a sentence result (needs ref_id, sent_id, and hybrid and guided I/U counts or skipped)`);
   return o;
 }
 
@@ -68,10 +88,10 @@ function checkResult(r: unknown, where: string): SentenceResult {
  * Parses results.jsonl text. Text after the last newline is what a kill in the middle of a write leaves: it is
  * reported as `truncated` and left out of `cleanText`; a bad line elsewhere, or a sentence twice, is an error.
  */
-export function parseResults(text: string, file: string): { results: SentenceResult[]; truncated: boolean; cleanText: string } {
+export function parseResults(text: string, file: string): { results: ResultLine[]; truncated: boolean; cleanText: string } {
   const end = text.lastIndexOf('\n') + 1;
   const lines = end === 0 ? [] : text.slice(0, end - 1).split('\n');
-  const results: SentenceResult[] = [];
+  const results: ResultLine[] = [];
   const seen = new Set<string>();
   lines.forEach((line, i) => {
     let value: unknown;
@@ -90,7 +110,7 @@ export function parseResults(text: string, file: string): { results: SentenceRes
 }
 
 /** Sorted by (ref_id, sent_id), so that every way of producing the same sentences sums them in the same order. */
-function canonicalOrder(results: SentenceResult[]): SentenceResult[] {
+function canonicalOrder<T extends ResultLine>(results: T[]): T[] {
   return [...results].sort((a, b) => a.ref_id - b.ref_id || a.sent_id - b.sent_id);
 }
 
@@ -99,7 +119,9 @@ function canonicalOrder(results: SentenceResult[]): SentenceResult[] {
  * and the sticky-k fields on every line, the guided result of each sentence is the one for the k the reference's
  * sequential loop would have used (exact only over a whole split: merge shards first).
  */
-export function summarizeResults(results: SentenceResult[], options: { stickyK?: boolean } = {}): RunSummary {
+export function summarizeResults(lines: ResultLine[], options: { stickyK?: boolean } = {}): RunSummary {
+  const skipped = canonicalOrder(lines.filter(isSkipped)).map((r) => ({ ref_id: r.ref_id, sent_id: r.sent_id, reason: r.skipped }));
+  const results = scoredResults(lines);
   const ordered = canonicalOrder(results);
   // A line with no proposal (the reference would crash there) keeps its own result and does not lower k.
   const ranked = (r: SentenceResult) => (r.proposals ?? 0) > 0;
@@ -119,7 +141,8 @@ export function summarizeResults(results: SentenceResult[], options: { stickyK?:
     if (!g) throw new Error(`ref ${r.ref_id} sentence ${r.sent_id}: guidedByK has no entry for k = ${key}`);
     guided.add(g);
   }
-  return { sentences: results.length, hybrid: hybrid.summary(), guided: guided.summary(), stickyK: sticky };
+  return { sentences: results.length, skipped: skipped.length, skippedSentences: skipped, hybrid: hybrid.summary(),
+    guided: guided.summary(), stickyK: sticky };
 }
 
 export interface OpenRunOptions {
@@ -134,7 +157,7 @@ export interface OpenRunOptions {
 
 /** A run directory being written: results.jsonl (appended and flushed one line per sentence), run.json. */
 export class ResultStore {
-  private readonly done = new Map<string, SentenceResult>();
+  private readonly done = new Map<string, ResultLine>();
   readonly resultsPath: string;
   /** how many sentences a resume found finished, and whether it dropped a cut last line. */
   readonly resumed: { sentences: number; droppedTruncatedLine: boolean };
@@ -199,7 +222,7 @@ export class ResultStore {
   }
 
   /** Appends one sentence's result as one line and flushes it to the file before returning. */
-  append(result: SentenceResult): void {
+  append(result: ResultLine): void {
     checkResult(result, 'ResultStore.append');
     const key = resultKey(result);
     if (this.done.has(key)) throw new Error(`ResultStore.append: ref ${result.ref_id} sentence ${result.sent_id} is already stored`);
@@ -207,7 +230,7 @@ export class ResultStore {
     this.done.set(key, result);
   }
 
-  results(): SentenceResult[] {
+  results(): ResultLine[] {
     return [...this.done.values()];
   }
 
@@ -217,7 +240,7 @@ export class ResultStore {
   }
 }
 
-export function writeSummary(runDir: string, results: SentenceResult[], plan?: RunPlan): RunSummary {
+export function writeSummary(runDir: string, results: ResultLine[], plan?: RunPlan): RunSummary {
   const summary = summarizeResults(results);
   if (plan) {
     const c = completeness(plan, results.map(resultKey));
@@ -229,7 +252,7 @@ export function writeSummary(runDir: string, results: SentenceResult[], plan?: R
 
 /** Reads a finished run directory's results (a cut last line is an error here: resume that run first). `meta` is
  *  the plan's settings and shard (or a run.json without a plan as it is); `plan` is null without one. */
-export function readRun(runDir: string): { meta: Record<string, unknown>; plan: RunPlan | null; results: SentenceResult[] } {
+export function readRun(runDir: string): { meta: Record<string, unknown>; plan: RunPlan | null; results: ResultLine[] } {
   const file = join(runDir, RESULTS_FILE);
   if (!existsSync(file)) throw new Error(`${runDir}: no ${RESULTS_FILE}`);
   const parsed = parseResults(readFileSync(file, 'utf8'), file);

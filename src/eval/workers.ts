@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 
 import { completeness, makePlan } from './runPlan.ts';
 import {
-  readRun, resultKey, RESULTS_FILE, RUN_FILE, summarizeResults, SUMMARY_FILE, writeSummary, type RunSummary, type SentenceResult,
+  readRun, resultKey, RESULTS_FILE, RUN_FILE, summarizeResults, SUMMARY_FILE, writeSummary, type RunSummary, type ResultLine,
 } from './store.ts';
 import type { Shard } from './shard.ts';
 
@@ -79,7 +79,7 @@ function mergeWorkers(dirs: string[], out: string, shard: Shard | undefined): Ru
     return rest;
   };
   const common = strip(runs[0].meta);
-  const all = new Map<string, SentenceResult>();
+  const all = new Map<string, ResultLine>();
   for (const run of runs) {
     if (JSON.stringify(strip(run.meta)) !== JSON.stringify(common)) throw new Error(`eval --workers: ${run.dir} is a different run`);
     for (const r of run.results) {
