@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -6,9 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rleDecode, rleEncode, rleFromPolygons } from '../bindings/rle.ts';
 import { annotationMask as gtMask, combinePartMasks, decodeUncompressedRle, type GtMaskOptions } from '../src/data/gtMask.ts';
 import type { CocoAnnotation, CocoImage } from '../src/data/refer.ts';
-import { PickleError, writePickle } from '../src/data/pickle.ts';
+import { DatasetError } from '../src/data/datasetFiles.ts';
+import { PickleError, readPickle, writePickle, type PickleWritable } from '../src/data/pickle.ts';
 import { inReferSplit, REFER_DATASETS, ReferDataset } from '../src/data/refer.ts';
 import { writeSynthRefer } from '../src/eval/synthRefer.ts';
+import { rng } from './helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'hybridgl-refer-'));
 beforeAll(() => writeSynthRefer(root));
@@ -70,6 +72,137 @@ describe('ReferDataset on the synthetic data', () => {
     const err = (() => { try { ReferDataset.load(bad, 'refcoco'); } catch (e) { return e as Error; } })();
     expect(err).toBeInstanceOf(PickleError);
     expect(err!.message).toBe(`${join(bad, 'refcoco', 'refs(unc).p')}: pickle: refused opcode GLOBAL (0x63 'c'): it would call code at byte 3`);
+  });
+});
+
+describe('ReferDataset under hostile files: refused at load, naming the file, the item and the field', () => {
+  type Json = Record<string, any>;
+  const imageRoot = () => join(root, 'images', 'mscoco', 'images', 'train2014');
+  let v = 0;
+  /** A copy of the synthetic refcoco with its instances (as data or text) and refs changed. */
+  const variant = (change: { instances?: (j: Json) => void; text?: (t: string) => string; refs?: (r: Json[]) => void }) => {
+    const dir = join(root, 'variants', String(v++));
+    mkdirSync(join(dir, 'refcoco'), { recursive: true });
+    const instances = JSON.parse(readFileSync(join(root, 'refcoco', 'instances.json'), 'utf8'));
+    change.instances?.(instances);
+    // Python's json.dump writes float('nan') as NaN: placed here as a marker string.
+    const text = JSON.stringify(instances).replaceAll('"__NaN__"', 'NaN').replaceAll('"__Infinity__"', 'Infinity');
+    writeFileSync(join(dir, 'refcoco', 'instances.json'), change.text ? change.text(text) : text);
+    const refs = readPickle(readFileSync(join(root, 'refcoco', 'refs(unc).p'))) as Json[];
+    change.refs?.(refs);
+    writeFileSync(join(dir, 'refcoco', 'refs(unc).p'), writePickle(refs as PickleWritable));
+    return dir;
+  };
+  const load = (dir: string) => ReferDataset.load(dir, 'refcoco', { imageRoot: imageRoot() });
+  const refusal = (dir: string) => {
+    try {
+      load(dir);
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error('loaded');
+  };
+  const polygonAnn = (j: Json) => j.annotations.findIndex((a: Json) => Array.isArray(a.segmentation[0]));
+
+  it('reads NaN as Python writes it, and refuses it where a number must be finite', () => {
+    const dir = variant({ instances: (j) => (j.annotations[polygonAnn(j)].segmentation[0][3] = '__NaN__') });
+    const err = refusal(dir);
+    expect(err).toBeInstanceOf(DatasetError);
+    expect(err.message).toMatch(/instances\.json: annotations\[0\] \(id 100\) segmentation\[0\]\[3\] is NaN, not a finite number$/);
+    // NaN in a field the evaluation does not use (area) is no reason to refuse the dataset.
+    expect(load(variant({ instances: (j) => (j.annotations[0].area = '__NaN__') })).annotations.get(100)!.area).toBeNaN();
+  });
+
+  it('names a truncated or malformed JSON file', () => {
+    const cut = refusal(variant({ text: (t) => t.slice(0, Math.floor(t.length / 2)) }));
+    expect(cut.message).toMatch(/instances\.json: not valid JSON \(truncated\?\)/);
+    expect(refusal(variant({ text: (t) => `{\n"images": [}\n${t}` })).message).toMatch(/instances\.json: not valid JSON: Unexpected token/);
+  });
+
+  it('refuses polygons with null or far-off coordinates, and RLEs of another size', () => {
+    expect(refusal(variant({ instances: (j) => (j.annotations[0].segmentation[0][1] = null) })).message)
+      .toMatch(/annotations\[0\] \(id 100\) segmentation\[0\]\[1\] is null, not a finite number/);
+    expect(refusal(variant({ instances: (j) => (j.annotations[0].segmentation[0][2] = 1e30) })).message)
+      .toMatch(/annotations\[0\] \(id 100\) segmentation\[0\]\[2\] is 1e\+30, outside -160\.\.320/);
+    expect(refusal(variant({ instances: (j) => j.annotations[0].segmentation[0].pop() })).message)
+      .toMatch(/segmentation\[0\] has \d+ coordinates, not x, y pairs/);
+    const rle = (j: Json) => j.annotations.find((a: Json) => !Array.isArray(a.segmentation));
+    expect(refusal(variant({ instances: (j) => (rle(j).segmentation.size = [1, 1]) })).message).toMatch(/segmentation size is \[1,1\], not the image's/);
+    expect(refusal(variant({ instances: (j) => (rle(j).segmentation.counts[1] = -5) })).message).toMatch(/segmentation counts\[1\] is -5, outside 0\.\./);
+  });
+
+  it('refuses image sizes of 0 or 1e9 and ids of the wrong type', () => {
+    expect(refusal(variant({ instances: (j) => (j.images[0].height = 0) })).message).toMatch(/images\[0\] \(id 1000\) height is 0, outside 1\.\.65535/);
+    expect(refusal(variant({ instances: (j) => (j.images[1].width = 1e9) })).message).toMatch(/images\[1\] \(id 1001\) width is 1000000000, outside 1\.\.65535/);
+    expect(refusal(variant({ instances: (j) => (j.images[0].id = '1000') })).message).toMatch(/images\[0\] id is "1000", not an integer/);
+    expect(refusal(variant({ refs: (r) => (r[2].ann_id = 1.5) })).message).toMatch(/refs\(unc\)\.p: ref #2 ann_id is 1\.5, not an integer/);
+    expect(refusal(variant({ refs: (r) => (r[0].sentences[1].raw = 7) })).message).toMatch(/ref #0 \(ref_id 0\) sentence #1 \(sent_id 1\) raw is 7, not a string/);
+  });
+
+  it('refuses a duplicate ref, sentence, image or annotation, and a ref whose annotation is on another image', () => {
+    expect(refusal(variant({ refs: (r) => r.push({ ...r[1] }) })).message).toMatch(/refs\(unc\)\.p: ref #13 repeats ref_id 1 \(ref #1\)/);
+    expect(refusal(variant({ refs: (r) => (r[0].sentences[1].sent_id = r[0].sentences[0].sent_id) })).message).toMatch(/ref #0 \(ref_id 0\) has sent_id 0 twice/);
+    expect(refusal(variant({ instances: (j) => j.images.push({ ...j.images[0] }) })).message).toMatch(/instances\.json: images\[6\] repeats id 1000/);
+    expect(refusal(variant({ instances: (j) => j.annotations.push({ ...j.annotations[0] }) })).message).toMatch(/annotations\[\d+\] repeats id 100/);
+    expect(refusal(variant({ refs: (r) => (r[0].image_id = 1001) })).message).toMatch(/ref #0 \(ref_id 0\) is on image 1001 but its annotation 100 is on image 1000/);
+  });
+
+  it('confines image file names to the image root', () => {
+    const named = (name: string) => refusal(variant({ instances: (j) => (j.images[0].file_name = name) })).message;
+    expect(named('../../refcoco/instances.json')).toMatch(/images\[0\] \(id 1000\) file_name "\.\.\/\.\.\/refcoco\/instances\.json" leads out of the image root/);
+    expect(named('sub/../../x.jpg')).toMatch(/leads out of the image root/);
+    expect(named('/etc/passwd')).toMatch(/file_name "\/etc\/passwd" is an absolute path/);
+    expect(named('C:\\x.jpg')).toMatch(/is an absolute path/);
+    expect(named('')).toMatch(/is empty/);
+    // A subdirectory of the root is fine.
+    const ds = load(variant({ instances: (j) => (j.images[0].file_name = 'sub/x.jpg') }));
+    expect(ds.imagePath(ds.images.get(1000)!)).toBe(join(imageRoot(), 'sub', 'x.jpg'));
+  });
+
+  it('fuzz: mutated instances and refs load, or are refused with a DatasetError/PickleError naming the file; what loads gives its GT', () => {
+    const r = rng(Number(process.env.HYBRIDGL_FUZZ_SEED ?? 20251207));
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+    const hostile = [null, '__NaN__', '__Infinity__', 1e30, -1, 0, 1e9, 0.5, 'x', '../../x', [], {}, true, [1, 2], 2 ** 53];
+    /** A random container and key inside v (a path to a leaf or a branch). */
+    const target = (v: Json): [Json, string | number] => {
+      let node: Json = v, key: string | number = pick(Object.keys(v));
+      while (node[key] !== null && typeof node[key] === 'object' && Object.keys(node[key]).length > 0 && r() < 0.75) {
+        node = node[key];
+        key = Array.isArray(node) ? Math.floor(r() * node.length) : pick(Object.keys(node));
+      }
+      return [node, key];
+    };
+    const mutate = (v: Json) => {
+      const [node, key] = target(v);
+      const k = r();
+      if (k < 0.7) node[key] = pick(hostile);
+      else if (k < 0.85 && !Array.isArray(node)) delete node[key];
+      else if (Array.isArray(node)) node.push(structuredClone(node[Math.floor(r() * node.length)]));
+    };
+    const outcomes = { loaded: 0, refused: 0 };
+    for (let i = 0; i < 120; i++) {
+      const which = r();
+      const dir = variant(which < 0.45 ? { instances: mutate } : which < 0.9 ? { refs: (refs) => mutate(refs as unknown as Json) }
+        : { text: (t) => t.slice(0, Math.floor(r() * t.length)) });
+      let ds: ReferDataset;
+      try {
+        ds = load(dir);
+      } catch (e) {
+        if (!(e instanceof DatasetError || e instanceof PickleError)) throw e;
+        expect(e.message).toMatch(/instances\.json: |refs\(unc\)\.p: /);
+        outcomes.refused++;
+        continue;
+      }
+      for (const split of ['val', 'testA', 'testB'])
+        for (const it of ds.items(split)) {
+          const m = gtMask(it.annotation, it.image, { rleFromPolygons, rleDecode });
+          expect(m.length).toBe(it.image.width * it.image.height);
+          expect(ds.imagePath(it.image).startsWith(imageRoot())).toBe(true);
+        }
+      outcomes.loaded++;
+    }
+    expect(outcomes.refused).toBeGreaterThan(30);
+    expect(outcomes.loaded).toBeGreaterThan(5);
   });
 });
 
