@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -6,11 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { rleDecode, rleFromPolygons } from '../bindings/rle.ts';
 import { annotationMask } from '../src/data/gtMask.ts';
+import { readPickle, writePickle, type PickleWritable } from '../src/data/pickle.ts';
 import { ReferDataset } from '../src/data/refer.ts';
 import { runEval } from '../src/eval/evaluate.ts';
 import { mergeRuns, type SentenceResult } from '../src/eval/store.ts';
 import { writeSynthRefer } from '../src/eval/synthRefer.ts';
-import { createSegmenter } from '../src/segmenter.ts';
+import { createSegmenter, SegmentError } from '../src/segmenter.ts';
+import { runHybridgl } from './runProcess.ts';
 import { standInModels, VOCAB } from './standInModels.ts';
 
 const lines = (dir: string): SentenceResult[] =>
@@ -71,4 +73,53 @@ describe.skipIf(!existsSync(VOCAB))('runEval on the synthetic REFER dataset (sta
     await run(s2, { shard: { index: 2, count: 2 } });
     expect(mergeRuns([s1, s2], join(dir, 'merged'))).toEqual(full);
   });
+
+  /** A copy of the synthetic data with its instances and refs changed. */
+  const changed = (name: string, change: { instances?: (j: Record<string, any>) => void; refs?: (r: Record<string, any>[]) => void }) => {
+    const data = join(dir, name);
+    cpSync(join(dir, 'data'), data, { recursive: true });
+    const inst = join(data, 'refcoco', 'instances.json'), refsFile = join(data, 'refcoco', 'refs(unc).p');
+    const j = JSON.parse(readFileSync(inst, 'utf8'));
+    change.instances?.(j);
+    writeFileSync(inst, JSON.stringify(j));
+    const refs = readPickle(readFileSync(refsFile)) as Record<string, any>[];
+    change.refs?.(refs);
+    writeFileSync(refsFile, writePickle(refs as PickleWritable));
+    return data;
+  };
+
+  it('refuses an image whose decoded size differs from instances.json, naming it (it gave a wrong oIoU)', async () => {
+    // Width and height swapped: the same pixel count, so the old loop scored masks against a GT of another shape.
+    const data = changed('resized', { instances: (j) => Object.assign(j.images[0], { width: 120, height: 160 }) });
+    const err = await run(join(dir, 'resized-run'), { data }).then(() => null, (e: Error) => e);
+    expect(err).toBeInstanceOf(SegmentError);
+    expect((err as SegmentError).kind).toBe('badInput');
+    expect(err!.message).toMatch(/COCO_train2014_000000001000\.jpg is 160×120 but .*instances\.json \(image 1000\) lists 120×160/);
+  });
+
+  it('records a blank sentence as skipped with its reason and goes on; resume keeps it skipped', async () => {
+    const data = changed('blank', { refs: (r) => (r[1].sentences[0].raw = ' \u200b ') });
+    const out = join(dir, 'blank-run');
+    const full = JSON.parse(readFileSync(join(dir, 'full', 'summary.json'), 'utf8'));
+    const summary = await run(out, { data });
+    const sentId = (readPickle(readFileSync(join(data, 'refcoco', 'refs(unc).p'))) as Record<string, any>[])[1].sentences[0].sent_id;
+    expect(summary.sentences).toBe(full.sentences - 1);
+    expect(summary.skipped).toBe(1);
+    expect(summary.skippedSentences).toEqual([{ ref_id: 1, sent_id: sentId, reason: 'blank (nothing visible in the sentence)' }]);
+    expect(summary.complete).toBe(true);
+    const skippedLine = lines(out).find((l) => l.skipped);
+    expect(skippedLine).toMatchObject({ ref_id: 1, sent_id: sentId, skipped: 'blank (nothing visible in the sentence)' });
+    expect(lines(out).length).toBe(full.sentences);
+    expect(await run(out, { data, resume: true })).toEqual(summary);
+  });
+
+  it('refuses unusable dataset files as bad input naming the file (exit 3 on the command line, no stack)', async () => {
+    const data = changed('nan', { instances: (j) => (j.images[2].height = -1) });
+    await expect(run(join(dir, 'nan-run'), { data })).rejects.toThrow(/instances\.json: images\[2\] \(id 1002\) height is -1, outside 1\.\.65535/);
+    const r = await runHybridgl(['eval', '--data', data, '--dataset', 'refcoco', '--split', 'val', '--models', join(dir, 'no-models'),
+      '--out', join(dir, 'cli-run')]);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/instances\.json: images\[2\] \(id 1002\) height is -1/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
 });
