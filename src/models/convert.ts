@@ -98,8 +98,8 @@ function checkCheckpoint(ck: Checkpoint, label: string, entries: TemplateEntry[]
 function partValues(ck: Checkpoint, part: RecipePart): Float32Array {
   const t = ck.tensors.get(part.key)!;
   let v = t.readFloat32();
-  const bad = v.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0) throw new ConvertError(`checkpoint ${ck.path}: tensor ${part.key} holds ${v[bad]} at element ${bad}; a weight must be finite`);
+  for (let i = 0; i < v.length; i++)
+    if (!Number.isFinite(v[i])) throw new ConvertError(`checkpoint ${ck.path}: tensor ${part.key} holds ${v[i]} at element ${i}; a weight must be finite`);
   if (part.transpose) v = transpose2d(v, t.shape[0], t.shape[1]);
   if (part.resample) v = resamplePositional(v, t.shape[1], part.taps!);
   return v;
