@@ -6,9 +6,11 @@
 #   slurm-cluster.sh start            start; prints the cluster directory (source DIR/env for SLURM_CONF)
 #   slurm-cluster.sh stop DIR         cancel its jobs, stop its daemons, remove DIR
 #
-# Installs Debian's slurm-wlm and munge when missing. Plugins: proctrack/linuxproc and task/none, no cgroup plugin
-# (the CI sandbox, gVisor, gives no writable cgroup hierarchy); select/cons_tres with CR_CPU; no accounting database
-# (jobcomp/filetxt keeps one line per finished job, read with `sacct -c`).
+# Installs Debian's slurm-wlm and munge when missing. Plugins: proctrack/linuxproc and task/none. The sandbox (gVisor,
+# cgroup v1) does run proctrack/cgroup + task/cgroup, but their hierarchy (/sys/fs/cgroup/<controller>/slurm_<node>)
+# is machine-wide, shared by every cluster on the machine, and the node's CPU slots below are more than a cpuset can
+# hold. select/cons_tres with CR_CPU; no accounting database (jobcomp/filetxt keeps a line per
+# finished job, read with `sacct -c`).
 set -euo pipefail
 shopt -s inherit_errexit
 
