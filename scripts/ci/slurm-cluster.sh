@@ -107,10 +107,13 @@ CONF
   echo "$dir"
 }
 
-# Every job this cluster ran, from the job completion log (there is no accounting database: sacct -c).
+# Every job this cluster ran, from the job completion log (there is no accounting database: sacct -c), and which
+# array task each job id was (sacct -c shows the ids only).
 show_jobs() {
   SLURM_CONF="$1/slurm.conf" sacct -c -S "$(cat "$1/started")" \
     -o JobID,JobName%18,Partition,NodeList,State,ExitCode,Start,End >&2 2>/dev/null || true
+  sed -n 's/^JobId=\([0-9]*\) .* ArrayJobId=\([0-9]*\) ArrayTaskId=\([0-9]*\) .*/\1=\2_\3/p' "$1/log/jobcomp.txt" 2>/dev/null |
+    sort -un | tr '\n' ' ' | sed 's/^./array tasks (JobID=ArrayJobId_ArrayTaskId): &/;s/ $/\n/' >&2 || true
 }
 
 stop() {
