@@ -22,6 +22,7 @@ const MODELS = join(root, 'test', 'fixtures', 'e2e', 'models');
 const clusterUp = process.env.SLURM_CONF !== undefined &&
   spawnSync('sinfo', ['-h', '-o', '%a'], { encoding: 'utf8', timeout: 10_000 }).stdout?.trim() === 'up';
 const required = process.env.HYBRIDGL_REQUIRE_SLURM === '1';
+const runnable = clusterUp && existsSync(CLIP_VOCAB_PATH);
 
 type Job = Record<string, string>;
 
@@ -43,7 +44,7 @@ async function waitFor(what: string, ready: () => boolean, seconds = 240, explai
   const deadline = Date.now() + seconds * 1000;
   while (!ready()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${seconds} s waiting for ${what}\n${explain()}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -57,13 +58,14 @@ function resultLines(runDir: string): Array<Record<string, unknown>> {
 const key = (r: Record<string, unknown>) => `${r.ref_id}/${r.sent_id ?? r.task_id}`;
 const byKey = (rows: Array<Record<string, unknown>>) => [...rows].sort((a, b) => key(a).localeCompare(key(b)));
 
-describe.skipIf(!clusterUp && !required)('examples/slurm on a one-node Slurm', () => {
+describe.skipIf(!runnable && !required)('examples/slurm on a one-node Slurm', () => {
   let dir: string, slurmDir: string, env: NodeJS.ProcessEnv;
   let refer: string, phraseCut: string;
   let unsharded: { refer: Promise<ProcessResult>; phraseCut: Promise<ProcessResult> };
 
   beforeAll(async () => {
     expect(clusterUp, `HYBRIDGL_REQUIRE_SLURM=1 but no Slurm answers (SLURM_CONF=${process.env.SLURM_CONF}); run under scripts/ci/slurm-cluster.sh run`).toBe(true);
+    expect(existsSync(CLIP_VOCAB_PATH), `${CLIP_VOCAB_PATH} is missing`).toBe(true);
     dir = mkdtempSync(join(tmpdir(), 'hybridgl-slurm-examples-'));
     // The examples byte for byte, copied so that their logs/ land beside the copy, not in the checkout.
     slurmDir = join(dir, 'slurm');
@@ -119,7 +121,8 @@ describe.skipIf(!clusterUp && !required)('examples/slurm on a one-node Slurm', (
   ]) {
     it(`${c.name}: two array tasks, one preempted mid-run and requeued, the merge after afterok equals an unsharded run`, async () => {
       const runs = join(dir, `${c.prefix}-runs`);
-      // Two shards: image id mod 2, so the target task's shard has two images and can be stopped between them.
+      // Two shards by image id mod 2, so the target task's shard has two images and can be stopped between them
+      // (RefCOCO test: 1002 and 1004 in task 0; PhraseCut: 2001 and 2003 in task 1).
       const { array, merge } = await submit({ ...c.vars(), RUNS: runs }, [c.script, '--array=0-1']);
       expect(jobs(merge)[0]).toMatchObject({ JobState: 'PENDING', Reason: 'Dependency', Dependency: `afterok:${array}_*(unfulfilled)` });
 
