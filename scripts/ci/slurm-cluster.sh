@@ -14,6 +14,9 @@
 set -euo pipefail
 shopt -s inherit_errexit
 
+# A requeued job waits cred_expire + 1 s before it starts again (a launch of it before its old credential's revocation
+# is over fails): 10 s here instead of 120.
+CRED_EXPIRE=10
 # 16 CPU slots whatever the machine has (SlurmdParameters=config_overrides): the examples ask 4 or 8 CPUs and 16G
 # per array task, as on a real cluster, and two tasks of either run at once.
 CPUS=16
@@ -69,7 +72,7 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$dir/munge/munge.sock
+AuthInfo=socket=$dir/munge/munge.sock,cred_expire=$CRED_EXPIRE
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/slurmctld.pid.own
