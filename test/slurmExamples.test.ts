@@ -137,7 +137,6 @@ describe.skipIf(!runnable && !required)('examples/slurm on a one-node Slurm', ()
       expect(before).toBeGreaterThan(0);
       expect(before).toBeLessThan(planned);
       // Slurm starts it again by itself, cred_expire + 1 s after the requeue (10 s on the CI cluster, 120 by default).
-
       await waitFor('the merge to finish', () => FINISHED.test(jobs(merge)[0].JobState), 240, logs);
       const tasks = jobs(array), mergeJob = jobs(merge)[0];
       expect(mergeJob.JobState, logs()).toBe('COMPLETED');
