@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -41,22 +42,32 @@ function expectPartition(shards: Array<{ index: number; count: number }>, n: num
 }
 
 describe('examples/', () => {
-  it('the Slurm array script gives every task its own shard and output, and the merge joins them', () => {
-    const script = readFileSync(join(EXAMPLES, 'slurm', 'eval-array.sbatch'), 'utf8');
-    const m = /^#SBATCH --array=(\d+)-(\d+)\s*$/m.exec(script);
-    expect(m).not.toBeNull();
-    const [min, max] = [Number(m![1]), Number(m![2])];
-    const evalLine = script.replace(/\\\n\s*/g, '').split('\n').find((l) => l.startsWith('hybridgl eval'))!;
-    expect(evalLine).toMatch(/--shard auto/);
-    expect(evalLine).toMatch(/--out "\$RUNS\/shard-\$SLURM_ARRAY_TASK_ID"/);
-    const shards = [];
-    for (let id = min; id <= max; id++) {
-      const env = { SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_MIN: String(min), SLURM_ARRAY_TASK_MAX: String(max), SLURM_ARRAY_TASK_COUNT: String(max - min + 1) };
-      shards.push(autoShard(env).shard);
+  it('the Slurm array scripts give every task its own shard and output, and the merge joins them', () => {
+    // Submitted to a real Slurm by test/slurmExamples.test.ts (in CI); here, what holds without a cluster.
+    for (const name of ['eval-array.sbatch', 'phrasecut-array.sbatch']) {
+      const script = readFileSync(join(EXAMPLES, 'slurm', name), 'utf8');
+      const m = /^#SBATCH --array=(\d+)-(\d+)\s*$/m.exec(script);
+      expect(m, name).not.toBeNull();
+      const [min, max] = [Number(m![1]), Number(m![2])];
+      const evalLine = script.replace(/\\\n\s*/g, '').split('\n').find((l) => l.startsWith('hybridgl eval'))!;
+      expect(evalLine).toMatch(/--shard auto --resume/);
+      expect(evalLine).toMatch(/--out "\$RUNS\/shard-\$SLURM_ARRAY_TASK_ID"/);
+      // A preempted task is requeued, resumes, and keeps the killed attempt's log.
+      expect(script).toMatch(/^#SBATCH --requeue$/m);
+      expect(script).toMatch(/^#SBATCH --open-mode=append$/m);
+      const shards = [];
+      for (let id = min; id <= max; id++) {
+        const env = { SLURM_ARRAY_TASK_ID: String(id), SLURM_ARRAY_TASK_MIN: String(min), SLURM_ARRAY_TASK_MAX: String(max), SLURM_ARRAY_TASK_COUNT: String(max - min + 1) };
+        shards.push(autoShard(env).shard);
+      }
+      expectPartition(shards, max - min + 1);
     }
-    expectPartition(shards, max - min + 1);
     expect(readFileSync(join(EXAMPLES, 'slurm', 'merge.sbatch'), 'utf8')).toMatch(/hybridgl eval merge --out "\$RUNS\/merged" "\$RUNS"\/shard-\*/);
-    expect(readFileSync(join(EXAMPLES, 'slurm', 'submit.sh'), 'utf8')).toMatch(/--dependency=afterok:"\$array" merge\.sbatch/);
+    expect(readFileSync(join(EXAMPLES, 'slurm', 'submit.sh'), 'utf8')).toMatch(/--kill-on-invalid-dep=yes --dependency=afterok:"\$array" merge\.sbatch/);
+    for (const f of readdirSync(join(EXAMPLES, 'slurm'))) {
+      const r = spawnSync('bash', ['-n', join(EXAMPLES, 'slurm', f)], { encoding: 'utf8' });
+      expect(r.status, `${f}: ${r.stderr}`).toBe(0);
+    }
   });
 
   it('the Kubernetes Indexed Job gives every index its own shard and output, and the merge waits for all', () => {
