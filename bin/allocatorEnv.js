@@ -11,8 +11,9 @@
 // (The mmap threshold is set per model at run time: src/models/loadModels.ts, CPU_MMAP_THRESHOLD.)
 export const ALLOCATOR_TUNABLES = 'glibc.malloc.hugetlb=1';
 
-/** The commands that start with the settings: those that run models, where they pay (a second Node start costs
- *  about 50 ms; at full size they save 15 % of the time and 170 MiB), and `info`. */
+/** The commands that start with the settings: those that run models, where they pay (the second Node start costs
+ *  about 0.1 s; at full size the settings save about 15 % of the time and 170 MiB), and `info`, which reports them.
+ *  The others (--version, help, models, synth-*, selftest) start once. */
 export const ALLOCATOR_COMMANDS = ['segment', 'eval', 'bench', 'serve', 'info'];
 
 /** The environment variables to add to `env` before the command runs (none off Linux, none when all are given). */
