@@ -6,7 +6,7 @@
 #     node, npm and basic utilities (no cmake, c++, g++, cc, python3), with no EBADENGINE warning; the CLI segments
 #     a photo with the fixture models and converts the fixture checkpoints; the consumer tests
 #     (scripts/package/consumer-check.sh: README example, require, TypeScript) run against the installed package.
-#  2. The same on Node 22 (from the npm registry): install, no EBADENGINE, consumer tests.
+#  2. The same on Node 22 and Node 24 (from the npm registry): install, no EBADENGINE, consumer tests.
 #  3. The linux-arm64 prebuild, when the package carries one, loads on an arm64 Node under qemu-user.
 #  4. Without a prebuild: scripts/package/source-install-check.sh (the addon compiled at install).
 set -euo pipefail
@@ -15,7 +15,7 @@ ROOT=$PWD
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 PLATFORM=$(node -p 'process.platform + "-" + process.arch')
-NODE_MAJORS=(22)
+NODE_MAJORS=(22 24)
 TYPES_NODE='@types/node@^20.19.0'
 
 if ! ls "prebuilds/$PLATFORM"/*.node >/dev/null 2>&1; then npm run prebuild; fi

@@ -7,6 +7,7 @@
 #  2. require('hybridgl') from CommonJS (require(esm): Node >= 20.19 and >= 22.12).
 #  3. A TypeScript app type-checked with strict and module nodenext against the shipped .d.ts only (skipLibCheck off).
 #  4. Every runtime export is declared by the types, and every value the types declare exists (exports-check.mjs).
+#  5. `hybridgl serve` runs from the package: models in its worker, the web page, /healthz, exit 0 on SIGTERM.
 # usage: scripts/package/consumer-check.sh APP [NODE]
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -30,4 +31,6 @@ cp "$HERE/require.cjs" require.cjs
 cp "$HERE/app.ts" "$HERE/tsconfig.json" .
 "$NODE" "$HERE/exports-check.mjs" exports-check.ts
 "$NODE" "$ROOT/node_modules/typescript/bin/tsc" -p tsconfig.json
-echo "consumer-check: ok (README example, require, TypeScript strict/nodenext, exports = types)"
+
+"$NODE" "$HERE/serve-check.mjs" "$PKG" "$ROOT/test/fixtures/e2e/models" "$PKG/models/vocab/bpe_simple_vocab_16e6.txt.gz"
+echo "consumer-check: ok (README example, require, TypeScript strict/nodenext, exports = types, serve)"
