@@ -1,4 +1,5 @@
-// The `hybridgl` command line: one sub-command per verb.
+// The `hybridgl` command line: one sub-command per verb, each importing its modules when it runs, so that `--version`
+// and `help` load no addon, ONNX Runtime or sharp.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -7,9 +8,6 @@ import { PACKAGE_ROOT } from '../bindings/packageRoot.ts';
 import { EXIT, UsageError } from './cliErrors.ts';
 import { printable } from './text/printable.ts';
 import type { SegmentError } from './segmenter.ts';
-
-// Every command's modules are imported when it runs: `--version` and `help` load no addon, ONNX Runtime or sharp.
-export { EXIT };
 
 const USAGE = `usage: hybridgl <command> [options]
 
