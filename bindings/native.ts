@@ -1,10 +1,9 @@
 // Loads the compiled addon: a prebuild for this platform (prebuildify) or the local cmake-js build.
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
+import { PACKAGE_ROOT as root } from './packageRoot.ts';
 
 const require = createRequire(import.meta.url);
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 function load(): any {
   try {

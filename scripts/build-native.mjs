@@ -4,7 +4,8 @@
 // --out DIR sets cmake-js's build directory (default build/); --copy-to DIR copies the built addon there (the
 // binding.gyp that prebuildify drives uses both, so that cmake and node-gyp keep separate directories).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,7 +29,9 @@ if (!['AUTO', 'ON', 'OFF'].includes(cuda)) {
   console.error(`hybridgl: HYBRIDGL_CUDA must be AUTO, ON or OFF, got '${process.env.HYBRIDGL_CUDA}'`);
   process.exit(1);
 }
-const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
+// cmake-js is found as Node finds a dependency (a consumer's npm hoists it beside this package, a clone nests it).
+const cmakeJsPackage = createRequire(join(root, 'package.json')).resolve('cmake-js/package.json');
+const cmakeJs = join(dirname(cmakeJsPackage), JSON.parse(readFileSync(cmakeJsPackage, 'utf8')).bin['cmake-js']);
 // package.json's binary.napi_versions makes cmake-js use the node-api-headers package: nothing is downloaded.
 // --force reconfigures from scratch (rebuild), so that a changed HYBRIDGL_CUDA takes effect in an existing build dir.
 const args = [cmakeJs, force ? 'rebuild' : 'compile', '--directory', root, '--out', outDir, `--CDHYBRIDGL_CUDA=${cuda}`];

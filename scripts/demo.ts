@@ -1,5 +1,5 @@
 // `npm run demo`: the whole pipeline on the tiny random-weight fixture models and a bundled photo. It shows that
-// everything runs end to end; tiny random models give meaningless masks (see README: exporting the real models).
+// everything runs end to end; tiny random models give meaningless masks (README, Quick start: hybridgl models fetch).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,17 +13,17 @@ const image = process.argv[2] ?? join(root, 'assets', 'demo.jpg');
 const expressions = process.argv.length > 3 ? process.argv.slice(3) : ['the dog on the left', 'the grass below the dog'];
 const out = join(root, 'demo-out');
 const vocabCandidates = [process.env.HYBRIDGL_VOCAB, join(models, 'bpe_simple_vocab_16e6.txt.gz'),
-  join(root, '..', 'shared', 'data', 'clip', 'bpe_simple_vocab_16e6.txt.gz')].filter((p): p is string => !!p);
+  join(root, 'models', 'vocab', 'bpe_simple_vocab_16e6.txt.gz')].filter((p): p is string => !!p);
 const vocabPath = vocabCandidates.find((p) => existsSync(p));
 if (!vocabPath) {
   console.error('demo: CLIP\'s BPE vocabulary (bpe_simple_vocab_16e6.txt.gz) was not found. Set HYBRIDGL_VOCAB to its path ' +
-    '(it ships with OpenAI\'s CLIP and open_clip, and models/export.py writes it beside exported models).');
+    '(the package ships it in models/vocab/, and hybridgl models fetch writes it beside the models).');
   process.exit(1);
 }
 
 console.error(`demo: models ${models}\ndemo: NOTE these are tiny models with RANDOM weights: the pipeline runs end to end, ` +
-  'but the masks it picks mean nothing. Export the real checkpoints with models/export.py (see models/README.md) ' +
-  'and set HYBRIDGL_MODELS=<dir> for real results.');
+  'but the masks it picks mean nothing. For real results fetch the official models with ' +
+  '`hybridgl models fetch --out <dir>` (in a clone: node bin/hybridgl.js models fetch …) and set HYBRIDGL_MODELS=<dir>.');
 const segmenter = await createSegmenter({ models, vocabPath });
 try {
   const result = await segmenter.segment(image, expressions);

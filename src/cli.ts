@@ -1,19 +1,13 @@
-// The `hybridgl` command line: one sub-command per verb.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+// The `hybridgl` command line: one sub-command per verb, each importing its modules when it runs, so that `--version`
+// and `help` load no addon, ONNX Runtime or sharp.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { backendInfo } from '../bindings/backend.ts';
-import { ModelLoadError } from './models/loadModels.ts';
-import { renderContactSheet, renderOverlay } from './render/overlay.ts';
-import { UsageError } from './cliErrors.ts';
-import { resultJson } from './resultJson.ts';
+import { PACKAGE_ROOT } from '../bindings/packageRoot.ts';
+import { EXIT, UsageError } from './cliErrors.ts';
 import { printable } from './text/printable.ts';
-import { createSegmenter, SegmentError, type Segmenter, type SegmentResult } from './segmenter.ts';
-import { SEGMENTER_FLAGS, segmenterOptions } from './segmenterFlags.ts';
-
-/** Exit codes: what a script can branch on. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, badInput: 3, models: 4, noProposal: 5 } as const;
+import type { SegmentError } from './segmenter.ts';
 
 const USAGE = `usage: hybridgl <command> [options]
 
@@ -80,7 +74,7 @@ function log(msg: string): void {
   process.stderr.write(`hybridgl: ${printable(msg, { keepLayout: true })}\n`);
 }
 
-const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
+const VERSION: string = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
 
 /** The usage lines of one command (its entries in USAGE), for `<command> --help`. */
 function commandUsage(cmd: string): string {
@@ -93,96 +87,6 @@ function commandUsage(cmd: string): string {
     if (inside) out.push(line);
   }
   return `usage: hybridgl ${cmd} [options]\n\n${out.join('\n')}`;
-}
-
-async function openSegmenter(values: Record<string, string | boolean | undefined>): Promise<Segmenter> {
-  const options = segmenterOptions(values);
-  const t0 = performance.now();
-  log(`loading models from ${options.models} (${options.device ?? 'auto'}, ${options.precision ?? 'fp32'})`);
-  // One-shot and streamed: sessions are created at first use and not warmed up (a warm-up run costs what it saves).
-  const segmenter = await createSegmenter({ ...options, load: { lazy: true, warmup: false } });
-  log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return segmenter;
-}
-
-function timingLine(r: SegmentResult): string {
-  return Object.entries(r.timings)
-    .map(([k, v]) => `${k} ${v.toFixed(0)} ms`)
-    .join(', ');
-}
-
-async function segmentOnce(positionals: string[], values: Record<string, string | boolean | undefined>): Promise<number> {
-  const [image, ...expressions] = positionals;
-  if (!image) throw new UsageError('segment needs an image path');
-  if (expressions.length === 0) throw new UsageError('segment needs at least one expression');
-  const segmenter = await openSegmenter(values);
-  try {
-    const result = await segmenter.segment(image, expressions);
-    log(`${result.proposals} proposals; ${timingLine(result)}`);
-    const json = JSON.stringify(resultJson(result.results), null, 2);
-    if (typeof values.json === 'string') writeFileSync(values.json, json + '\n');
-    else process.stdout.write(json + '\n');
-    if (typeof values.out === 'string' || typeof values.sheet === 'string') {
-      const img = result.imageData;
-      for (const [i, r] of result.results.entries()) {
-        const suffix = result.results.length > 1 ? `.${i}` : '';
-        if (typeof values.out === 'string') {
-          const png = await renderOverlay(img, segmenter.decodeMask(r.mask), { bbox: r.bbox, caption: r.expression });
-          const path = withSuffix(values.out, suffix);
-          writeFileSync(path, png);
-          log(`wrote ${path}`);
-        }
-        if (typeof values.sheet === 'string') {
-          const entries = r.candidates.map((c) => ({
-            mask: segmenter.decodeMask(c.mask),
-            bbox: c.bbox,
-            label: `#${c.proposal} clip ${c.clip.toFixed(2)}${c.final !== undefined ? ` final ${c.final.toFixed(3)}` : ''}`,
-          }));
-          const path = withSuffix(values.sheet, suffix);
-          writeFileSync(path, await renderContactSheet(img, entries));
-          log(`wrote ${path}`);
-        }
-      }
-    }
-    return EXIT.ok;
-  } finally {
-    await segmenter.dispose();
-  }
-}
-
-function withSuffix(path: string, suffix: string): string {
-  if (!suffix) return path;
-  const dot = path.lastIndexOf('.');
-  return dot > 0 ? `${path.slice(0, dot)}${suffix}${path.slice(dot)}` : `${path}${suffix}`;
-}
-
-async function segmentStream(values: Record<string, string | boolean | undefined>): Promise<number> {
-  const segmenter = await openSegmenter(values);
-  let lineNo = 0, failed = 0;
-  try {
-    const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-    for await (const line of lines) {
-      lineNo++;
-      if (!line.trim()) continue;
-      try {
-        const req = JSON.parse(line);
-        if (typeof req?.image !== 'string') throw new SegmentError('badInput', `"image" must be a path string`);
-        if (!Array.isArray(req.expressions)) throw new SegmentError('badInput', `"expressions" must be an array of strings`);
-        const result = await segmenter.segment(req.image, req.expressions);
-        process.stdout.write(JSON.stringify({ line: lineNo, image: req.image, results: resultJson(result.results) }) + '\n');
-        log(`line ${lineNo}: ${req.image}: ${result.proposals} proposals; ${timingLine(result)}`);
-      } catch (err) {
-        failed++;
-        const message = err instanceof SyntaxError ? `not JSON: ${err.message}` : err instanceof Error ? err.message : String(err);
-        process.stdout.write(JSON.stringify({ line: lineNo, error: message }) + '\n');
-        log(`line ${lineNo}: ${message}`);
-      }
-    }
-  } finally {
-    await segmenter.dispose();
-  }
-  log(`${lineNo} lines, ${failed} failed`);
-  return failed ? EXIT.failure : EXIT.ok;
 }
 
 /** Commands whose `--help` prints their part of USAGE (serve prints its own). */
@@ -200,14 +104,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   switch (cmd) {
     case 'segment': {
-      const { values, positionals } = parseArgs({
-        args: rest,
-        allowPositionals: true,
-        options: {
-          ...SEGMENTER_FLAGS, out: { type: 'string' }, json: { type: 'string' }, sheet: { type: 'string' }, jsonl: { type: 'boolean' },
-        },
-      });
-      return values.jsonl ? segmentStream(values) : segmentOnce(positionals, values);
+      const { runSegmentCommand } = await import('./segmentCommand.ts');
+      return runSegmentCommand(rest, log);
     }
     case 'eval': {
       const { runEvalCommand } = await import('./eval/command.ts');
@@ -241,9 +139,11 @@ export async function main(argv: string[]): Promise<number> {
       log(`wrote ${s.images} images, ${s.tasks} tasks under ${rest[0]}`);
       return EXIT.ok;
     }
-    case 'info':
+    case 'info': {
+      const { backendInfo } = await import('../bindings/backend.ts');
       console.log(JSON.stringify({ node: process.version, backend: backendInfo(), allocator: allocatorSettings() }, null, 2));
       return EXIT.ok;
+    }
     case 'selftest': {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean' } } });
       const { runSelfTestReport, formatSelfTest } = await import('./diagnostics/selftest.ts');
@@ -263,7 +163,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 // Run only as the program, not when imported by tests.
-if (process.argv[1] && /(?:cli\.ts|hybridgl(?:\.js)?)$/.test(process.argv[1])) {
+if (process.argv[1] && /(?:cli\.[jt]s|hybridgl(?:\.js)?)$/.test(process.argv[1])) {
   main(process.argv.slice(2)).then(
     (code) => (process.exitCode = code),
     (err) => {
@@ -273,10 +173,11 @@ if (process.argv[1] && /(?:cli\.ts|hybridgl(?:\.js)?)$/.test(process.argv[1])) {
         const help = cmd && HELPED_COMMANDS.includes(cmd) && cmd !== 'help' ? `hybridgl ${cmd} --help` : 'hybridgl help';
         log(`${(err as Error).message.split('\n')[0]} (usage: ${help})`);
         process.exitCode = EXIT.usage;
-      } else if (err instanceof SegmentError) {
+      } else if (err instanceof Error && err.name === 'SegmentError') {
+        // Matched by name: their modules load only with the commands that run models.
         log(err.message);
-        process.exitCode = EXIT[err.kind];
-      } else if (err instanceof ModelLoadError) {
+        process.exitCode = EXIT[(err as SegmentError).kind];
+      } else if (err instanceof Error && err.name === 'ModelLoadError') {
         // A lazily created session that onnxruntime cannot load surfaces at its first use.
         log(err.message);
         process.exitCode = EXIT.models;

@@ -29,7 +29,7 @@ export class SegmentError extends Error {
 }
 
 export interface SegmenterOptions {
-  /** A directory written by models/export.py, or models already loaded with loadModels. */
+  /** A directory written by `hybridgl models fetch|convert` (or models/export.py), or models loaded with loadModels. */
   models: string | Models;
   device?: 'auto' | 'cpu' | 'cuda';
   /** 'fp32' (default): as the reference, whose models all run in fp32 (spec §4); 'fp16': an opt-in for speed. */
@@ -144,7 +144,7 @@ function findVocab(models: Models, override?: string): string {
   const path = override ?? models.vocabPath ?? process.env.HYBRIDGL_VOCAB;
   if (!path || !existsSync(path)) {
     throw new SegmentError('models', `the CLIP vocabulary (bpe_simple_vocab_16e6.txt.gz) was not found${path ? ` at ${path}` : ''}: ` +
-      're-export the models (models/export.py writes it beside them), pass vocabPath (--vocab) or set HYBRIDGL_VOCAB');
+      'fetch the models again (hybridgl models fetch writes it beside them), pass vocabPath (--vocab) or set HYBRIDGL_VOCAB');
   }
   return path;
 }
@@ -184,7 +184,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
   let models: Models;
   if (typeof options.models === 'string') {
     if (!existsSync(join(options.models, 'manifest.json'))) {
-      throw new SegmentError('models', `no models at ${options.models} (manifest.json missing): export them with models/export.py (see models/README.md)`);
+      throw new SegmentError('models', `no models at ${options.models} (manifest.json missing): fetch them with hybridgl models fetch --out ${options.models} (README, Models)`);
     }
     try {
       models = await loadModels(options.models, {

@@ -1,7 +1,7 @@
 // bin/allocatorEnv.js: the glibc allocator settings the hybridgl command runs itself with.
 import { describe, expect, it } from 'vitest';
 
-import { ALLOCATOR_TUNABLES, allocatorEnv } from '../bin/allocatorEnv.js';
+import { ALLOCATOR_COMMANDS, ALLOCATOR_TUNABLES, allocatorEnv } from '../bin/allocatorEnv.js';
 import { runHybridgl } from './runProcess.ts';
 
 describe('allocatorEnv', () => {
@@ -30,5 +30,19 @@ describe.runIf(process.platform === 'linux')('the hybridgl command on Linux', ()
     expect(JSON.parse(plain.stdout).allocator).toEqual({ MALLOC_ARENA_MAX: '2', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' });
     const own = await runHybridgl(['info'], { env: { ...unset, MALLOC_ARENA_MAX: '1', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' } });
     expect(JSON.parse(own.stdout).allocator).toEqual({ MALLOC_ARENA_MAX: '1', GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' });
+  });
+
+  it('starts Node once for the commands that run no model, twice (the settings applied) for those that do', async () => {
+    // Each Node start writes one line first (NODE_OPTIONS reaches the re-executed command too).
+    const env = { ...process.env, MALLOC_ARENA_MAX: undefined, GLIBC_TUNABLES: undefined,
+      NODE_OPTIONS: `--import=data:text/javascript,${encodeURIComponent('process.stderr.write("node-start\\n")')}` };
+    const starts = (stderr: string) => stderr.split('\n').filter((l) => l === 'node-start').length;
+    const version = await runHybridgl(['--version'], { env });
+    expect(version.status).toBe(0);
+    expect(starts(version.stderr)).toBe(1);
+    expect(ALLOCATOR_COMMANDS).toContain('info');
+    const info = await runHybridgl(['info'], { env });
+    expect(info.status).toBe(0);
+    expect(starts(info.stderr)).toBe(2);
   });
 });

@@ -1,11 +1,12 @@
 // `hybridgl bench`: each pipeline stage timed per image and per expression after warm-up (p50/p90/p99, throughput).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { backendInfo } from '../../bindings/backend.ts';
+import { PACKAGE_ROOT } from '../../bindings/packageRoot.ts';
 import { UsageError } from '../cliErrors.ts';
 import { modelFlags, type ModelFlags } from '../modelFlags.ts';
 import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models } from '../models/loadModels.ts';
@@ -56,8 +57,11 @@ export async function runBenchCommand(args: string[], log: (m: string) => void):
     },
   });
   if (values.kernels) {
-    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-    const r = spawnSync(process.execPath, [join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(root, 'bench', 'index.ts'), ...positionals], { stdio: 'inherit' });
+    // The kernel benchmarks are TypeScript in a clone's bench/ (not in the package), run through tsx.
+    const benchMain = join(PACKAGE_ROOT, 'bench', 'index.ts');
+    if (!existsSync(benchMain)) throw new UsageError('bench --kernels runs in a clone of the repository (npm run bench): the package has no bench/');
+    const tsx = createRequire(import.meta.url).resolve('tsx/cli');
+    const r = spawnSync(process.execPath, [tsx, benchMain, ...positionals], { stdio: 'inherit' });
     return r.status ?? 1;
   }
   if (!values.models) throw new UsageError('bench needs --models DIR (or --kernels for the native micro-benchmarks)');

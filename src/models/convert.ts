@@ -3,8 +3,8 @@
 // `export.py --templates` (models/templates/) filled with the checkpoint's tensors, one tensor in memory at a time.
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, join } from 'node:path';
+import { PACKAGE_ROOT } from '../../bindings/packageRoot.ts';
 import { createProgress } from '../eval/progress.ts';
 import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
 import type { Manifest, ManifestFile, Precision } from './loadModels.ts';
@@ -12,7 +12,6 @@ import { planTemplate, writeFilledTemplate, type EmptyInitializer } from './onnx
 import { stageDirectory, type StagedDir } from './stagedDir.ts';
 import { resamplePositional, toFloat16Bytes, transpose2d, type RecipePart } from './tensorRecipes.ts';
 
-const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEFAULT_TEMPLATES = join(PACKAGE_ROOT, 'models', 'templates');
 /** CLIP's BPE vocabulary (MIT, from openai/CLIP), shipped with the package. */
 export const PACKAGED_VOCAB = join(PACKAGE_ROOT, 'models', 'vocab', 'bpe_simple_vocab_16e6.txt.gz');

@@ -123,12 +123,12 @@ export class ModelLoadError extends Error {
   }
 }
 
-const GENERIC_FIX = 'Re-export them: python3 models/export.py --sam-checkpoint … --clip-checkpoint … --out <dir> ' +
-  '(see models/README.md).';
+const FETCH_HINT = 'hybridgl models fetch --out <dir> (README, Models)';
+const GENERIC_FIX = `Fetch them: ${FETCH_HINT}; or convert checkpoints you have: hybridgl models convert.`;
 
 function fixHint(manifest: Partial<Manifest> | null): string {
   const command = manifest?.exporter?.command;
-  return command ? `Re-export them: ${command} (see models/README.md).` : GENERIC_FIX;
+  return command ? `Re-export them: ${command}; or fetch the official ones: ${FETCH_HINT}.` : GENERIC_FIX;
 }
 
 async function hashFile(path: string): Promise<string> {

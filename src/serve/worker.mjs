@@ -1,4 +1,5 @@
-// The model worker's entry: TypeScript through tsx, as bin/hybridgl.js does for the main thread.
+// The model worker's entry when the service runs from the TypeScript source (a clone): tsx first, as bin/hybridgl.js
+// does for the main thread. Compiled (the package), worker.js is the entry.
 import { register } from 'tsx/esm/api';
 
 register();

@@ -30,6 +30,9 @@ export interface WorkerEngineOptions {
   workerUrl?: URL;
 }
 
+// Compiled (the package), the worker's module runs as is; from the TypeScript source, worker.mjs registers tsx first.
+const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker.mjs' : './worker.js', import.meta.url);
+
 /** Starts the worker, loads the models in it, and resolves once they are ready (SegmentError 'models' if not). */
 export async function startWorkerEngine(segmenter: SegmenterOptions, cache: CacheLimits, log: (m: string) => void = () => {},
   options: WorkerEngineOptions = {}): Promise<SegmentEngine> {
@@ -41,7 +44,7 @@ export async function startWorkerEngine(segmenter: SegmenterOptions, cache: Cach
   let closing = false;
 
   function spawn(): Promise<Running> {
-    const worker = new Worker(options.workerUrl ?? new URL('./worker.mjs', import.meta.url), { workerData: data });
+    const worker = new Worker(options.workerUrl ?? WORKER_URL, { workerData: data });
     return new Promise<Running>((resolve, reject) => {
       let ready = false;
       worker.on('message', (msg: FromWorker) => {
