@@ -14,6 +14,7 @@ import { runPhraseCutEval } from './phraseCutEval.ts';
 import { createProgress } from './progress.ts';
 import { pickExamples, overlayPng, reportHtml, reportMarkdown, type ReportExample } from './report.ts';
 import { RunPlanError } from './runPlan.ts';
+import { describeConfiguration, isRunConfiguration } from './paperConfig.ts';
 import { groupRuns } from './reportTables.ts';
 import { autoShard } from './shardAuto.ts';
 import { runWorkers } from './workers.ts';
@@ -38,6 +39,7 @@ function printSummary(s: RunSummary, log: (m: string) => void): void {
   else if (s.wholeSplit === false) log('a shard or --limit-images run: these numbers are not the whole split\'s');
   log(`pure hybridgl: ${s.hybrid.oIoU.toFixed(2)} / ${s.hybrid.mIoU.toFixed(2)} (oIoU / mIoU)`);
   log(`hybridgl w/ spatial guidance: ${s.guided.oIoU.toFixed(2)} / ${s.guided.mIoU.toFixed(2)}`);
+  if (s.configuration) log(describeConfiguration(s.configuration));
 }
 
 export async function runEvalCommand(args: string[], log: (m: string) => void): Promise<number> {
@@ -143,6 +145,7 @@ async function report(args: string[], log: (m: string) => void): Promise<number>
     title: `${r.meta.dataset ?? '?'} ${r.meta.split ?? '?'} (${r.meta.fusion ?? 'G2L'})`,
     summary: summarizeResults(r.results),
     results: r.results,
+    ...(isRunConfiguration(r.meta.configuration) ? { configuration: r.meta.configuration } : {}),
   }));
   const input = { title: 'hybridgl evaluation', sections, datasets: groupRuns(runs) } as Parameters<typeof reportHtml>[0];
   if (values.dataset === 'phrasecut') throw new UsageError('eval report: examples (--data, --dataset) are for the REFER datasets only');
