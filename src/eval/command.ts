@@ -9,12 +9,13 @@ import { annotationMask } from '../data/gtMask.ts';
 import { ReferDataset, type ReferDatasetName } from '../data/refer.ts';
 import { modelFlags } from '../modelFlags.ts';
 import type { AmgOptions } from '../pipeline/samCrops.ts';
+import type { ImageProgress } from './evalLoop.ts';
 import { runEval } from './evaluate.ts';
 import { runPhraseCutEval } from './phraseCutEval.ts';
-import { createProgress } from './progress.ts';
+import { createProgress, imageProgressText } from './progress.ts';
 import { pickExamples, overlayPng, reportHtml, reportMarkdown, type ReportExample } from './report.ts';
-import { RunPlanError } from './runPlan.ts';
 import { describeConfiguration, isRunConfiguration } from './paperConfig.ts';
+import { RunPlanError } from './runPlan.ts';
 import { groupRuns } from './reportTables.ts';
 import { autoShard } from './shardAuto.ts';
 import { runWorkers } from './workers.ts';
@@ -102,7 +103,8 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
     data: values.data!, split: values.split!, models: values.models!,
     out: values.out!, resume: values.resume, shard, fusion, device, precision,
     imageRoot: values['image-root'], vocabPath: values.vocab, limitImages: limit, maxPixels,
-    onProgress: (done: number, total: number) => progress(done, total),
+    onProgress: (done: number, total: number, within?: ImageProgress) =>
+      progress(done, total, false, within ? imageProgressText(within) : undefined),
   };
   const summary = values.dataset === 'phrasecut'
     ? await usageOnPlanError(() => runPhraseCutEval({ ...common, amg: samOverrides(values['sam-points-per-side'], values['sam-points-per-batch']) }))
