@@ -257,9 +257,10 @@ def image_to_tokens(attn, x, t, v):
         scores = x @ (kbd @ attn.q_proj.weight).transpose(1, 2) + (kbd @ attn.q_proj.bias).unsqueeze(1)
     b, N = scores.shape[0], scores.shape[1]
     probs = scores.reshape(b, N, heads, n).softmax(dim=-1).reshape(b, N, heads * n)
-    # Each head's probabilities sum to 1, so out_proj's bias enters as 1/H of it on every head's values: no add over
-    # the N image tokens.
-    values = _block_diagonal(attn.v_proj(v), heads) @ attn.out_proj.weight.t() + attn.out_proj.bias / heads
+    values = _block_diagonal(attn.v_proj(v), heads) @ attn.out_proj.weight.t()   # [B, H*n, C]
+    # Head 0's probabilities sum to 1, so out_proj's bias rides on its n value rows: no add over the N image tokens
+    # (and the bias stays the checkpoint's tensor, not a folded multiple of it).
+    values = torch.cat([values[:, :n] + attn.out_proj.bias, values[:, n:]], dim=1)
     return probs @ values                                                 # [B, N, C]
 
 
