@@ -12,6 +12,7 @@ import { checkDecodeOptions, loadImage, type DecodeOptions, type ImageInput } fr
 import { checkImageBudget, checkMaxPixels, DEFAULT_MAX_PIXELS } from './pipeline/imageBudget.ts';
 import { prepareGemInput, GEM_IMAGE_SIZE, type RgbImage } from './pipeline/preprocess.ts';
 import { generateProposals, type ProposalOptions, type Proposals } from './pipeline/proposals.ts';
+import type { AmgProgress } from './pipeline/samCrops.ts';
 import { relationGuidance } from './pipeline/relationGuidance.ts';
 import { selectGuided } from './pipeline/selection.ts';
 import { timed } from './pipeline/timing.ts';
@@ -130,10 +131,15 @@ export interface SegmentOptions {
   kVariants?: Array<{ k1: number; k2: number }>;
 }
 
+export interface PrepareOptions {
+  /** Called after each batch of SAM points when the full generator runs (`proposals.amg`, e.g. PhraseCut's). */
+  onSamProgress?: (progress: AmgProgress) => void;
+}
+
 export interface Segmenter {
   readonly models: Models;
   segment(image: ImageInput, expressions: ExpressionInput[], options?: SegmentOptions): Promise<SegmentResult>;
-  prepare(image: ImageInput): Promise<PreparedImage>;
+  prepare(image: ImageInput, options?: PrepareOptions): Promise<PreparedImage>;
   segmentPrepared(prepared: PreparedImage, expressions: ExpressionInput[], options?: SegmentOptions): Promise<ExpressionResult[]>;
   decodeMask(rle: Rle): Uint8Array;
   dispose(): Promise<void>;
@@ -212,7 +218,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     return rleDecode(rle);
   }
 
-  async function prepare(input: ImageInput): Promise<PreparedImage> {
+  async function prepare(input: ImageInput, prepareOptions: PrepareOptions = {}): Promise<PreparedImage> {
     const timings: Record<string, number> = {};
     let image: RgbImage;
     try {
@@ -223,7 +229,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     } catch (err) {
       throw new SegmentError('badInput', err instanceof Error ? err.message : String(err));
     }
-    const proposals = await generateProposals(image, models, options.proposals, timings);
+    const proposals = await generateProposals(image, models, options.proposals, timings, prepareOptions.onSamProgress);
     if (proposals.count === 0) {
       throw new SegmentError('noProposal', `no SAM proposal survived the filters for this ${image.height}×${image.width} image`);
     }

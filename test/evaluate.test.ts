@@ -55,6 +55,12 @@ describe.skipIf(!existsSync(VOCAB))('runEval on the synthetic REFER dataset (sta
     expect(summary.hybrid.oIoU).toBeCloseTo((100 * sumI) / sumU, 10);
     expect(summary.hybrid.mIoU).toBeCloseTo((100 * sumIoU) / results.length, 10);
     expect(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).sentences).toBe(expected);
+    // What ran is recorded, and that it is not the paper's configuration (stand-in models: no SAM type, no CLIP).
+    for (const file of ['run.json', 'summary.json']) {
+      const { configuration } = JSON.parse(readFileSync(join(out, file), 'utf8'));
+      expect(configuration).toMatchObject({ samType: 'unknown', fusion: 'G2L', precision: 'fp32', paper: false });
+      expect(configuration.differences[0]).toBe('SAM unknown (the paper: vit_h)');
+    }
   });
 
   it('resumes without losing or repeating a sentence, and shards merge to the same totals', async () => {

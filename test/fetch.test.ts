@@ -101,6 +101,14 @@ describe('models fetch', () => {
     expect(log.length).toBe(0);
   });
 
+  it('fetches the paper\'s SAM (vit_h) when no type is asked for', async () => {
+    log.length = 0;
+    const { samType: _omitted, ...rest } = options(join(tmp, 'default'));
+    await expect(fetchModels({ ...rest, sources: undefined }))
+      .rejects.toThrow(/no graph templates for SAM vit_h in this package \(have: vit_b-tiny\)/);
+    expect(log.length).toBe(0);
+  });
+
   it('names a 404', async () => {
     const opts = options(join(tmp, 'missing'));
     opts.sources.clip = { ...source('clip_vit_b_16-tiny.pt'), url: `${base}/ck/nothing-here.pt` };

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { runConfiguration } from '../src/eval/paperConfig.ts';
 import { iouHistogram, overlayPng, pickExamples, reportHtml, reportMarkdown, type ReportInput } from '../src/eval/report.ts';
 import { summarizeResults, type SentenceResult } from '../src/eval/store.ts';
 import { writeSynthRefer } from '../src/eval/synthRefer.ts';
@@ -52,6 +53,17 @@ describe('report', () => {
     // hybrid: oIoU 10/30, mIoU (0.9+0.1+0)/3; guided: 18/30, (1+0.6+0.2)/3; P@0.5: 1/3, 2/3.
     expect(md).toContain('| pure HybridGL | 33.33 | 33.33 | 33.33 | 33.33 | 33.33 | 33.33 | 33.33 |');
     expect(md).toContain('| w/ spatial guidance | 60.00 | 60.00 | 66.67 | 66.67 | 33.33 | 33.33 | 33.33 |');
+  });
+
+  it('says under a table when its run is not the paper\'s configuration', async () => {
+    const base = await input();
+    const configuration = runConfiguration(JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'e2e', 'models', 'manifest.json'), 'utf8')),
+      { fusion: 'L2G', precision: 'fp32' });
+    const md = reportMarkdown({ ...base, sections: [{ ...base.sections[0], configuration }] });
+    expect(md).toMatch(/\*\*Configuration: SAM vit_h-tiny, CLIP custom .*, fusion L2G, fp32\. Not the paper's configuration: SAM vit_h-tiny \(the paper: vit_h\); .*fusion L2G \(the reference's default: G2L\)\.\*\*/);
+    const html = reportHtml({ ...base, sections: [{ ...base.sections[0], configuration }] });
+    expect(html).toMatch(/<p class="configuration not-paper">Configuration: SAM vit_h-tiny, .*Not the paper&#39;s configuration/);
+    expect(reportMarkdown(base)).not.toContain('Configuration:');
   });
 
   it('draws the overlay: prediction tinted, GT boundary red', async () => {

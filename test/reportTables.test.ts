@@ -48,6 +48,12 @@ describe('groupRuns', () => {
       runs[0]]);
     expect(t[0].fusions).toEqual(['G2L', 'G2L (SAM pointsPerSide 2)']);
   });
+  it('a run on another SAM than vit_h gets its own fusion row', () => {
+    const t = groupRuns([{ meta: { dataset: 'refcoco', split: 'val', fusion: 'G2L', configuration: { samType: 'vit_b' } }, results: [line(1, [1, 2], [1, 2])] },
+      { meta: { dataset: 'refcoco', split: 'val', fusion: 'G2L', configuration: { samType: 'vit_h' } }, results: [line(1, [2, 2], [2, 2])] }]);
+    expect(t[0].fusions).toEqual(['G2L', 'G2L (SAM vit_b)']);
+    expect(t[0].cells.val.G2L.hybrid.oIoU).toBe(100);
+  });
   it('the markdown and HTML reports show the tables first', () => {
     const md = datasetTablesMarkdown(tables).join('\n');
     expect(md).toMatch(/## refcoco\n\n\| result \| fusion \| val oIoU/);

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { samBatchMasksAsync, samSmallRegionsAsync } from '../bindings/samCrops.ts';
 import { postprocessSamMasks } from '../bindings/samPost.ts';
 import { batchedNms, torchSortDescending } from '../src/pipeline/batchedNms.ts';
-import { generateAmgMasks, samCropBoxes, type AmgOptions, type OpenCrop } from '../src/pipeline/samCrops.ts';
+import { generateAmgMasks, samCropBoxes, type AmgOptions, type AmgProgress, type OpenCrop } from '../src/pipeline/samCrops.ts';
 
 const DIR = join(__dirname, 'fixtures', 'sam_crops');
 const LOW = 256;
@@ -182,6 +182,19 @@ describe('generateAmgMasks options', () => {
     await expect(generateAmgMasks(10, 10, open, { bogus: 1 } as AmgOptions)).rejects.toThrow(/bogus/);
     await expect(generateAmgMasks(10, 10, open, { pointsPerSide: 1, cropNLayers: 1, cropNPointsDownscaleFactor: 2 }))
       .rejects.toThrow(/no points/);
+  });
+  it('reports its progress after every batch: crop, points done of all crops\' points', async () => {
+    // PhraseCut's shape, smaller: 8 points a side on the full image, 4 on each of the 4 crops of layer 1; batches of 24.
+    const open: OpenCrop = async () => async (points) => {
+      const n = points.length / 2;
+      return { lowResLogits: new Float32Array(n * LOW * LOW).fill(-5), iouPredictions: new Float32Array(n) };
+    };
+    const seen: AmgProgress[] = [];
+    await generateAmgMasks(40, 60, open, { pointsPerSide: 8, pointsPerBatch: 24, cropNLayers: 1, cropNPointsDownscaleFactor: 2 },
+      (p) => seen.push({ ...p }));
+    // 64 points in batches of 24, 32, … then 16 per crop (one batch each): 3 + 4 reports.
+    expect(seen.map((p) => [p.crop, p.points])).toEqual([[1, 24], [1, 48], [1, 64], [2, 80], [3, 96], [4, 112], [5, 128]]);
+    for (const p of seen) expect([p.crops, p.pointsTotal]).toEqual([5, 128]);
   });
   it('rejects a decoder returning the wrong number of predictions', async () => {
     const open: OpenCrop = async () => async () => ({ lowResLogits: new Float32Array(0), iouPredictions: new Float32Array(5) });

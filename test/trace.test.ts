@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { syntheticDecoderOutput } from '../src/eval/syntheticProposals.ts';
 import { readOrtProfile } from '../src/eval/ortProfile.ts';
-import { modelCost, nodeFlops, type TraceEvent } from '../src/eval/trace.ts';
+import { modelCost, nodeFlops, readableNodeName, type TraceEvent } from '../src/eval/trace.ts';
 import { loadModels } from '../src/models/loadModels.ts';
 import { runHybridgl } from './runProcess.ts';
 import { CLIP_VOCAB_PATH } from './sharedData.ts';
@@ -81,6 +81,13 @@ describe('hybridgl bench --proposals --trace (fixture models)', () => {
     expect(bench.gflop! * 1e9).toBeCloseTo(whole.flops, -3);
   });
 
+  it('names an ORT node for people: operator, module path, output shape', () => {
+    const e = { cat: 'Node', name: '/blocks.3/attn/qkv/MatMul_kernel_time', ph: 'X', ts: 0, dur: 5, pid: 1, tid: 1,
+      args: { op_name: 'MatMul', output_type_shape: [{ float: [1, 4096, 2304] }] } };
+    expect(readableNodeName(e)).toBe('MatMul blocks.3/attn/qkv 1×4096×2304');
+    expect(readableNodeName({ ...e, name: 'Add_12_kernel_time', args: { op_name: 'Add' } })).toBe('Add');
+  });
+
   it('has a track per stage, native kernel calls with sizes and GB/s, and ORT node events inside their stage', () => {
     const ev = trace.traceEvents;
     for (const e of ev) {
@@ -109,6 +116,10 @@ describe('hybridgl bench --proposals --trace (fixture models)', () => {
     // ORT's clock starts at the session's creation: its run must fall inside the stage that made it (50 ms slack).
     expect(run.ts).toBeGreaterThan(stage.ts - 50_000);
     expect(run.ts + run.dur!).toBeLessThan(stage.ts + stage.dur! + 50_000);
-    expect(ev.filter((e) => e.pid === encoderPid && e.cat === 'Node').length).toBeGreaterThan(10);
+    const nodes = ev.filter((e) => e.pid === encoderPid && e.cat === 'Node' && String(e.args?.node ?? '').endsWith('_kernel_time'));
+    expect(nodes.length).toBeGreaterThan(10);
+    // Named for people: operator, module path, output shape; never ORT's raw name or a JSON blob.
+    for (const n of nodes) expect(n.name).toMatch(/^[A-Za-z0-9]+( [^ {}"]+)? (\d+(×\d+)*|scalar)$/);
+    expect(nodes.map((n) => n.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^MatMul \S*blocks\.\d+\S* \d+×/)]));
   });
 });

@@ -205,6 +205,65 @@ class TokenAttention(nn.Module):
         return self.out_proj(out.transpose(1, 2).reshape(b, n, h * c))
 
 
+def _block_diagonal(x, heads):
+    """[B, n, H*d] → [B, H*n, H*d]: head h's rows of x in the block (h, h), zeros elsewhere. A product with it applies
+    every head's slice of a projection weight at once, the weight used as stored (no per-head copy of it)."""
+    b, n, c = x.shape
+    d = c // heads
+    eye = torch.eye(heads, dtype=x.dtype, device=x.device)
+    blocks = x.reshape(b, n, heads, d).transpose(1, 2).unsqueeze(3) * eye.reshape(1, heads, 1, heads, 1)
+    return blocks.reshape(b, heads * n, c)
+
+
+def _diagonal_blocks(y, heads, n):
+    """[B, H*n, H*d] → [B, n, H*d]: the blocks (h, h), i.e. each head's rows through its own slice of the weight."""
+    b, _, c = y.shape
+    d = c // heads
+    eye = torch.eye(heads, dtype=y.dtype, device=y.device)
+    picked = (y.reshape(b, heads, n, heads, d) * eye.reshape(1, heads, 1, heads, 1)).sum(dim=1)
+    return picked.reshape(b, n, c)
+
+
+def tokens_to_image(attn, q, k, v):
+    """attn(q, k, v) for a few query tokens over many image keys that differ per prompt, contracted over the tokens:
+    scores (q_h W_k,h) k^T + q_h · b_k,h and output (softmax · v) W_v,h^T + b_v,h, so the image side is never
+    projected (per prompt 2·n·H·C·N multiply-adds instead of 2·N·C·C/2). Equal to SAM's attention up to fp32
+    rounding. Keys shared by all prompts (batch 1) are projected once instead, as SAM does."""
+    if k.shape[0] == 1:
+        return attn(q, k, v)
+    heads, n = attn.heads, q.shape[1]
+    inner = attn.q_proj.out_features
+    # The 1/sqrt(d) scale on the few query rows, not on the N-wide scores (exact: d is a power of 4 in SAM).
+    qbd = _block_diagonal(attn.q_proj(q) / math.sqrt(inner // heads), heads)   # [B, H*n, inner]
+    scores = (qbd @ attn.k_proj.weight) @ k.transpose(1, 2)               # [B, H*n, N]
+    probs = (scores + (qbd @ attn.k_proj.bias).unsqueeze(-1)).softmax(dim=-1)
+    mixed = probs @ v                                                     # [B, H*n, C]
+    out = _diagonal_blocks(mixed @ attn.v_proj.weight.t(), heads, n) + attn.v_proj.bias
+    return attn.out_proj(out)
+
+
+def image_to_tokens(attn, x, t, v):
+    """attn(x, t, v) for many image queries x over a few tokens t (values v), contracted over the tokens: the output
+    is softmax · (v_h W_out,h^T) summed over heads, so the attention's result is never projected per image token;
+    when x differs per prompt its scores are x (W_q,h^T k_h^T) + b_q,h · k_h too. Equal to SAM's attention up to fp32
+    rounding. Image queries shared by all prompts (batch 1) are projected once, as SAM does."""
+    heads, n = attn.heads, t.shape[1]
+    inner = attn.q_proj.out_features
+    # The 1/sqrt(d) scale on the few key rows, not on the N-wide scores (exact: d is a power of 4 in SAM).
+    kbd = _block_diagonal(attn.k_proj(t) / math.sqrt(inner // heads), heads)   # [B, H*n, inner]
+    if x.shape[0] == 1:
+        scores = attn.q_proj(x) @ kbd.transpose(1, 2)                     # [B, N, H*n]
+    else:
+        scores = x @ (kbd @ attn.q_proj.weight).transpose(1, 2) + (kbd @ attn.q_proj.bias).unsqueeze(1)
+    b, N = scores.shape[0], scores.shape[1]
+    probs = scores.reshape(b, N, heads, n).softmax(dim=-1).reshape(b, N, heads * n)
+    values = _block_diagonal(attn.v_proj(v), heads) @ attn.out_proj.weight.t()   # [B, H*n, C]
+    # Head 0's probabilities sum to 1, so out_proj's bias rides on its n value rows: no add over the N image tokens
+    # (and the bias stays the checkpoint's tensor, not a folded multiple of it).
+    values = torch.cat([values[:, :n] + attn.out_proj.bias, values[:, n:]], dim=1)
+    return probs @ values                                                 # [B, N, C]
+
+
 class TwoWayBlock(nn.Module):
     def __init__(self, dim, heads, mlp_dim, skip_first_pe):
         super().__init__()
@@ -226,10 +285,10 @@ class TwoWayBlock(nn.Module):
             queries = queries + self.self_attn(q, q, queries)
         queries = self.norm1(queries)
         q, k = queries + query_pe, keys + key_pe
-        queries = self.norm2(queries + self.cross_attn_token_to_image(q, k, keys))
+        queries = self.norm2(queries + tokens_to_image(self.cross_attn_token_to_image, q, k, keys))
         queries = self.norm3(queries + self.mlp(queries))
         q, k = queries + query_pe, keys + key_pe
-        keys = self.norm4(keys + self.cross_attn_image_to_token(k, q, queries))
+        keys = self.norm4(keys + image_to_tokens(self.cross_attn_image_to_token, k, q, queries))
         return queries, keys
 
 
@@ -246,7 +305,7 @@ class TwoWayTransformer(nn.Module):
         queries = tokens
         for layer in self.layers:
             queries, keys = layer(queries, keys, tokens, key_pe)
-        attn = self.final_attn_token_to_image(queries + tokens, keys + key_pe, keys)
+        attn = tokens_to_image(self.final_attn_token_to_image, queries + tokens, keys + key_pe, keys)
         return self.norm_final_attn(queries + attn), keys
 
 
@@ -280,11 +339,14 @@ class MaskDecoder(nn.Module):
         self.iou_prediction_head = HeadMlp([dim, hidden, hidden, tokens])
 
     def forward(self, image, image_pe, dense, sparse):
-        """Multimask outputs only (masks 1..3 and their IoUs; SAM's mask 0 is dropped by the caller). The image side
-        stays one batch until the first image-to-token attention makes it per prompt (the same values as SAM's
-        per-prompt copies, computed once), and the up-scaling runs channel-last as matrix products: a 2x2 stride-2
-        transposed convolution is a product per input pixel, and the pixels are put in raster order once, on the
-        3 output masks, rather than on the 32- and 64-channel feature maps."""
+        """Multimask outputs only (masks 1..3 and their IoUs; SAM's mask 0 is dropped by the caller). Arranged for
+        arithmetic, not as SAM's modules: the image side stays one batch until the first image-to-token attention
+        makes it per prompt (the same values as SAM's per-prompt copies, computed once); once per prompt, the
+        attentions are contracted over the 7 prompt tokens (tokens_to_image, image_to_tokens) instead of projecting
+        the 4096 image tokens; the up-scaling runs channel-last as matrix products: a 2x2 stride-2 transposed
+        convolution is a product per input pixel, and the pixels are put in raster order once, on the 3 output masks,
+        rather than on the 32- and 64-channel feature maps. 1.79 GFLOP a prompt at vit_b's width (SAM's layout:
+        3.02); equal to SAM's decoder up to fp32 rounding."""
         b = sparse.shape[0]
         out_tokens = torch.cat([self.iou_token.weight, self.mask_tokens.weight], dim=0)
         tokens = torch.cat([out_tokens.unsqueeze(0).expand(b, -1, -1), sparse], dim=1)
@@ -308,8 +370,9 @@ class MaskDecoder(nn.Module):
         """ConvTranspose2d(kernel 2, stride 2) on channel-last pixels [..., C_in] → [B, pixels, 2, 2, C_out]."""
         c_in, c_out = conv.weight.shape[:2]
         weight = conv.weight.permute(0, 2, 3, 1).reshape(c_in, 4 * c_out)
-        y = x.reshape(x.shape[0], -1, c_in) @ weight
-        return y.reshape(x.shape[0], -1, 2, 2, c_out) + conv.bias
+        # One 2-D product with the bias (as one Gemm), not a 3-D product and an add over every output pixel.
+        y = torch.addmm(conv.bias.repeat(4), x.reshape(-1, c_in), weight)
+        return y.reshape(x.shape[0], -1, 2, 2, c_out)
 
 
 class SamPromptDecoder(nn.Module):

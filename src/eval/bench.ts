@@ -13,6 +13,7 @@ import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models } fro
 import { setStageObserver } from '../pipeline/timing.ts';
 import { createSegmenter } from '../segmenter.ts';
 import { readOrtProfile, type OrtEvent } from './ortProfile.ts';
+import { describeConfiguration, runConfiguration } from './paperConfig.ts';
 import { withSyntheticProposals } from './syntheticProposals.ts';
 import { modelCost, ortClockOrigin, ortTrackEvents, startTrace, type TraceEvent } from './trace.ts';
 
@@ -100,13 +101,15 @@ export async function runBenchCommand(args: string[], log: (m: string) => void):
   } finally {
     await segmenter.dispose();
   }
+  const configuration = runConfiguration(segmenter.models.manifest, { fusion: flags.fusion ?? 'G2L', precision: segmenter.models.precision });
   const rows = [...stageStats(perImage, 'image'), ...stageStats(perExpr, 'expression')];
   const throughput = { imagesPerSecond: (1000 * images) / wall, expressionsPerSecond: (1000 * exprs) / wall };
   console.log(table(rows));
   console.log(`\n${throughput.imagesPerSecond.toFixed(2)} images/s, ${throughput.expressionsPerSecond.toFixed(2)} expressions/s ` +
     `(${expressions.length} expressions per image; models on ${segmenter.models.device}, kernels ${backendInfo().cuda ? 'CUDA' : 'CPU'}; ` +
     'wall-clock stage times: ONNX Runtime calls include their host transfers)');
-  if (values.json) writeFileSync(values.json, JSON.stringify({ stages: rows, throughput, iterations, warmup, images: positionals, expressions }, null, 2) + '\n');
+  console.log(describeConfiguration(configuration));
+  if (values.json) writeFileSync(values.json, JSON.stringify({ stages: rows, throughput, iterations, warmup, images: positionals, expressions, configuration }, null, 2) + '\n');
   return 0;
 }
 
@@ -206,6 +209,7 @@ async function detailedBench(values: Record<string, string | string[] | boolean 
   const load = { device: flags.device, precision: flags.precision, vocabPath: values.vocab as string | undefined, models: used };
   const segmenterOptions = { fusion, vocabPath: values.vocab as string | undefined, textCacheLimit };
   const timed = await loadModels(String(values.models), load);
+  const configuration = runConfiguration(timed.manifest, { fusion, precision: timed.precision });
   let windows: BenchWindow[];
   try {
     windows = await runWindows(timed, counts, images, expressions, iterations, warmup, segmenterOptions, log);
@@ -258,7 +262,8 @@ async function detailedBench(values: Record<string, string | string[] | boolean 
   console.log('FLOPs: matrix products and convolutions (2 per multiply-add) from the shapes in ONNX Runtime\'s profile; ' +
     'bytes: every node\'s inputs and outputs, per image, from one iteration on profiled sessions; times and peak RSS ' +
     'from the iterations on unprofiled sessions.');
-  if (values.json) writeFileSync(String(values.json), JSON.stringify({ report, iterations, warmup, images, expressions, fusion }, null, 2) + '\n');
+  console.log(describeConfiguration(configuration));
+  if (values.json) writeFileSync(String(values.json), JSON.stringify({ report, iterations, warmup, images, expressions, fusion, configuration }, null, 2) + '\n');
   if (trace) {
     const events: TraceEvent[] = [...trace.events];
     profileEvents.forEach((p, i) => events.push(...ortTrackEvents(p.model, p.path, p.readyAt, 10 + i)));

@@ -10,11 +10,12 @@ import { ReferDataset, type ReferDatasetName } from '../data/refer.ts';
 import { modelFlags } from '../modelFlags.ts';
 import { printable } from '../text/printable.ts';
 import type { AmgOptions } from '../pipeline/samCrops.ts';
-import { loadDataset } from './evalLoop.ts';
+import { loadDataset, type ImageProgress } from './evalLoop.ts';
 import { runEval } from './evaluate.ts';
 import { runPhraseCutEval } from './phraseCutEval.ts';
-import { createProgress } from './progress.ts';
+import { createProgress, imageProgressText } from './progress.ts';
 import { pickExamples, overlayPng, reportHtml, reportMarkdown, type ReportExample } from './report.ts';
+import { describeConfiguration, isRunConfiguration } from './paperConfig.ts';
 import { RunPlanError } from './runPlan.ts';
 import { groupRuns } from './reportTables.ts';
 import { autoShard } from './shardAuto.ts';
@@ -44,6 +45,7 @@ function printSummary(s: RunSummary, log: (m: string) => void): void {
   else if (s.wholeSplit === false) log('a shard or --limit-images run: these numbers are not the whole split\'s');
   log(`pure hybridgl: ${s.hybrid.oIoU.toFixed(2)} / ${s.hybrid.mIoU.toFixed(2)} (oIoU / mIoU)`);
   log(`hybridgl w/ spatial guidance: ${s.guided.oIoU.toFixed(2)} / ${s.guided.mIoU.toFixed(2)}`);
+  if (s.configuration) log(describeConfiguration(s.configuration));
 }
 
 export async function runEvalCommand(args: string[], log: (m: string) => void): Promise<number> {
@@ -106,7 +108,8 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
     data: values.data!, split: values.split!, models: values.models!,
     out: values.out!, resume: values.resume, shard, fusion, device, precision,
     imageRoot: values['image-root'], vocabPath: values.vocab, limitImages: limit, maxPixels,
-    onProgress: (done: number, total: number) => progress(done, total),
+    onProgress: (done: number, total: number, within?: ImageProgress) =>
+      progress(done, total, false, within ? imageProgressText(within) : undefined),
   };
   const summary = values.dataset === 'phrasecut'
     ? await usageOnPlanError(() => runPhraseCutEval({ ...common, amg: samOverrides(values['sam-points-per-side'], values['sam-points-per-batch']) }))
@@ -149,6 +152,7 @@ async function report(args: string[], log: (m: string) => void): Promise<number>
     title: `${r.meta.dataset ?? '?'} ${r.meta.split ?? '?'} (${r.meta.fusion ?? 'G2L'})`,
     summary: summarizeResults(r.results),
     results: scoredResults(r.results),
+    ...(isRunConfiguration(r.meta.configuration) ? { configuration: r.meta.configuration } : {}),
   }));
   const input = { title: 'hybridgl evaluation', sections, datasets: groupRuns(runs) } as Parameters<typeof reportHtml>[0];
   if (values.dataset === 'phrasecut') throw new UsageError('eval report: examples (--data, --dataset) are for the REFER datasets only');

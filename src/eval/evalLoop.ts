@@ -6,6 +6,7 @@ import type { Fusion, Precision } from '../models/loadModels.ts';
 import { DatasetError } from '../data/datasetFiles.ts';
 import { PickleError } from '../data/pickle.ts';
 import { loadImage, type ImageInput } from '../pipeline/image.ts';
+import type { AmgProgress } from '../pipeline/samCrops.ts';
 import { SegmentError, type ExpressionResult, type PreparedImage, type Segmenter } from '../segmenter.ts';
 import { isBlank, printable } from '../text/printable.ts';
 import { stickyKVariants } from './metrics.ts';
@@ -31,9 +32,22 @@ export interface EvalRunOptions {
   maxPixels?: number;
   /** Stop after this many images (a quick look at a split). */
   limitImages?: number;
-  /** Called after each image with the sentences done so far and the total. */
-  onProgress?: (done: number, total: number) => void;
+  /** Called after each image with the sentences done so far and the total, and within an image after each batch
+   *  of SAM points when the full generator runs (PhraseCut). */
+  onProgress?: EvalProgress;
 }
+
+/** Where the SAM generator is in the image being prepared (one ahead of the one being scored). */
+export interface ImageProgress {
+  /** the image (1-based, among those this run still has to do) and how many there are. */
+  image: number;
+  images: number;
+  sam: AmgProgress;
+  /** since the image's SAM began. */
+  elapsedMs: number;
+}
+
+export type EvalProgress = (done: number, total: number, within?: ImageProgress) => void;
 
 /** One item: a REFER ref or a PhraseCut task — one GT, one or more sentences. */
 export interface EvalItem {
@@ -105,18 +119,28 @@ export function countSentences(groups: EvalGroup[], store: ResultStore): { total
   return { total, done };
 }
 
-/** Scores every sentence not yet in the store; calls onProgress(done, total) after each image. */
+/** Scores every sentence not yet in the store; calls onProgress(done, total) after each image, and with the image's
+ *  SAM progress after each batch of points of the full generator. */
 export async function runEvalLoop(
   groups: EvalGroup[],
   segmenter: Segmenter,
   store: ResultStore,
-  onProgress?: (done: number, total: number) => void,
+  onProgress?: EvalProgress,
 ): Promise<void> {
   let { total, done } = countSentences(groups, store);
   const pending = groups.filter((g) => g.items.some((it) => it.sentences.some((s) => !store.has(it.ref_id, s.sent_id))));
+  const samProgress = (index: number) => {
+    let started: number | undefined;
+    return (sam: AmgProgress) => {
+      const now = performance.now();
+      started ??= now;
+      onProgress?.(done, total, { image: index + 1, images: pending.length, sam, elapsedMs: now - started });
+    };
+  };
   // One image ahead: its decoding, SAM and features run while the current image's sentences are scored.
-  const prepare = (g: EvalGroup) =>
-    (typeof g.image === 'string' ? Promise.resolve(g.image) : g.image()).then((input) => segmenter.prepare(input)).then(
+  const prepare = (g: EvalGroup, index: number) =>
+    (typeof g.image === 'string' ? Promise.resolve(g.image) : g.image())
+      .then((input) => segmenter.prepare(input, onProgress ? { onSamProgress: samProgress(index) } : {})).then(
       (p) => ({ prepared: p as PreparedImage | null, error: null as SegmentError | null }),
       (err) => {
         if (err instanceof SegmentError && err.kind === 'noProposal') return { prepared: null, error: err };
@@ -124,16 +148,16 @@ export async function runEvalLoop(
       },
     );
   // The next image's promise is marked handled now: a failure surfaces when it is awaited, not as an unhandled rejection.
-  const ahead = (g: EvalGroup) => {
-    const p = prepare(g);
+  const ahead = (g: EvalGroup, index: number) => {
+    const p = prepare(g, index);
     p.catch(() => {});
     return p;
   };
-  let next = pending.length > 0 ? ahead(pending[0]) : null;
+  let next = pending.length > 0 ? ahead(pending[0], 0) : null;
   for (let gi = 0; gi < pending.length; gi++) {
     const group = pending[gi];
     const current = await next!;
-    next = gi + 1 < pending.length ? ahead(pending[gi + 1]) : null;
+    next = gi + 1 < pending.length ? ahead(pending[gi + 1], gi + 1) : null;
     const { height, width } = group;
     for (const item of group.items) {
       const todo = item.sentences.filter((s) => !store.has(item.ref_id, s.sent_id));

@@ -8,6 +8,7 @@ import { ReferDataset, type ReferDatasetName, type ReferImageGroup } from '../da
 import { ModelLoadError, readManifest, type Fusion, type Manifest } from '../models/loadModels.ts';
 import { createSegmenter, neededModels, SegmentError, type Segmenter } from '../segmenter.ts';
 import { checkedImage, loadDataset, runEvalLoop, type EvalRunOptions } from './evalLoop.ts';
+import { runConfiguration, type RunConfiguration } from './paperConfig.ts';
 import { makePlan, RunPlanError } from './runPlan.ts';
 import { inShard } from './shard.ts';
 import { ResultStore, resultKey, type RunSummary } from './store.ts';
@@ -27,9 +28,10 @@ function modelIdentity(manifest: Manifest, fusion: Fusion, precision: string): R
   return id;
 }
 
-/** The precision and model identity a run records in its plan, read from the manifest before any model loads. */
-export function modelSettings(models: string | Segmenter, precisionOption: string | undefined, fusion: Fusion):
-  { precision: string; models: Record<string, string> } {
+/** The precision and model identity a run records in its plan, and its configuration against the paper's, read from
+ *  the manifest before any model loads. */
+export function modelSettings(models: string | Segmenter, precisionOption: string | undefined, fusion: Fusion,
+  samSettings?: Record<string, unknown>): { precision: string; models: Record<string, string>; configuration: RunConfiguration } {
   let manifest: Manifest, precision: string;
   if (typeof models === 'string') {
     try {
@@ -42,7 +44,7 @@ export function modelSettings(models: string | Segmenter, precisionOption: strin
     manifest = models.models.manifest;
     precision = models.models.precision;
   }
-  return { precision, models: modelIdentity(manifest, fusion, precision) };
+  return { precision, models: modelIdentity(manifest, fusion, precision), configuration: runConfiguration(manifest, { fusion, precision, samSettings }) };
 }
 
 /**
@@ -63,11 +65,11 @@ export async function runEval(options: EvalOptions): Promise<RunSummary> {
   if (groups.length === 0) throw new RunPlanError(`${options.dataset} (${ds.splitBy}) has no refs in split '${options.split}'`);
   groups = groups.filter((g) => inShard(g.image.id, options.shard));
   if (options.limitImages !== undefined) groups = groups.slice(0, options.limitImages);
-  const { precision, models } = modelSettings(options.models, options.precision, fusion);
+  const { precision, models, configuration } = modelSettings(options.models, options.precision, fusion);
   const keys = groups.flatMap((g) => g.items.flatMap((it) => it.ref.sentences.map((s) => resultKey({ ref_id: it.ref.ref_id, sent_id: s.sent_id }))));
   const plan = makePlan(
     { dataset: options.dataset, split: options.split, splitBy: ds.splitBy, fusion, precision, models },
-    keys, { shard: options.shard, limitImages: options.limitImages });
+    keys, { shard: options.shard, limitImages: options.limitImages, configuration });
   ResultStore.check(options.out, { resume: options.resume, plan });
   const segmenter = typeof options.models === 'string'
     ? await createSegmenter({ models: options.models, device: options.device, precision: options.precision, fusion, vocabPath: options.vocabPath, maxPixels: options.maxPixels })

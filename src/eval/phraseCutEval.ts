@@ -46,12 +46,12 @@ export async function runPhraseCutEval(options: PhraseCutEvalOptions): Promise<R
   const amg = { ...PHRASECUT_AMG, ...options.amg };
   let groups = phraseCutGroups(ds, options.shard);
   if (options.limitImages !== undefined) groups = groups.slice(0, options.limitImages);
-  const { precision, models } = modelSettings(options.models, options.precision, fusion);
+  const { precision, models, configuration } = modelSettings(options.models, options.precision, fusion, { ...options.amg });
   const keys = groups.flatMap((g) => g.items.flatMap((it) => it.sentences.map((s) => resultKey({ ref_id: it.ref_id, sent_id: s.sent_id }))));
   const plan = makePlan({
     dataset: 'phrasecut', split: options.split, fusion, precision, models,
     ...(options.amg && Object.keys(options.amg).length > 0 ? { sam: options.amg } : {}),
-  }, keys, { shard: options.shard, limitImages: options.limitImages });
+  }, keys, { shard: options.shard, limitImages: options.limitImages, configuration });
   ResultStore.check(options.out, { resume: options.resume, plan });
   const segmenter = typeof options.models === 'string'
     ? await createSegmenter({

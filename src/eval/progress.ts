@@ -1,9 +1,19 @@
 // A progress line on stderr with rate and ETA, redrawn in place on a terminal and every few seconds otherwise.
+import type { ImageProgress } from './evalLoop.ts';
+
+/** The SAM generator's place within an image, for the progress line: `image 3/120: SAM crop 2/5, points 4160/8192, ETA 1m20s`. */
+export function imageProgressText(p: ImageProgress): string {
+  const { crop, crops, points, pointsTotal } = p.sam;
+  const rate = p.elapsedMs > 0 ? points / p.elapsedMs : 0;
+  const eta = rate > 0 ? (pointsTotal - points) / rate / 1000 : Infinity;
+  return `image ${p.image}/${p.images}: SAM crop ${crop}/${crops}, points ${points}/${pointsTotal}, ETA ${formatDuration(eta)}`;
+}
 
 export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr) {
   const start = performance.now();
   let last = 0, startDone = -1;
-  return (done: number, total: number, final = false) => {
+  /** `detail`: more on where the run is, after the counts (e.g. imageProgressText). */
+  return (done: number, total: number, final = false, detail?: string) => {
     const now = performance.now();
     if (startDone < 0) startDone = done;
     if (!final && !stream.isTTY && now - last < 5000) return;
@@ -14,8 +24,9 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
     const pct = total > 0 ? ((100 * done) / total).toFixed(1) : '100.0';
     const width = 24, filled = total > 0 ? Math.round((width * done) / total) : width;
     const bar = '#'.repeat(filled) + '.'.repeat(width - filled);
-    const text = `${label} [${bar}] ${done}/${total} ${pct}% ${rate.toFixed(2)}/s ETA ${formatDuration(eta)}`;
-    stream.write(stream.isTTY ? `\r${text}${final ? '\n' : ''}` : `${text}\n`);
+    const text = `${label} [${bar}] ${done}/${total} ${pct}% ${rate.toFixed(2)}/s ETA ${formatDuration(eta)}${detail ? ` · ${detail}` : ''}`;
+    // On a terminal the line is redrawn in place: clear what a longer line before it left.
+    stream.write(stream.isTTY ? `\r${text}\x1b[K${final ? '\n' : ''}` : `${text}\n`);
   };
 }
 

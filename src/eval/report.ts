@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { loadImage, type ImageInput } from '../pipeline/image.ts';
 import { tintMask } from '../render/overlay.ts';
 import { PRECISION_THRESHOLDS, type MetricSummary } from './metrics.ts';
+import { describeConfiguration, type RunConfiguration } from './paperConfig.ts';
 import { datasetTablesHtml, datasetTablesMarkdown, type DatasetTable } from './reportTables.ts';
 import type { RunSummary, SentenceResult } from './store.ts';
 
@@ -12,6 +13,8 @@ export interface ReportSection {
   title: string;
   summary: RunSummary;
   results: SentenceResult[];
+  /** What ran; a run that is not the paper's configuration says so under its table. */
+  configuration?: RunConfiguration;
 }
 
 /** An example shown as an image: an overlay PNG (e.g. from overlayPng) with what it shows. */
@@ -56,6 +59,7 @@ export function reportMarkdown(input: ReportInput): string {
   const lines = [`# ${input.title}`, '', ...datasetTablesMarkdown(input.datasets ?? [])];
   for (const s of input.sections) {
     lines.push(`## ${s.title}`, '', `${s.summary.sentences} sentences.`, '');
+    if (s.configuration) lines.push(`${s.configuration.paper ? '' : '**'}Configuration: ${describeConfiguration(s.configuration)}${s.configuration.paper ? '' : '**'}`, '');
     lines.push(`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => ' --- ').join('|')}|`);
     for (const [key, name] of RESULTS) lines.push(`| ${[name, ...row(s.summary[key])].join(' | ')} |`);
     lines.push('');
@@ -92,13 +96,16 @@ function histogramSvg(section: ReportSection): string {
 
 const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child,td:first-child{text-align:left}
+.not-paper{color:#a40000;font-weight:600}
 figure{display:inline-block;margin:6px;vertical-align:top;max-width:340px}figcaption{font-size:12px}img{display:block;max-width:320px}`;
 
 export function reportHtml(input: ReportInput): string {
   const parts = [`<!doctype html><html><head><meta charset="utf-8"><title>${esc(input.title)}</title><style>${CSS}</style></head><body>`,
     `<h1>${esc(input.title)}</h1>`, ...datasetTablesHtml(input.datasets ?? [], esc)];
   for (const s of input.sections) {
-    parts.push(`<section><h2>${esc(s.title)}</h2><p>${s.summary.sentences} sentences.</p><table><thead><tr>${HEADER.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`);
+    const config = s.configuration
+      ? `<p class="configuration${s.configuration.paper ? '' : ' not-paper'}">Configuration: ${esc(describeConfiguration(s.configuration))}</p>` : '';
+    parts.push(`<section><h2>${esc(s.title)}</h2><p>${s.summary.sentences} sentences.</p>${config}<table><thead><tr>${HEADER.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>`);
     for (const [key, name] of RESULTS)
       parts.push(`<tr class="result-${key}">${[name, ...row(s.summary[key])].map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`);
     parts.push('</tbody></table>', histogramSvg(s), '</section>');

@@ -31,7 +31,10 @@ export function groupRuns(runs: Array<{ meta: Record<string, unknown>; results: 
     // Runs with a changed SAM generator (e.g. a smaller PhraseCut grid) are not the paper's setting: own column.
     const sam = r.meta.sam && typeof r.meta.sam === 'object'
       ? ` (SAM ${Object.entries(r.meta.sam).map(([k, v]) => `${k} ${String(v)}`).join(', ')})` : '';
-    const fusion = String(r.meta.fusion ?? 'G2L') + sam;
+    // … and so are runs on another SAM than the paper's vit_h.
+    const config = r.meta.configuration as { samType?: unknown } | undefined;
+    const samType = typeof config?.samType === 'string' && config.samType !== 'vit_h' ? ` (SAM ${config.samType})` : '';
+    const fusion = String(r.meta.fusion ?? 'G2L') + samType + sam;
     const key = JSON.stringify([dataset, split, fusion]);
     const g = groups.get(key) ?? { dataset, split, fusion, results: new Map(), runs: 0 };
     for (const line of r.results) g.results.set(resultKey(line), line);

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import type { RunConfiguration } from './paperConfig.ts';
 import type { Shard } from './shard.ts';
 
 export const RUN_PLAN_FORMAT = 'hybridgl-run';
@@ -22,6 +23,9 @@ export interface RunPlan {
   /** How many items (sentences) the run set out to evaluate, and a digest of their keys. */
   items: number;
   itemsDigest: string;
+  /** What ran (SAM type, CLIP, checkpoints, fusion, precision) and how it differs from the paper's configuration:
+   *  recorded for people and reports, not compared on resume (the model hashes in `settings` are). */
+  configuration?: RunConfiguration;
 }
 
 /** A run directory or a set of them that cannot be used as asked (a usage error: exit 2 on the command line). */
@@ -38,7 +42,8 @@ export function digestKeys(keys: Iterable<string>): string {
   return createHash('sha256').update(sorted.join('\n')).digest('hex');
 }
 
-export function makePlan(settings: Record<string, unknown>, keys: string[], options: { shard?: Shard; limitImages?: number } = {}): RunPlan {
+export function makePlan(settings: Record<string, unknown>, keys: string[],
+  options: { shard?: Shard; limitImages?: number; configuration?: RunConfiguration } = {}): RunPlan {
   const distinct = new Set(keys);
   if (distinct.size !== keys.length) throw new RangeError('makePlan: an item key is planned twice');
   return {
@@ -46,6 +51,7 @@ export function makePlan(settings: Record<string, unknown>, keys: string[], opti
     ...(options.shard ? { shard: { index: options.shard.index, count: options.shard.count } } : {}),
     ...(options.limitImages !== undefined ? { limitImages: options.limitImages } : {}),
     items: distinct.size, itemsDigest: digestKeys(distinct),
+    ...(options.configuration ? { configuration: options.configuration } : {}),
   };
 }
 
@@ -137,5 +143,5 @@ export function mergePlans(runs: Array<{ dir: string; plan: RunPlan | null; keys
       if (owner.has(k)) throw new RunPlanError(`merge: item ${k} is in both ${owner.get(k)} and ${run.dir}`);
       owner.set(k, run.dir);
     }
-  return makePlan(first!.plan.settings, [...owner.keys()]);
+  return makePlan(first!.plan.settings, [...owner.keys()], { configuration: first!.plan.configuration });
 }

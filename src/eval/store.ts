@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import { join } from 'node:path';
 
 import { IoUAccumulator, stickyKInOrder, type IoUCounts, type MetricSummary } from './metrics.ts';
+import type { RunConfiguration } from './paperConfig.ts';
 import { checkResumable, completeness, mergePlans, readPlan, RunPlanError, type RunPlan } from './runPlan.ts';
 
 /** One prediction of one sentence (the pure-hybrid or the guided one). */
@@ -65,6 +66,8 @@ export interface RunSummary {
   planned?: number;
   /** … and whether the plan is the whole split (no shard, no --limit-images). */
   wholeSplit?: boolean;
+  /** What ran and whether it is the paper's configuration (from the run plan). */
+  configuration?: RunConfiguration;
 }
 
 export const RESULTS_FILE = 'results.jsonl';
@@ -244,7 +247,8 @@ export function writeSummary(runDir: string, results: ResultLine[], plan?: RunPl
   const summary = summarizeResults(results);
   if (plan) {
     const c = completeness(plan, results.map(resultKey));
-    Object.assign(summary, { complete: c.complete, planned: c.planned, wholeSplit: !plan.shard && plan.limitImages === undefined });
+    Object.assign(summary, { complete: c.complete, planned: c.planned, wholeSplit: !plan.shard && plan.limitImages === undefined },
+      plan.configuration ? { configuration: plan.configuration } : {});
   }
   writeFileSync(join(runDir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
   return summary;
@@ -258,7 +262,10 @@ export function readRun(runDir: string): { meta: Record<string, unknown>; plan: 
   const parsed = parseResults(readFileSync(file, 'utf8'), file);
   if (parsed.truncated) throw new Error(`${file}: the last line was cut (the run was killed); resume it first`);
   const plan = readPlan(runDir, RUN_FILE);
-  if (plan) return { meta: { ...plan.settings, ...(plan.shard ? { shard: plan.shard } : {}) }, plan, results: parsed.results };
+  if (plan) {
+    const meta = { ...plan.settings, ...(plan.shard ? { shard: plan.shard } : {}), ...(plan.configuration ? { configuration: plan.configuration } : {}) };
+    return { meta, plan, results: parsed.results };
+  }
   const runFile = join(runDir, RUN_FILE);
   const meta = existsSync(runFile) ? (JSON.parse(readFileSync(runFile, 'utf8')) as Record<string, unknown>) : {};
   return { meta, plan: null, results: parsed.results };

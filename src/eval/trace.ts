@@ -78,13 +78,30 @@ export function ortClockOrigin(events: OrtEvent[], readyAtMs: number): number {
   return readyAtMs - (init ? (init.ts + init.dur) / 1000 : 0);
 }
 
-/** ONNX Runtime's events of one session, moved onto the pipeline's clock (µs) as process `pid`. */
+/** An ORT node's kernel event named for people: operator, where in the model (the node's module path without the
+ *  exporter's instance name) and its first output's shape ('scalar' for none), e.g. `MatMul blocks.0/attn 1×4096×768`. ORT's own name
+ *  stays in args.node. */
+export function readableNodeName(e: OrtEvent): string {
+  const node = e.name.replace(/_kernel_time$/, '');
+  const parts = node.split('/').filter(Boolean);
+  const where = parts.slice(0, -1).join('/');
+  const out = shapes(e.args?.output_type_shape)[0];
+  const shape = out === undefined ? '' : out.length === 0 ? 'scalar' : out.join('×');
+  return [String(e.args?.op_name ?? parts.at(-1) ?? node), where, shape].filter(Boolean).join(' ');
+}
+
+/** ONNX Runtime's events of one session, moved onto the pipeline's clock (µs) as process `pid`; node kernels named
+ *  by readableNodeName. */
 export function ortTrackEvents(model: string, path: string, readyAtMs: number, pid: number): TraceEvent[] {
   const raw = JSON.parse(readFileSync(path, 'utf8')) as OrtEvent[];
   const startedAtMs = ortClockOrigin(raw, readyAtMs);
   const out: TraceEvent[] = [{ name: 'process_name', ph: 'M', pid, tid: 0, ts: 0, args: { name: `onnxruntime ${model}` } }];
   for (const e of raw)
-    if (e.ph === 'X') out.push({ name: e.name, ph: 'X', cat: e.cat, pid, tid: e.tid, ts: startedAtMs * 1000 + e.ts, dur: e.dur, args: e.args });
+    if (e.ph === 'X') {
+      const kernel = e.cat === 'Node' && e.name.endsWith('_kernel_time');
+      out.push({ name: kernel ? readableNodeName(e) : e.name, ph: 'X', cat: e.cat, pid, tid: e.tid, ts: startedAtMs * 1000 + e.ts,
+        dur: e.dur, args: kernel ? { ...e.args, node: e.name } : e.args });
+    }
   return out;
 }
 

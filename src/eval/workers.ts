@@ -103,7 +103,7 @@ function mergeWorkers(dirs: string[], out: string, shard: Shard | undefined): Ru
     if (!c.complete) throw new Error(`eval --workers: worker ${w + 1} (${run.dir}) is incomplete (${c.done} of ${c.planned} planned items)`);
   });
   const plan = makePlan(runs[0].plan!.settings, [...all.keys()],
-    { shard, limitImages: runs[0].plan!.limitImages });
+    { shard, limitImages: runs[0].plan!.limitImages, configuration: runs[0].plan!.configuration });
   writeFileSync(join(out, RUN_FILE), JSON.stringify(plan, null, 2) + '\n');
   return writeSummary(out, merged, plan);
 }

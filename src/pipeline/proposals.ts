@@ -3,7 +3,7 @@ import {
   postprocessSamMasksAsync, samPointGrid, samTransformCoords, type SamPostOptions, type SamPostResult,
 } from '../../bindings/samPost.ts';
 import type { Models } from '../models/loadModels.ts';
-import { generateAmgMasks, modelCropOpener, type AmgOptions } from './samCrops.ts';
+import { generateAmgMasks, modelCropOpener, type AmgOptions, type AmgProgress } from './samCrops.ts';
 import { prepareSamInput, SAM_IMAGE_SIZE, type RgbImage } from './preprocess.ts';
 import { timed, type Timings } from './timing.ts';
 
@@ -18,10 +18,12 @@ export interface ProposalOptions {
 
 export type Proposals = SamPostResult & { height: number; width: number };
 
-/** Runs SAM's encoder once, the decoder on the whole point grid in one batch, then the post-processing. */
-export async function generateProposals(image: RgbImage, models: Models, options: ProposalOptions = {}, timings?: Timings): Promise<Proposals> {
+/** Runs SAM's encoder once, the decoder on the whole point grid in one batch, then the post-processing; with
+ *  `options.amg`, the full generator, reporting its progress after each batch of points. */
+export async function generateProposals(image: RgbImage, models: Models, options: ProposalOptions = {}, timings?: Timings,
+  onProgress?: (progress: AmgProgress) => void): Promise<Proposals> {
   const { height, width } = image;
-  if (options.amg) return generateAmgMasks(height, width, modelCropOpener(image, models, timings), options.amg);
+  if (options.amg) return generateAmgMasks(height, width, modelCropOpener(image, models, timings), options.amg, onProgress);
   const perSide = options.pointsPerSide ?? 8;
   const sam = await timed(timings, 'samPreprocess', () => prepareSamInput(image));
   const embeddings = await timed(timings, 'samEncoder', () =>

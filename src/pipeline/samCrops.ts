@@ -50,6 +50,17 @@ export const PHRASECUT_AMG: Required<AmgOptions> = {
   minMaskRegionArea: 100,
 };
 
+/** Where the generator is in an image: reported after each batch of points (PhraseCut's settings send ~8,000 points
+ *  through the decoder per image, minutes on a CPU). */
+export interface AmgProgress {
+  /** the crop being decoded (1-based) and how many there are. */
+  crop: number;
+  crops: number;
+  /** points decoded so far over all crops, and in all. */
+  points: number;
+  pointsTotal: number;
+}
+
 /** XYXY, x1/y1 exclusive, in the original frame. */
 export type CropBox = [number, number, number, number];
 
@@ -149,7 +160,7 @@ interface CropRecords {
 
 async function processCrop(
   crop: CropBox, layer: number, cropIndex: number, height: number, width: number, opt: Required<AmgOptions>,
-  openCrop: OpenCrop,
+  openCrop: OpenCrop, onBatch?: (points: number) => void,
 ): Promise<CropRecords> {
   const [x0, y0, x1, y1] = crop;
   const ch = y1 - y0, cw = x1 - x0;
@@ -189,6 +200,7 @@ async function processCrop(
       rec.points.push(batchPoints[2 * p], batchPoints[2 * p + 1]);
       rec.proposal.push((start + p) * perPoint + (bm.proposal[k] % perPoint));
     }
+    onBatch?.(n);
   }
   const keep = batchedNms(Float32Array.from(rec.boxes), Float32Array.from(rec.iou), opt.boxNmsThresh);
   const pick = <T>(a: T[], width1: number): T[] => Array.from(keep).flatMap((k) => a.slice(width1 * k, width1 * (k + 1)));
@@ -208,11 +220,17 @@ async function processCrop(
  * NMS within the crop, uncropping, NMS across crops (scores 1 / crop area: smaller crops win), then the small-region
  * clean-up and its NMS. Returns the proposals in the reference's order; count 0 when none survives.
  */
-export async function generateAmgMasks(height: number, width: number, openCrop: OpenCrop, options: AmgOptions = {}): Promise<AmgResult> {
+export async function generateAmgMasks(height: number, width: number, openCrop: OpenCrop, options: AmgOptions = {},
+  onProgress?: (progress: AmgProgress) => void): Promise<AmgResult> {
   const opt = resolve(options);
   const { boxes: crops, layers } = samCropBoxes(height, width, opt.cropNLayers, opt.cropOverlapRatio);
+  const pointsTotal = layers.reduce((sum, l) => sum + samLayerPointsPerSide(opt.pointsPerSide, l, opt.cropNPointsDownscaleFactor) ** 2, 0);
+  let points = 0;
   const perCrop: CropRecords[] = [];
-  for (let c = 0; c < crops.length; c++) perCrop.push(await processCrop(crops[c], layers[c], c, height, width, opt, openCrop));
+  for (let c = 0; c < crops.length; c++) {
+    const onBatch = (n: number) => onProgress?.({ crop: c + 1, crops: crops.length, points: (points += n), pointsTotal });
+    perCrop.push(await processCrop(crops[c], layers[c], c, height, width, opt, openCrop, onBatch));
+  }
 
   // The records of all crops, concatenated in crop order.
   const cropOf: number[] = [];

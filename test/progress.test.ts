@@ -1,0 +1,54 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import type { ImageProgress } from '../src/eval/evalLoop.ts';
+import { runPhraseCutEval } from '../src/eval/phraseCutEval.ts';
+import { createProgress, imageProgressText } from '../src/eval/progress.ts';
+import { writeSynthPhraseCut } from '../src/eval/synthPhraseCut.ts';
+import { createSegmenter } from '../src/segmenter.ts';
+import { standInModels, VOCAB } from './standInModels.ts';
+
+/** A non-terminal stream that keeps what is written. */
+function sink() {
+  const lines: string[] = [];
+  return { lines, stream: { isTTY: false, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream };
+}
+
+describe('progress line', () => {
+  it('shows where SAM is within an image, with the image\'s own ETA', () => {
+    const p: ImageProgress = { image: 3, images: 120, sam: { crop: 2, crops: 5, points: 4096, pointsTotal: 8192 }, elapsedMs: 60_000 };
+    expect(imageProgressText(p)).toBe('image 3/120: SAM crop 2/5, points 4096/8192, ETA 1m00s');
+    expect(imageProgressText({ ...p, elapsedMs: 0 })).toMatch(/ETA --$/);
+    const { lines, stream } = sink();
+    createProgress('phrasecut test', stream)(10, 40, true, imageProgressText(p));
+    expect(lines).toEqual([expect.stringMatching(/^phrasecut test \[######\.+\] 10\/40 25\.0% .* · image 3\/120: SAM crop 2\/5, points 4096\/8192, ETA 1m00s\n$/)]);
+  });
+});
+
+describe.skipIf(!existsSync(VOCAB))('PhraseCut eval: progress within an image (stand-in backbones)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hybridgl-progress-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reports every batch of SAM points of every image, then each image done', async () => {
+    await writeSynthPhraseCut(join(dir, 'data'));
+    const events: Array<[number, number, ImageProgress | undefined]> = [];
+    await runPhraseCutEval({
+      data: join(dir, 'data'), split: 'test', out: join(dir, 'run'), limitImages: 2,
+      models: await createSegmenter({ models: standInModels(), proposals: { amg: { pointsPerSide: 4, pointsPerBatch: 8, cropNLayers: 1, cropNPointsDownscaleFactor: 2 } } }),
+      onProgress: (done, total, within) => events.push([done, total, within && structuredClone(within)]),
+    });
+    const within = events.flatMap(([, , w]) => (w ? [w] : []));
+    // Per image: 16 points on the full image in 2 batches, then 4 crops of 2×2 points: 6 reports, 32 points.
+    for (const image of [1, 2]) {
+      const mine = within.filter((w) => w.image === image);
+      expect(mine.map((w) => [w.sam.crop, w.sam.points])).toEqual([[1, 8], [1, 16], [2, 20], [3, 24], [4, 28], [5, 32]]);
+      for (const w of mine) expect([w.images, w.sam.crops, w.sam.pointsTotal]).toEqual([2, 5, 32]);
+    }
+    const perImage = events.filter(([, , w]) => !w);
+    expect(perImage.length).toBe(2);
+    expect(perImage.at(-1)![0]).toBe(perImage.at(-1)![1]);
+  });
+});
