@@ -65,15 +65,24 @@ function parseJsonField(field: string, text: string): unknown {
   }
 }
 
+/** Adds expressions from one source, refusing past MAX_EXPRESSIONS in all before copying any (an array of any size
+ *  may arrive: it is counted, never spread). */
+function addExpressions(raw: RawFields, list: unknown[], field: string): void {
+  if (raw.expressions.length + list.length > MAX_EXPRESSIONS) {
+    throw new HttpError(400, field, `at most ${MAX_EXPRESSIONS} expressions per request, got ${raw.expressions.length + list.length}`);
+  }
+  for (const e of list) raw.expressions.push(e);
+}
+
 /** `expression` (one each, repeatable) and `expressions` (a JSON array) from text fields. */
 function addTextField(raw: RawFields, name: string, value: string): void {
   if (name === 'expression') {
-    raw.expressions.push(value);
+    addExpressions(raw, [value], 'expression');
     raw.expressionsField = 'expression';
   } else if (name === 'expressions') {
     const list = parseJsonField('expressions', value);
     if (!Array.isArray(list)) throw new HttpError(400, 'expressions', 'expressions must be a JSON array of strings');
-    raw.expressions.push(...list);
+    addExpressions(raw, list, 'expressions');
   } else if (name === 'options') {
     raw.options = parseJsonField('options', value);
   } else if (name === 'overlay') {
@@ -133,7 +142,7 @@ function fromJson(body: unknown, raw: RawFields): void {
     if (!JSON_FIELDS.includes(name)) throw new HttpError(400, name, `unknown field '${name}' (expected ${JSON_FIELDS.join(', ')})`);
     if (name === 'expressions') {
       if (!Array.isArray(value)) throw new HttpError(400, 'expressions', 'expressions must be an array of strings');
-      raw.expressions.push(...value);
+      addExpressions(raw, value, 'expressions');
     } else {
       (raw as unknown as Record<string, unknown>)[name] = value;
     }
