@@ -279,6 +279,8 @@ export async function fetchModels(options: FetchOptions): Promise<Manifest> {
   if (!sources) throw new FetchError(`--sam must be vit_h, vit_l or vit_b, got ${samType}`);
   const from = options.from?.replace(/\/+$/, '');
   const remote = from !== undefined && /^https?:\/\//.test(from);
+  if (from !== undefined && !remote && !statSync(from, { throwIfNoEntry: false })?.isDirectory())
+    throw new FetchError(`--from ${from} is neither a directory nor an http(s) URL`);
   if (from !== undefined && !remote && existsSync(join(from, 'manifest.json')))
     throw new FetchError(`${from} is already a model directory: use --models ${from} directly (or serve it over HTTP for --from URL)`);
   if (remote) {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
+import { errorText } from '../cliErrors.ts';
 import type { ExpressionResultJson } from '../resultJson.ts';
 import { SegmentError } from '../segmenter.ts';
 import type { SegmentEngine } from './engine.ts';
@@ -165,7 +166,7 @@ export async function createService(options: ServerOptions): Promise<Service> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const known = err instanceof HttpError ? err : frameworkError(err, options.maxBodyBytes);
     if (known) return sendError(reply, known.status, known.field, known.message, known.headers);
-    log(`${request.method} ${request.url}: ${err.stack ?? err.message}`);
+    log(`${request.method} ${request.url}: ${errorText(err)}`);
     return sendError(reply, 500, undefined, 'internal error (logged on the server)');
   });
   app.setNotFoundHandler((request, reply) =>
