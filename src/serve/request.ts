@@ -1,6 +1,6 @@
 // What a POST /v1/segment asks for, read from a multipart form, a raw image body or JSON (plus the query string), and
 // checked field by field: every fault is an HttpError naming the field, before any model work starts.
-import { realpath, stat, readFile } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 import type { FastifyRequest } from 'fastify';
@@ -226,8 +226,19 @@ async function readAllowedPath(value: unknown, limits: RequestLimits): Promise<B
   }
   const info = await stat(target);
   if (!info.isFile()) throw new HttpError(400, 'imagePath', `imagePath '${value}' is not a file`);
-  if (info.size > limits.maxImageBytes) throw new HttpError(413, 'imagePath', `imagePath '${value}' is larger than ${limits.maxImageBytes} bytes`);
-  return readFile(target);
+  const tooLarge = () => new HttpError(413, 'imagePath', `imagePath '${value}' is larger than ${limits.maxImageBytes} bytes`);
+  if (info.size > limits.maxImageBytes) throw tooLarge();
+  // Read at most one byte past the limit: a file that grew since its stat is still refused, not read whole.
+  const file = await open(target, 'r');
+  try {
+    const buffer = Buffer.alloc(Math.min(info.size, limits.maxImageBytes) + 1);
+    let got = 0;
+    for (let n = -1; n !== 0 && got < buffer.length; got += n) n = (await file.read(buffer, got, buffer.length - got, got)).bytesRead;
+    if (got > limits.maxImageBytes) throw tooLarge();
+    return buffer.subarray(0, got);
+  } finally {
+    await file.close();
+  }
 }
 
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}\s*$/;

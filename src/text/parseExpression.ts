@@ -520,16 +520,15 @@ function nounChunks(toks: Tok[]): Array<{ start: number; end: number; root: numb
       leftEdge[k] = i;
     }
   });
+  // Where a chain of conjuncts leads, leftwards only (so it ends); from the left, each from its head's (linear).
+  const conjunctRoot = new Int32Array(toks.length);
+  toks.forEach((t, i) => (conjunctRoot[i] = t.dep === 'conj' && t.head < i ? conjunctRoot[t.head] : i));
   const chunks: Array<{ start: number; end: number; root: number }> = [];
   let prevEnd = -1;
   toks.forEach((t, i) => {
     if (!NOMINAL_POS.has(t.pos) || leftEdge[i] <= prevEnd) return;
     let isChunk = NP_DEPS.has(t.dep);
-    if (!isChunk && t.dep === 'conj') {
-      let head = t.head; // up the chain of conjuncts, leftwards only (so it ends)
-      while (toks[head].dep === 'conj' && toks[head].head < head) head = toks[head].head;
-      isChunk = NP_DEPS.has(toks[head].dep);
-    }
+    if (!isChunk && t.dep === 'conj') isChunk = NP_DEPS.has(toks[conjunctRoot[t.head]].dep);
     if (isChunk) {
       prevEnd = i;
       chunks.push({ start: leftEdge[i], end: i + 1, root: i });
