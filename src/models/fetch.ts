@@ -76,7 +76,7 @@ const MAX_CHECKPOINT_BYTES = 4 * 2 ** 30;
 /** A request that trying again cannot mend: too many redirects, a URL that is not http(s). */
 class UnfollowableError extends FetchError {}
 
-interface Response { res: IncomingMessage; url: string; abort: () => void }
+interface Response { res: IncomingMessage; abort: () => void }
 
 /** GET `url`, following at most maxRedirects http(s) redirects; rejects past connectTimeoutMs without headers, and
  *  cuts the response (an 'error' on it) after idleTimeoutMs of silence. */
@@ -98,7 +98,7 @@ function request(url: string, headers: Record<string, string>, net: NetworkLimit
           return reject(new UnfollowableError(`GET ${url}: redirected to an invalid URL ${JSON.stringify(res.headers.location)}`));
         }
         resolve(request(next, headers, net, redirects + 1));
-      } else resolve({ res, url, abort: () => req.destroy() });
+      } else resolve({ res, abort: () => req.destroy() });
     });
     const connectTimer = setTimeout(() => req.destroy(new FetchError(`GET ${url}: no answer within ${net.connectTimeoutMs} ms`)), net.connectTimeoutMs);
     req.setTimeout(net.idleTimeoutMs, () => req.destroy(new FetchError(`GET ${url}: no data for ${net.idleTimeoutMs} ms`)));
