@@ -109,6 +109,7 @@ describe('the service under hostile requests', () => {
     const json = { 'Content-Type': 'application/json' };
     const routes: Array<{ method: string; path: string; isPublic: boolean; body?: string }> = [
       { method: 'GET', path: '/metrics', isPublic: false },
+      { method: 'HEAD', path: '/metrics', isPublic: false },
       { method: 'POST', path: '/v1/segment', isPublic: false, body: segmentBody },
       { method: 'GET', path: '/healthz', isPublic: true },
       { method: 'GET', path: '/app.js', isPublic: true },
