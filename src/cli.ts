@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { PACKAGE_ROOT } from '../bindings/packageRoot.ts';
-import { EXIT, UsageError } from './cliErrors.ts';
+import { debugWanted, errorText, EXIT, isFileError, takeDebugFlag, UsageError } from './cliErrors.ts';
 import { printable } from './text/printable.ts';
 import type { SegmentError } from './segmenter.ts';
 
@@ -60,8 +60,9 @@ commands:
 The CLIP vocabulary is read from the model directory, or --vocab, or $HYBRIDGL_VOCAB. --max-pixels N: the largest
 image accepted (default: what keeps the image-dependent memory within 4 GB; see README, Limits and errors).
 
-exit codes: 0 ok, 1 failure, 2 usage, 3 unreadable image or empty expression, 4 missing or mismatched models,
-5 no proposal survived for the image.`;
+exit codes: 0 ok, 1 failure, 2 usage, 3 unreadable image or empty expression (or another input: a file named that
+cannot be read or written), 4 missing or mismatched models, 5 no proposal survived for the image.
+Errors are one message naming the input; --debug (any command) or HYBRIDGL_DEBUG=1 adds the stack trace.`;
 
 
 /** The glibc allocator settings this process started with (bin/allocatorEnv.js sets them for the command). */
@@ -162,29 +163,36 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** The exit code of an error that ended a command, and the line that says it. */
+function failure(err: unknown, cmd: string | undefined): { code: number; message: string } {
+  if (err instanceof UsageError || (err as { code?: string } | null)?.code?.startsWith('ERR_PARSE_ARGS')) {
+    // One line: what is wrong and where the usage is.
+    const help = cmd && HELPED_COMMANDS.includes(cmd) && cmd !== 'help' ? `hybridgl ${cmd} --help` : 'hybridgl help';
+    return { code: EXIT.usage, message: `${(err as Error).message.split('\n')[0]} (usage: ${help})` };
+  }
+  // Matched by name: their modules load only with the commands that run models.
+  if (err instanceof Error && err.name === 'SegmentError') return { code: EXIT[(err as SegmentError).kind], message: errorText(err) };
+  // A lazily created session that onnxruntime cannot load surfaces at its first use.
+  if (err instanceof Error && err.name === 'ModelLoadError') return { code: EXIT.models, message: errorText(err) };
+  if (isFileError(err)) return { code: EXIT.badInput, message: errorText(err) };
+  return { code: EXIT.failure, message: debugWanted() ? errorText(err) : `${errorText(err)} (--debug or HYBRIDGL_DEBUG=1 shows where)` };
+}
+
 // Run only as the program, not when imported by tests.
 if (process.argv[1] && /(?:cli\.[jt]s|hybridgl(?:\.js)?)$/.test(process.argv[1])) {
-  main(process.argv.slice(2)).then(
+  const argv = takeDebugFlag(process.argv.slice(2));
+  // An error no command caught (a stream's, a timer's) is shown like any other, not as Node's stack dump.
+  process.on('uncaughtException', (err) => {
+    const { code, message } = failure(err, argv[0]);
+    log(message);
+    process.exit(code);
+  });
+  main(argv).then(
     (code) => (process.exitCode = code),
     (err) => {
-      if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-        // One line: what is wrong and where the usage is.
-        const cmd = process.argv[2];
-        const help = cmd && HELPED_COMMANDS.includes(cmd) && cmd !== 'help' ? `hybridgl ${cmd} --help` : 'hybridgl help';
-        log(`${(err as Error).message.split('\n')[0]} (usage: ${help})`);
-        process.exitCode = EXIT.usage;
-      } else if (err instanceof Error && err.name === 'SegmentError') {
-        // Matched by name: their modules load only with the commands that run models.
-        log(err.message);
-        process.exitCode = EXIT[(err as SegmentError).kind];
-      } else if (err instanceof Error && err.name === 'ModelLoadError') {
-        // A lazily created session that onnxruntime cannot load surfaces at its first use.
-        log(err.message);
-        process.exitCode = EXIT.models;
-      } else {
-        log(err instanceof Error ? (err.stack ?? err.message) : String(err));
-        process.exitCode = EXIT.failure;
-      }
+      const { code, message } = failure(err, argv[0]);
+      log(message);
+      process.exitCode = code;
     },
   );
 }

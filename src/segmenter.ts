@@ -10,16 +10,23 @@ import { coherenceScores, gemHeatmap } from './pipeline/coherenceGuidance.ts';
 import { computeHybridFeatures } from './pipeline/hybridFeatures.ts';
 import { checkDecodeOptions, loadImage, type DecodeOptions, type ImageInput } from './pipeline/image.ts';
 import { checkImageBudget, checkMaxPixels, DEFAULT_MAX_PIXELS } from './pipeline/imageBudget.ts';
-import { prepareGemInput, GEM_IMAGE_SIZE, type RgbImage } from './pipeline/preprocess.ts';
+import { prepareGemInput, GEM_IMAGE_SIZE, SAM_IMAGE_SIZE, type RgbImage } from './pipeline/preprocess.ts';
 import { generateProposals, type ProposalOptions, type Proposals } from './pipeline/proposals.ts';
 import type { AmgProgress } from './pipeline/samCrops.ts';
 import { relationGuidance } from './pipeline/relationGuidance.ts';
 import { selectGuided } from './pipeline/selection.ts';
 import { timed } from './pipeline/timing.ts';
+import { checkSegmenterOptions, checkSegmentOptions } from './segmenterOptionsCheck.ts';
 import { createClipTokenizer, type ClipTokenizer } from './text/clipTokenizer.ts';
 import { parseExpression, type ParsedExpression, type ParseOptions } from './text/parseExpression.ts';
 import { isBlank } from './text/printable.ts';
 import { createTextFeaturizer, type ExpressionTextFeatures } from './text/textFeatures.ts';
+
+/** The longest expression accepted, in UTF-16 code units (CLIP reads 77 tokens of it; the parse reads all of it, in
+ *  time linear in its length). */
+export const MAX_EXPRESSION_CHARS = 4096;
+/** Expressions per call, at most. */
+export const MAX_EXPRESSIONS = 256;
 
 /** Why a segmentation could not be made; `kind` maps to the CLI's exit codes. */
 export class SegmentError extends Error {
@@ -167,13 +174,33 @@ function typeOf(v: unknown): string {
 /** The models a segmenter with this fusion calls: SAM, the CLIP trunk, the fusion's head, the text model, GEM
  *  when guidance is on. */
 export function neededModels(fusion: Fusion, guidance: boolean): ModelName[] {
-  if (!(fusion in HEAD_MODELS)) throw new SegmentError('badInput', `fusion must be one of ${Object.keys(HEAD_MODELS).join(', ')}, got ${String(fusion)}`);
+  if (!Object.hasOwn(HEAD_MODELS, fusion)) throw new SegmentError('badInput', `fusion must be one of ${Object.keys(HEAD_MODELS).join(', ')}, got ${String(fusion)}`);
   return ['sam_encoder', 'sam_decoder', 'clip_trunk', HEAD_MODELS[fusion], 'clip_text', ...(guidance ? ['gem_visual' as const] : [])];
 }
 
+/** An image SAM cannot frame: its longest side resized to 1024 must leave the other at least one pixel (at most
+ *  2048:1), and one pixel alone has nothing to segment. */
+function checkImageShape({ height, width }: RgbImage): void {
+  const short = Math.floor((Math.min(height, width) * SAM_IMAGE_SIZE) / Math.max(height, width) + 0.5);
+  if (height * width < 2 || short < 1) {
+    throw new SegmentError('badInput', `the image is ${width}×${height} pixels: too small or too thin to segment ` +
+      `(SAM resizes its longest side to ${SAM_IMAGE_SIZE}; the other must keep at least one pixel, at most 2048:1)`);
+  }
+}
+
+/** Runs calls one at a time, in order: a waiting call holds only its arguments, not the image work's memory. */
+function oneAtATime() {
+  let tail: Promise<unknown> = Promise.resolve();
+  return <T>(work: () => Promise<T>): Promise<T> => {
+    const run = tail.then(work, work);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}
+
 export async function createSegmenter(options: SegmenterOptions): Promise<Segmenter> {
+  checkSegmenterOptions(options);
   const fusion = options.fusion ?? 'G2L';
-  if (!HEAD_MODELS[fusion]) throw new TypeError(`fusion must be one of ${Object.keys(HEAD_MODELS).join(', ')}, got ${fusion}`);
   const quirks = { rightNever: true, aliasedPool: true, nanCoherence: true, ...options.quirks };
   const parseOptions: ParseOptions = { quirks: { rightNever: quirks.rightNever } };
   const guidance = options.guidance ?? true;
@@ -229,6 +256,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     } catch (err) {
       throw new SegmentError('badInput', err instanceof Error ? err.message : String(err));
     }
+    checkImageShape(image);
     const proposals = await generateProposals(image, models, options.proposals, timings, prepareOptions.onSamProgress);
     if (proposals.count === 0) {
       throw new SegmentError('noProposal', `no SAM proposal survived the filters for this ${image.height}×${image.width} image`);
@@ -253,11 +281,17 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     if (!Array.isArray(expressions) || expressions.length === 0) {
       throw new SegmentError('badInput', 'expressions must be a non-empty array of strings');
     }
+    if (expressions.length > MAX_EXPRESSIONS) {
+      throw new SegmentError('badInput', `${expressions.length} expressions in one call, more than ${MAX_EXPRESSIONS}`);
+    }
     return expressions.map((e, i) => {
       const text = typeof e === 'string' ? e : typeof e === 'object' && e !== null ? e.text : e;
       if (typeof text !== 'string') {
         const got = typeof e === 'object' && e !== null && !Array.isArray(e) ? `an object whose text is ${typeOf(text)}` : typeOf(e);
         throw new SegmentError('badInput', `expressions[${i}] must be a string or { text: string }, got ${got}`);
+      }
+      if (text.length > MAX_EXPRESSION_CHARS) {
+        throw new SegmentError('badInput', `expressions[${i}] is ${text.length} characters long, more than ${MAX_EXPRESSION_CHARS}`);
       }
       if (isBlank(text)) {
         throw new SegmentError('badInput', `expressions[${i}] is empty (nothing visible in it): give the object to find, e.g. "the dog on the left"`);
@@ -331,17 +365,29 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     return results;
   }
 
+  // Concurrent calls on one segmenter wait, before decoding, so that memory stays one call's whatever their number:
+  // one image is prepared at a time (a segment() call holds that turn through its scoring too), and one set of
+  // expressions is scored at a time. Scoring one image while preparing the next (the eval's one-ahead) still overlaps.
+  const imageTurn = oneAtATime();
+  const scoringTurn = oneAtATime();
   return {
     models,
-    prepare,
-    segmentPrepared: (prepared, expressions, segOptions = {}) => scoreExpressions(prepared, parseExpressions(expressions), segOptions),
+    prepare: (input, prepareOptions) => imageTurn(() => prepare(input, prepareOptions)),
+    segmentPrepared: async (prepared, expressions, segOptions = {}) => {
+      checkSegmentOptions(segOptions);
+      const parses = parseExpressions(expressions);
+      return scoringTurn(() => scoreExpressions(prepared, parses, segOptions));
+    },
     decodeMask,
     async segment(input, expressions, segOptions) {
+      checkSegmentOptions(segOptions);
       const parses = parseExpressions(expressions); // bad expressions fail before the image work
-      const prepared = await prepare(input);
-      const results = await scoreExpressions(prepared, parses, segOptions ?? {});
-      const { image, proposals, timings } = prepared;
-      return { imageData: image, height: image.height, width: image.width, proposals: proposals.count, results, timings };
+      return imageTurn(async () => {
+        const prepared = await prepare(input);
+        const results = await scoringTurn(() => scoreExpressions(prepared, parses, segOptions ?? {}));
+        const { image, proposals, timings } = prepared;
+        return { imageData: image, height: image.height, width: image.width, proposals: proposals.count, results, timings };
+      });
     },
     async dispose() {
       if (typeof options.models === 'string') await models.dispose();

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -61,6 +61,32 @@ describe('hybridgl command line', () => {
       const bad = await cli(['segment', 'x.jpg', 'the dog', '--models', 'm', '--max-pixels', 'lots']);
       expect(bad.status).toBe(2);
       expect(bad.stderr).toMatch(/--max-pixels must be a positive integer, got NaN/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('shows an error as one message naming its input, exit 3 for a path it cannot use; the stack only with --debug', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hybridgl-cli-'));
+    try {
+      const file = join(dir, 'a-file');
+      writeFileSync(file, 'not a directory');
+      const target = join(file, 'sub');
+      const plain = await cli(['synth-refer', target]);
+      expect([plain.status, plain.stderr]).toEqual([3, expect.stringMatching(new RegExp(`^hybridgl: ENOTDIR: not a directory, mkdir '${target}`))]);
+      expect(plain.stderr.trim().split('\n')).toHaveLength(1);
+      expect(plain.stderr).not.toMatch(/\n\s+at /);
+      for (const [args, env] of [[['--debug', 'synth-refer', target], {}], [['synth-refer', target, '--debug'], {}], [['synth-refer', target], { HYBRIDGL_DEBUG: '1' }]] as const) {
+        const debug = await runHybridgl([...args], { env: { ...process.env, ...env } });
+        expect([args, debug.status]).toEqual([args, 3]);
+        expect(debug.stderr).toMatch(/\n\s+at .*synthRefer\.ts/);
+      }
+      // An error of no known kind: exit 1, its message, and where the stack is.
+      const unknown = await cli(['eval', 'report', join(dir, 'no-run')]);
+      expect([unknown.status, unknown.stderr.trim().split('\n').length]).toEqual([1, 1]);
+      expect(unknown.stderr).toMatch(/no-run.*\(--debug or HYBRIDGL_DEBUG=1 shows where\)$/m);
+      const fetchFrom = await cli(['models', 'fetch', '--out', join(dir, 'models'), '--from', join(dir, 'nowhere')]);
+      expect([fetchFrom.status, fetchFrom.stderr]).toEqual([4, expect.stringMatching(/--from .*nowhere is neither a directory nor an http\(s\) URL/)]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -141,7 +141,7 @@ describe('models fetch', () => {
     served.set('/evil/manifest.json', evil);
     log.length = 0;
     await expect(fetchModels({ out: join(tmp, 'evil'), from: `${base}/evil`, progress: false }))
-      .rejects.toThrow(/evil\/manifest\.json names "\.\.\/escaped\.data", not a plain file name in the model directory/);
+      .rejects.toThrow(/evil\/manifest\.json: files\[0\]\.externalData\.name "\.\.\/escaped\.data" has a path separator/);
     expect(log.every((l) => l.path === '/evil/manifest.json')).toBe(true); // nothing else was fetched
   }, 60_000);
 

@@ -202,4 +202,17 @@ describe('keyword scans (extract_dir_phrase / extract_rela_word)', () => {
     // Position is not affected by the quirk.
     expect(parseExpression('man on right').position).toBe('right');
   });
+
+  // Inputs that took time quadratic (or worse) in their length: a long word through the tagger, long chains of
+  // heads and conjuncts. Linear now, each finishes well inside the test's time; the answers are checked too.
+  it('parses long inputs in linear time: a 256 KiB word, dotted runs, chains of conjuncts and of auxiliaries', () => {
+    const word = parseExpression('a'.repeat(1 << 18));
+    expect(word.tokens).toEqual(['a'.repeat(1 << 18)]);
+    expect(parseExpression('a.'.repeat(1 << 17)).tokens.slice(1)).toEqual(['.']); // spaCy splits the final period off
+    const dogs = parseExpression('dog and '.repeat(1 << 14));
+    expect([dogs.tokens.length, dogs.headNoun, dogs.otherNouns.length]).toEqual([1 << 15, 'dog', 0]);
+    const withWords = parseExpression(`the man on the left ${'x'.repeat(100)} holding a red umbrella`);
+    expect([withWords.headNoun, withWords.position, withWords.tokens[5]]).toEqual(['man', 'left', 'x'.repeat(100)]);
+    expect(parseExpression('is '.repeat(1 << 15)).tokens).toHaveLength(1 << 15);
+  }, 60_000);
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { rleDecode } from '../bindings/rle.ts';
 import type { FloatTensor, Models } from '../src/models/loadModels.ts';
 import { standInModels as fakeModels, VOCAB } from './standInModels.ts';
-import { createSegmenter, SegmentError } from '../src/segmenter.ts';
+import { createSegmenter, MAX_EXPRESSION_CHARS, MAX_EXPRESSIONS, SegmentError } from '../src/segmenter.ts';
 
 const H = 60, W = 80;
 
@@ -134,5 +134,61 @@ describe.skipIf(!existsSync(VOCAB))('createSegmenter with stand-in backbones', (
     const exact = await createSegmenter({ models: fakeModels(calls), maxPixels: H * W });
     await expect(exact.segment(testImage(), ['the dog'])).resolves.toHaveProperty('height', H);
     await expect(createSegmenter({ models: fakeModels(), maxPixels: 0 })).rejects.toMatchObject({ kind: 'badInput' });
+  });
+});
+
+describe.skipIf(!existsSync(VOCAB))('createSegmenter under hostile input', () => {
+  it('refuses an image too thin or too small for SAM with a SegmentError naming its size, before SAM runs', async () => {
+    const calls: Record<string, number> = {};
+    const segmenter = await createSegmenter({ models: fakeModels(calls) });
+    const flat = (height: number, width: number) => ({ rgb: new Uint8Array(height * width * 3).fill(128), height, width });
+    for (const [h, w] of [[1, 100_000], [100_000, 1], [1, 2049], [2, 4097], [1, 1]]) {
+      const err = await segmenter.segment(flat(h, w), ['the dog']).catch((e) => e);
+      expect([h, w, err?.name, err?.kind]).toEqual([h, w, 'SegmentError', 'badInput']);
+      expect(err.message).toMatch(new RegExp(`the image is ${w}×${h} pixels: too small or too thin`));
+    }
+    expect(calls.samEncoder ?? 0).toBe(0);
+    await expect(segmenter.segment(flat(1, 2048), ['the dog'])).resolves.toHaveProperty('width', 2048);
+  });
+
+  it('bounds the expressions (their length, MAX_EXPRESSION_CHARS, and number per call) and checks k', async () => {
+    const calls: Record<string, number> = {};
+    const segmenter = await createSegmenter({ models: fakeModels(calls) });
+    const long = await segmenter.segment(testImage(), ['the dog', 'x'.repeat(MAX_EXPRESSION_CHARS + 1)]).catch((e) => e);
+    expect([long.name, long.kind, long.message]).toEqual(['SegmentError', 'badInput', `expressions[1] is ${MAX_EXPRESSION_CHARS + 1} characters long, more than ${MAX_EXPRESSION_CHARS}`]);
+    const many = await segmenter.segment(testImage(), Array.from({ length: 300_000 }, () => 'x')).catch((e) => e);
+    expect([many.name, many.kind, many.message]).toEqual(['SegmentError', 'badInput', `300000 expressions in one call, more than ${MAX_EXPRESSIONS}`]);
+    // Sticky-k values from the caller: negative or NaN is a RangeError naming the option, before any image work.
+    await expect(segmenter.segment(testImage(), ['the dog'], { k: { k1: -1, k2: 6 } })).rejects.toThrow(/^options\.k\.k1 must be an integer from 1 to 1024, got -1$/);
+    await expect(segmenter.segment(testImage(), ['the dog'], { kVariants: [{ k1: 3, k2: NaN }] })).rejects.toThrow(RangeError);
+    expect(calls.samEncoder ?? 0).toBe(0);
+    await expect(segmenter.segment(testImage(), ['the dog '.repeat(MAX_EXPRESSION_CHARS / 8)])).resolves.toHaveProperty('results.length', 1);
+  });
+
+  it('runs concurrent calls on one segmenter one image at a time, in order, every one answered', async () => {
+    let active = 0, most = 0;
+    const calls: Record<string, number> = {};
+    const base = fakeModels(calls);
+    // Between SAM's encoder and the text encoder (the last model call of a segment) a call holds its image's work.
+    const models = {
+      ...base,
+      async samEncoder(...args: Parameters<Models['samEncoder']>) {
+        most = Math.max(most, ++active);
+        return base.samEncoder(...args);
+      },
+      async clipText(...args: Parameters<Models['clipText']>) {
+        active--;
+        return base.clipText(...args);
+      },
+    } as Models;
+    const segmenter = await createSegmenter({ models, textCacheLimit: 0, guidance: false, proposals: { pointsPerSide: 1 } });
+    const image = testImage();
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => segmenter.segment(image, [`the dog number ${i}`])));
+    expect(results.map((r) => r.results[0].expression)).toEqual(Array.from({ length: 50 }, (_, i) => `the dog number ${i}`));
+    expect(calls.samEncoder).toBe(50);
+    expect(most).toBe(1);
+    // A failing call does not stop the ones behind it.
+    const mixed = await Promise.allSettled([segmenter.segment('/no/such.jpg', ['x']), segmenter.segment(image, ['the cat'])]);
+    expect(mixed.map((m) => m.status)).toEqual(['rejected', 'fulfilled']);
   });
 });

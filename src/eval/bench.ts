@@ -266,7 +266,10 @@ async function detailedBench(values: Record<string, string | string[] | boolean 
   if (values.json) writeFileSync(String(values.json), JSON.stringify({ report, iterations, warmup, images, expressions, fusion, configuration }, null, 2) + '\n');
   if (trace) {
     const events: TraceEvent[] = [...trace.events];
-    profileEvents.forEach((p, i) => events.push(...ortTrackEvents(p.model, p.path, p.readyAt, 10 + i)));
+    // A profile holds any number of events: appended one by one (a spread of that many arguments overflows the stack).
+    profileEvents.forEach((p, i) => {
+      for (const e of ortTrackEvents(p.model, p.path, p.readyAt, 10 + i)) events.push(e);
+    });
     writeFileSync(String(values.trace), JSON.stringify({ traceEvents: events, displayTimeUnit: 'ms' }) + '\n');
     log(`wrote ${values.trace} (${events.length} events; open it in https://ui.perfetto.dev or chrome://tracing)`);
   }

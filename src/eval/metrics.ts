@@ -102,6 +102,7 @@ export interface StickyKOptions {
 /** The top-k sizes of spatial guidance (§7) for a run: call it with each sentence's proposal count N. */
 export function createStickyK(options: StickyKOptions = {}): (proposals: number) => { k1: number; k2: number } {
   const sticky = options.sticky ?? true;
+  if (typeof sticky !== 'boolean') throw new TypeError(`createStickyK: sticky must be true or false, got ${typeof sticky}`);
   let k1 = options.k1 ?? 3, k2 = options.k2 ?? 6;
   for (const [name, v] of [['k1', k1], ['k2', k2]] as const)
     if (!Number.isInteger(v) || v < 1) throw new RangeError(`createStickyK: ${name} must be a positive integer`);
@@ -119,6 +120,8 @@ export function createStickyK(options: StickyKOptions = {}): (proposals: number)
  *  before it: k1 = min(3, m), k2 = min(6, m) for m = 1 … min(N, 6). Scoring all of them (guided scoring is cheap)
  *  lets a run in any order, or in shards, reproduce the reference's sequential k afterwards (stickyKInOrder). */
 export function stickyKVariants(proposals: number, k1 = 3, k2 = 6): Array<{ k1: number; k2: number }> {
+  for (const [name, v] of [['proposals', proposals], ['k1', k1], ['k2', k2]] as const)
+    if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`stickyKVariants: ${name} must be a positive integer, got ${v}`);
   const out: Array<{ k1: number; k2: number }> = [];
   for (let m = 1; m <= Math.min(proposals, Math.max(k1, k2)); m++) out.push({ k1: Math.min(k1, m), k2: Math.min(k2, m) });
   return out;

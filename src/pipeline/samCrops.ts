@@ -191,7 +191,7 @@ async function processCrop(
       masks = new Uint8Array(kept.length * pixels);
       kept.forEach((k, r) => masks.set(bm.masks.subarray(k * pixels, (k + 1) * pixels), r * pixels));
     }
-    rec.rles.push(...(await rleEncodeBatchAsync(masks, kept.length, ch, cw)));
+    for (const rle of await rleEncodeBatchAsync(masks, kept.length, ch, cw)) rec.rles.push(rle); // a batch's size: no spread
     for (const k of kept) {
       rec.boxes.push(...bm.boxes.subarray(4 * k, 4 * k + 4));
       rec.iou.push(bm.predictedIoU[k]);

@@ -12,12 +12,14 @@ export const SERVE_USAGE = `usage: hybridgl serve --models DIR [options]
 
   --host H             address to bind (default 127.0.0.1; anything else exposes the service: use --token)
   --port N             port (default 8080; 0 picks a free one, printed on stderr)
-  --token T            require "Authorization: Bearer T" on /v1/* and /metrics (or set $HYBRIDGL_SERVE_TOKEN)
+  --token T            require "Authorization: Bearer T" on every route but the page and /healthz, checked on
+                       the route served (or set $HYBRIDGL_SERVE_TOKEN)
   --allow-dir DIR      let requests name image files (imagePath) inside DIR; without it no server-side path is read
   --max-pixels N|inf   largest image, width × height from its header, checked before decoding (default ${DEFAULT_MAX_PIXELS},
                        as for segment: what keeps the image-dependent memory within 4 GB)
   --max-body-mb N      largest request body and image file in MiB (default 32)
-  --timeout-ms N       deadline of a segment request, waiting and running (default 60000)
+  --timeout-ms N       deadline of a segment request, waiting and running, and of receiving its body (408)
+                       (default 60000)
   --queue N            requests that may wait while one runs; more get 503 with Retry-After (default 16)
   --cache-entries N    prepared images kept (default 16; 0 turns the cache off)
   --cache-mb N         their estimated size bound in MiB (default 1024)

@@ -1,6 +1,6 @@
 // What a POST /v1/segment asks for, read from a multipart form, a raw image body or JSON (plus the query string), and
 // checked field by field: every fault is an HttpError naming the field, before any model work starts.
-import { realpath, stat, readFile } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 import type { FastifyRequest } from 'fastify';
@@ -65,15 +65,24 @@ function parseJsonField(field: string, text: string): unknown {
   }
 }
 
+/** Adds expressions from one source, refusing past MAX_EXPRESSIONS in all before copying any (an array of any size
+ *  may arrive: it is counted, never spread). */
+function addExpressions(raw: RawFields, list: unknown[], field: string): void {
+  if (raw.expressions.length + list.length > MAX_EXPRESSIONS) {
+    throw new HttpError(400, field, `at most ${MAX_EXPRESSIONS} expressions per request, got ${raw.expressions.length + list.length}`);
+  }
+  for (const e of list) raw.expressions.push(e);
+}
+
 /** `expression` (one each, repeatable) and `expressions` (a JSON array) from text fields. */
 function addTextField(raw: RawFields, name: string, value: string): void {
   if (name === 'expression') {
-    raw.expressions.push(value);
+    addExpressions(raw, [value], 'expression');
     raw.expressionsField = 'expression';
   } else if (name === 'expressions') {
     const list = parseJsonField('expressions', value);
     if (!Array.isArray(list)) throw new HttpError(400, 'expressions', 'expressions must be a JSON array of strings');
-    raw.expressions.push(...list);
+    addExpressions(raw, list, 'expressions');
   } else if (name === 'options') {
     raw.options = parseJsonField('options', value);
   } else if (name === 'overlay') {
@@ -133,7 +142,7 @@ function fromJson(body: unknown, raw: RawFields): void {
     if (!JSON_FIELDS.includes(name)) throw new HttpError(400, name, `unknown field '${name}' (expected ${JSON_FIELDS.join(', ')})`);
     if (name === 'expressions') {
       if (!Array.isArray(value)) throw new HttpError(400, 'expressions', 'expressions must be an array of strings');
-      raw.expressions.push(...value);
+      addExpressions(raw, value, 'expressions');
     } else {
       (raw as unknown as Record<string, unknown>)[name] = value;
     }
@@ -217,8 +226,19 @@ async function readAllowedPath(value: unknown, limits: RequestLimits): Promise<B
   }
   const info = await stat(target);
   if (!info.isFile()) throw new HttpError(400, 'imagePath', `imagePath '${value}' is not a file`);
-  if (info.size > limits.maxImageBytes) throw new HttpError(413, 'imagePath', `imagePath '${value}' is larger than ${limits.maxImageBytes} bytes`);
-  return readFile(target);
+  const tooLarge = () => new HttpError(413, 'imagePath', `imagePath '${value}' is larger than ${limits.maxImageBytes} bytes`);
+  if (info.size > limits.maxImageBytes) throw tooLarge();
+  // Read at most one byte past the limit: a file that grew since its stat is still refused, not read whole.
+  const file = await open(target, 'r');
+  try {
+    const buffer = Buffer.alloc(Math.min(info.size, limits.maxImageBytes) + 1);
+    let got = 0;
+    for (let n = -1; n !== 0 && got < buffer.length; got += n) n = (await file.read(buffer, got, buffer.length - got, got)).bytesRead;
+    if (got > limits.maxImageBytes) throw tooLarge();
+    return buffer.subarray(0, got);
+  } finally {
+    await file.close();
+  }
 }
 
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}\s*$/;

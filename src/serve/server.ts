@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
+import { errorText } from '../cliErrors.ts';
 import type { ExpressionResultJson } from '../resultJson.ts';
 import { SegmentError } from '../segmenter.ts';
 import type { SegmentEngine } from './engine.ts';
@@ -17,7 +18,8 @@ import { HttpError, readSegmentRequest, MAX_FIELD_BYTES, type SegmentRequest } f
 export interface ServerOptions {
   /** Runs the jobs: createLocalEngine (this thread) or startWorkerEngine (a worker thread, as the CLI does). */
   engine: SegmentEngine;
-  /** Requests to /v1/* and /metrics must carry `Authorization: Bearer <token>`. */
+  /** Requests to every route but the page and /healthz (checked on the route matched, however its path was spelt)
+   *  must carry `Authorization: Bearer <token>`. */
   token?: string;
   /** imagePath may name files inside this directory only; undefined: no server-side paths. */
   allowDir?: string;
@@ -25,7 +27,7 @@ export interface ServerOptions {
   maxPixels: number;
   /** Most bytes of a request body (and of an image however given). */
   maxBodyBytes: number;
-  /** Deadline of a segment request, waiting and running, in ms. */
+  /** Deadline of a segment request, waiting and running, in ms; also of receiving any request's body (408). */
   timeoutMs: number;
   /** Requests that may wait while one runs; one more gets 503. */
   maxQueue: number;
@@ -60,6 +62,22 @@ const PAGE_FILES: Record<string, { file: string; type: string }> = {
 };
 // The page loads nothing from elsewhere; images are drawn from blobs and data URLs.
 const PAGE_CSP = "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+
+/** Routes anyone may call; every other route, and every unmatched path, needs the token when one is set. */
+interface RouteConfig { public?: boolean }
+const PUBLIC: RouteConfig = { public: true };
+
+/** The request's deadline passed while its body was still arriving: 408, then the connection is closed. */
+function cutSlowBody(request: FastifyRequest, reply: FastifyReply, timeoutMs: number): void {
+  if (request.raw.complete) return; // the body is in: the work's own deadline (the queue's) applies
+  const socket = request.raw.socket;
+  if (reply.sent) {
+    socket.destroy();
+    return;
+  }
+  reply.raw.once('finish', () => socket.destroy());
+  sendError(reply, 408, 'body', `the request body did not arrive within the ${timeoutMs} ms deadline`, { Connection: 'close' });
+}
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
@@ -122,8 +140,12 @@ export async function createService(options: ServerOptions): Promise<Service> {
   const started = new WeakMap<FastifyRequest, number>();
   app.addHook('onRequest', async (request, reply) => {
     started.set(request, performance.now());
-    const url = request.url.split('?')[0];
-    if (tokenDigest && (url.startsWith('/v1/') || url === '/metrics')) {
+    // The body has the request's deadline in all: a client trickling it byte by byte is cut there, not later.
+    const deadline = setTimeout(() => cutSlowBody(request, reply, options.timeoutMs), options.timeoutMs);
+    reply.raw.once('close', () => clearTimeout(deadline));
+    // On the route the router chose (after its percent-decoding), not on the URL as sent: every route but the
+    // public ones, and every path that matches none, needs the token.
+    if (tokenDigest && !(request.routeOptions.config as RouteConfig | undefined)?.public) {
       const given = digest(request.headers.authorization ?? '');
       if (!timingSafeEqual(given, tokenDigest)) {
         return sendError(reply, 401, 'Authorization', 'this server needs the header "Authorization: Bearer <token>"', { 'WWW-Authenticate': 'Bearer' });
@@ -144,17 +166,17 @@ export async function createService(options: ServerOptions): Promise<Service> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const known = err instanceof HttpError ? err : frameworkError(err, options.maxBodyBytes);
     if (known) return sendError(reply, known.status, known.field, known.message, known.headers);
-    log(`${request.method} ${request.url}: ${err.stack ?? err.message}`);
+    log(`${request.method} ${request.url}: ${errorText(err)}`);
     return sendError(reply, 500, undefined, 'internal error (logged on the server)');
   });
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, 404, 'url', `no route ${request.method} ${request.url.split('?')[0]} (POST /v1/segment, GET /healthz, GET /metrics, GET /)`));
 
   for (const [route, { type, body }] of Object.entries(page)) {
-    app.get(route, (_request, reply) => reply.type(type).header('Content-Security-Policy', PAGE_CSP).header('Cache-Control', 'no-cache').send(body));
+    app.get(route, { config: PUBLIC }, (_request, reply) => reply.type(type).header('Content-Security-Policy', PAGE_CSP).header('Cache-Control', 'no-cache').send(body));
   }
 
-  app.get('/healthz', (_request, reply) => {
+  app.get('/healthz', { config: PUBLIC }, (_request, reply) => {
     if (closing) return reply.code(503).send({ status: 'shutting down' });
     return reply.send({
       status: 'ok', uptimeSeconds: Math.round(process.uptime()), models: engine.models,

@@ -3,6 +3,7 @@
 // it). A worker that dies fails its job (500) and is started again, models and all, for the next one.
 import { Worker } from 'node:worker_threads';
 
+import { errorText } from '../cliErrors.ts';
 import { SegmentError, type SegmenterOptions } from '../segmenter.ts';
 import type { CacheLimits, CacheStats } from './cache.ts';
 import type { EngineAnswer, SegmentEngine } from './engine.ts';
@@ -62,7 +63,7 @@ export async function startWorkerEngine(segmenter: SegmenterOptions, cache: Cach
           else p?.resolve(msg.answer!);
         }
       });
-      worker.on('error', (err) => log(`model worker error: ${err.stack ?? err.message}`));
+      worker.on('error', (err) => log(`model worker error: ${errorText(err)}`));
       worker.on('exit', (code) => {
         if (!ready) reject(new Error(`the model worker exited with code ${code} while loading the models`));
         if (closing) return;

@@ -178,9 +178,9 @@ function referenceTokens(lower: string): { tokens: string[]; tagged: Tok[] } {
   pieces.forEach((piece, k) => {
     if (spaceTokens[k] && spaceTokens[k] !== ' ') tokens.push(spaceTokens[k]);
     const target = piece.replace(/ /g, '');
-    let covered = '';
-    while (t < tagged.length && covered !== target && target.startsWith(covered + tagged[t].text)) {
-      covered += tagged[t].text;
+    let covered = 0; // target's prefix of this length is covered by tokens (offsets keep a long word linear)
+    while (t < tagged.length && covered !== target.length && target.startsWith(tagged[t].text, covered)) {
+      covered += tagged[t].text.length;
       tokens.push(tagged[t++].text);
     }
   });
@@ -189,16 +189,27 @@ function referenceTokens(lower: string): { tokens: string[]; tagged: Tok[] } {
   return { tokens, tagged };
 }
 
+/** wink-nlp's tokenizer takes time quadratic in a word's length: a run of more non-space characters than any word
+ *  has ("aaaa…", "a.a.a.…", a long unspaced script) is one token, tagged as the stand-in word it is replaced by. */
+const LONGEST_TAGGED_WORD = 64;
+const LONG_WORD = new RegExp(`\\S{${LONGEST_TAGGED_WORD + 1},}`, 'g');
+const LONG_WORD_STAND_IN = 'LONGWORD'; // upper case: the text given to the tagger is lower case, so it is never a word of its own
+
 /** Tokens and parts of speech, with corrections for the vocabulary of referring expressions. */
 function tagTokens(text: string): Tok[] {
   const engine = tagger();
-  const doc = engine.readDoc(text);
+  const longWords: string[] = [];
+  const doc = engine.readDoc(text.replace(LONG_WORD, (w) => {
+    longWords.push(w);
+    return LONG_WORD_STAND_IN;
+  }));
   const words = doc.tokens().out() as string[];
   const tags = doc.tokens().out(engine.its.pos) as string[];
   const toks: Tok[] = [];
+  let nextLong = 0;
   words.forEach((w, i) => {
     if (w.trim() === '') return;
-    toks.push({ text: w, pos: tags[i], head: -1, dep: '' });
+    toks.push({ text: w === LONG_WORD_STAND_IN && nextLong < longWords.length ? longWords[nextLong++] : w, pos: tags[i], head: -1, dep: '' });
   });
   toks.forEach((t, i) => {
     const prev = toks[i - 1];
@@ -498,24 +509,26 @@ function makeSubject(toks: Tok[], subject: number, verb: number): void {
 /** spaCy's English noun_chunks over the approximate parse: [start, end) spans with their root. */
 function nounChunks(toks: Tok[]): Array<{ start: number; end: number; root: number }> {
   const leftEdge = toks.map((_, i) => i);
-  // A token's leftmost descendant: propagate each index up its chain of heads.
+  // A token's leftmost descendant: propagate each index up its chain of heads, from the left. A head already at
+  // or left of i got there from a smaller index whose walk went on up, so the walk stops there: each token is
+  // lowered once at most (linear, cycles included).
   toks.forEach((_, i) => {
     let k = i;
     for (let guard = 0; guard < toks.length && toks[k].head !== k; guard++) {
       k = toks[k].head;
-      if (i < leftEdge[k]) leftEdge[k] = i;
+      if (leftEdge[k] <= i) break;
+      leftEdge[k] = i;
     }
   });
+  // Where a chain of conjuncts leads, leftwards only (so it ends); from the left, each from its head's (linear).
+  const conjunctRoot = new Int32Array(toks.length);
+  toks.forEach((t, i) => (conjunctRoot[i] = t.dep === 'conj' && t.head < i ? conjunctRoot[t.head] : i));
   const chunks: Array<{ start: number; end: number; root: number }> = [];
   let prevEnd = -1;
   toks.forEach((t, i) => {
     if (!NOMINAL_POS.has(t.pos) || leftEdge[i] <= prevEnd) return;
     let isChunk = NP_DEPS.has(t.dep);
-    if (!isChunk && t.dep === 'conj') {
-      let head = toks[t.head];
-      while (head.dep === 'conj' && toks[head.head] !== head && head.head < toks.indexOf(head)) head = toks[head.head];
-      isChunk = NP_DEPS.has(head.dep);
-    }
+    if (!isChunk && t.dep === 'conj') isChunk = NP_DEPS.has(toks[conjunctRoot[t.head]].dep);
     if (isChunk) {
       prevEnd = i;
       chunks.push({ start: leftEdge[i], end: i + 1, root: i });
