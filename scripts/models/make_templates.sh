@@ -3,7 +3,8 @@
 # full-size random init: SAM vit_b (and the CLIP ViT-B/16 family) by default, `sh make_templates.sh vit_l|vit_h`
 # for another SAM type (SAM graphs only; `vit_b sam`: vit_b's SAM graphs only). Debian's python3-torch 1.13 +
 # python3-onnx; with OpenBLAS (LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread) vit_l took 4 min and
-# 9.5 GB of RAM on 2 cores.
+# 9.5 GB of RAM on 2 cores (before each model was exported twice: the second export, from other random weights,
+# proves the template keeps no weight; see models/README.md).
 set -e
 cd "$(dirname "$0")/../.."
 ARCH=${1:-vit_b}
