@@ -8,6 +8,7 @@ import { get as httpsGet } from 'node:https';
 import { basename, join } from 'node:path';
 import { createProgress } from '../eval/progress.ts';
 import { availableSamTypes, convertCheckpoints, type ConvertOptions } from './convert.ts';
+import { affectedConversion } from './converterVersion.ts';
 import type { Manifest, Precision } from './loadModels.ts';
 
 export interface CheckpointSource { file: string; url: string; sha256: string; bytes?: number }
@@ -142,6 +143,10 @@ async function fetchModelDir(base: string, out: string, options: FetchOptions): 
   await download(`${base}/manifest.json`, listing, null, { ...options, progress: false });
   const manifest = JSON.parse(readFileSync(listing, 'utf8')) as Manifest;
   rmSync(listing);
+  const affected = affectedConversion(manifest.exporter);
+  if (affected)
+    throw new FetchError(`${base}/manifest.json: the model directory there was ${affected}; convert it again where it is ` +
+      `served (${manifest.exporter.command}), or fetch the checkpoints and convert here`);
   const wanted = manifest.files.filter((f) => !options.precisions || options.precisions.includes(f.precision));
   const items: Array<{ name: string; sha256: string | null }> = [];
   for (const f of wanted) {
