@@ -4,8 +4,10 @@
 # 21: SAM 21, CLIP 22; the committed templates were made from SAM seed 1 and CLIP seed 0, so a weight kept in a
 # template shows), converted by the TypeScript converter from the committed templates and exported by export.py
 # from the same checkpoints; the SAM graphs (fp32 and fp16; ALL=1: every graph) and their external-data files must
-# have the same sha256 (a difference is named tensor by tensor, scripts/fixtures/graph_tensors.py). SEGMENT=1 then
-# segments assets/demo.jpg with both directories and requires the same result. Peak RSS and time of each step
+# have the same sha256 (a difference is named tensor by tensor, scripts/fixtures/graph_tensors.py). SEGMENT=1 makes
+# the SAM checkpoint with make_e2e_reference.py's weight edits (--sam-iou-shift 1.0: proposals survive; the upscaling
+# weights stay random across channels), exports every graph and segments assets/demo.jpg with both directories: same
+# result. Peak RSS and time of each step
 # (/usr/bin/time -v) go to OUT/logs. vit_h: its fp32 encoder (2.5 GB) is written as ONNX external data; export.py
 # needs ~10 GB of RAM for it, the converter under 1 GB.
 #   sh scripts/models/full_size_convert_check.sh vit_h OUT
@@ -18,7 +20,8 @@ OUT=${2:?usage: full_size_convert_check.sh vit_b|vit_l|vit_h OUT}
 PY=${PYTHON:-/usr/bin/python3}
 SEED=${SEED:-21}
 [ "$SEED" != 1 ] && [ "$SEED" != 0 ] || { echo "SEED $SEED is the templates' seed: the check could not see a kept weight" >&2; exit 2; }
-CK=$OUT/checkpoints-seed$SEED
+SHIFT=${SEGMENT:+--sam-iou-shift 1.0}
+CK=$OUT/checkpoints-seed$SEED${SEGMENT:+-segment}
 mkdir -p "$CK" "$OUT/logs"
 timed() { # timed NAME command…: runs it under $RUN, /usr/bin/time -v into OUT/logs/NAME.time
   name=$1; shift
@@ -27,10 +30,10 @@ timed() { # timed NAME command…: runs it under $RUN, /usr/bin/time -v into OUT
   grep -E 'Elapsed|Maximum resident' "$OUT/logs/$name.time" >&2
 }
 [ -f "$CK/sam_$ARCH.pth" ] || timed "checkpoint-$ARCH" $PY scripts/fixtures/make_checkpoints.py --full-size \
-  --sam-arch "$ARCH" --only sam --out "$CK" --seed "$SEED"
+  --sam-arch "$ARCH" --only sam --out "$CK" --seed "$SEED" $SHIFT
 [ -f "$CK/clip_vit_b_16.pt" ] || timed checkpoint-clip $PY scripts/fixtures/make_checkpoints.py --full-size --only clip \
   --out "$CK" --seed "$SEED"
-if [ "$ALL" = 1 ]; then ONLY=""; FP16=all; else ONLY="--only sam_encoder,sam_decoder"; FP16=sam_encoder,sam_decoder; fi
+if [ "$ALL" = 1 ] || [ "$SEGMENT" = 1 ]; then ONLY=""; FP16=all; else ONLY="--only sam_encoder,sam_decoder"; FP16=sam_encoder,sam_decoder; fi
 rm -rf "$OUT/$ARCH-export" "$OUT/$ARCH-models"
 timed "export-$ARCH" $PY models/export.py --sam-checkpoint "$CK/sam_$ARCH.pth" --sam-arch "$ARCH" \
   --clip-checkpoint "$CK/clip_vit_b_16.pt" --out "$OUT/$ARCH-export" $ONLY \
