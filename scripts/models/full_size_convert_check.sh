@@ -82,7 +82,7 @@ const fs = require("node:fs");
 const out = process.argv[1];
 const read = (d) => ({ status: fs.readFileSync(`${out}/logs/segment-${d}.status`, "utf8").trim(),
   result: fs.existsSync(`${out}/segment-${d}.json`) ? JSON.stringify(JSON.parse(fs.readFileSync(`${out}/segment-${d}.json`, "utf8")),
-    (k, v) => (/time|ms$/i.test(k) ? undefined : v)) : null });
+    (k, v) => (/^timings$|time|ms$/i.test(k) ? undefined : v)) : null });
 const [a, b] = [read("export"), read("models")];
 console.log(`segment demo.jpg: exit ${a.status} with the export.py directory, ${b.status} with the converted one`);
 if (a.status !== b.status || a.result !== b.result) { console.error("the two model directories segment demo.jpg differently"); process.exit(1); }
