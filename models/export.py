@@ -21,6 +21,7 @@ from hybridgl_export.reference_io import mask_pattern, pattern, write_reference 
 EXPORTER_VERSION = '1'
 OPSET = 17
 EXTERNAL_DATA_ABOVE = 2 ** 31 - 2 ** 24  # the rule src/models/onnxTemplate.ts applies too
+TEMPLATE_CHECK_SEED = 7919  # --templates: the second random state is drawn with --seed + this
 HEAD_FILES = {'G2L': 'clip_head_g2l', 'L2G': 'clip_head_l2g', 'G2L&L2G': 'clip_head_g2l_l2g',
               'token_masking': 'clip_head_token_masking', 'attn_masking': 'clip_head_attn_masking',
               'crop': 'clip_head_crop'}
@@ -254,11 +255,14 @@ def reference_cases(models):
 
 class TemplateWriter:
     """--templates: beside each exported file, its weight-free template (hybridgl_export/templates.py), in one
-    directory per family (sam-<arch>, clip-<name>) so that any SAM template set combines with the CLIP one."""
+    directory per family (sam-<arch>, clip-<name>) so that any SAM template set combines with the CLIP one. Each
+    model is exported a second time from other random weights (seed `other_seed`) to prove its templates: every
+    recipe rebuilds that export too, and every float initializer left in a template is the same in both."""
 
-    def __init__(self, root, models, sam_state, clip_state):
+    def __init__(self, root, models, sam_state, clip_state, other_seed):
         from hybridgl_export import templates as tp
-        self.tp, self.models = tp, models
+        self.tp, self.models, self.other_seed = tp, models, other_seed
+        self.made = {}
         self.sources = tp.source_maps(models, sam_state, clip_state)
         self.dirs = dict(zip(('sam', 'clip'), tp.template_dirs(root, models.sam_cfg)))
         self.entries, self.fp32 = {'sam': [], 'clip': []}, {}
@@ -267,12 +271,37 @@ class TemplateWriter:
 
     def add(self, name, precision, path):
         family = 'sam' if name.startswith('sam_') else 'clip'
-        template, recipes = self.tp.write_template(path, self.dirs[family], self.models.modules[name],
-                                                   self.sources[name], self.fp32.get(name))
+        template, recipes, constants = self.tp.write_template(path, self.dirs[family], self.models.modules[name],
+                                                              self.sources[name], self.fp32.get(name))
         if precision == 'fp32':
             self.fp32[name] = recipes
+        self.made[name, precision] = recipes, constants
         self.entries[family].append(dict(name=os.path.basename(path), model=name, precision=precision,
-                                         template=template, initializers=recipes, **self.models.specs[name]))
+                                         template=template, initializers=recipes, constants=sorted(constants),
+                                         **self.models.specs[name]))
+
+    def check(self, name, paths, external_above):
+        """Exports `name` again from other random weights and checks its templates against that export."""
+        module = self.tp.other_weights(self.models.modules[name], self.sources[name], self.other_seed,
+                                       cm.resample_positional_embedding)
+        scratch = paths['fp32'] + '.other'
+        shutil.rmtree(scratch, ignore_errors=True)
+        os.makedirs(scratch)
+        try:
+            other = {'fp32': os.path.join(scratch, os.path.basename(paths['fp32']))}
+            print(f'exporting {name} from other weights (seed {self.other_seed}) to check its templates',
+                  file=sys.stderr)
+            export_onnx(module, self.models.specs[name], other['fp32'], external_above)
+            if 'fp16' in paths:
+                other['fp16'] = os.path.join(scratch, os.path.basename(paths['fp16']))
+                write_fp16(other['fp32'], other['fp16'], self.models.specs[name], external_above)
+            for precision, path in other.items():
+                recipes, constants = self.made[name, precision]
+                template = os.path.join(self.dirs['sam' if name.startswith('sam_') else 'clip'],
+                                        os.path.basename(paths[precision]) + '.template')
+                self.tp.check_template(template, path, module, self.sources[name], recipes, constants)
+        finally:
+            shutil.rmtree(scratch)
 
     def finish(self, manifest):
         for family, config in (('sam', self.models.sam_cfg), ('clip', self.models.clip_cfg)):
@@ -318,7 +347,9 @@ def main(argv=None):
     models = Models(sam_cfg, sam_state, clip_cfg, clip_state)
     only = set(args.only.split(',')) if args.only else None
     files = []
-    templates = TemplateWriter(args.templates, models, sam_state, clip_state) if args.templates else None
+    templates = (TemplateWriter(args.templates, models, sam_state, clip_state, args.seed + TEMPLATE_CHECK_SEED)
+                 if args.templates else None)
+    del sam_state  # the modules hold their own copies (vit_h: 2.5 GB less at peak)
     for name, module in models.modules.items():
         if only and name not in only:
             continue
@@ -339,6 +370,8 @@ def main(argv=None):
             files.append(entry)
             if templates:
                 templates.add(name, precision, path)
+        if templates:
+            templates.check(name, paths, args.external_data_above)
 
     vocab_src = find_vocab(args.vocab)
     vocab = {'file': 'bpe_simple_vocab_16e6.txt.gz', 'present': False}

@@ -1,7 +1,9 @@
 // The TypeScript converter on tiny checkpoints in both official formats (scripts/fixtures/make_convert_fixtures.sh):
-// its graphs must be export.py's graphs of the same checkpoints (same sha256: identical bytes, so identical outputs),
-// made from templates of a different random init; and the readers' and converter's errors.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+// its graphs must be export.py's graphs of the same checkpoints (same sha256: identical bytes, so identical outputs;
+// and tensor by tensor), made from templates of other random weights than every checkpoint's; the committed
+// templates keep no weights; and the readers' and converter's errors.
+import { createHash } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,7 +11,8 @@ import { readPickle } from '../src/data/pickle.ts';
 import { CheckpointError, openCheckpoint } from '../src/models/checkpoint.ts';
 import { ConvertError, convertCheckpoints } from '../src/models/convert.ts';
 import { loadModels, type Manifest } from '../src/models/loadModels.ts';
-import { floatToHalfBits } from '../src/models/tensorRecipes.ts';
+import { planTemplate, readGraph } from '../src/models/onnxTemplate.ts';
+import { floatToHalfBits, permuteAxes } from '../src/models/tensorRecipes.ts';
 import { ZipArchive, ZipError } from '../src/models/zipArchive.ts';
 import { rng } from './helpers.ts';
 import { runHybridgl } from './runProcess.ts';
@@ -97,6 +100,7 @@ describe('models convert', () => {
     expect(manifest.sources).toEqual(expected.sources);
     expect(manifest.config).toEqual(expected.config);
     expect(manifest.logitScale).toBe(expected.logitScale);
+    expect(manifest.exporter).toMatchObject({ name: 'hybridgl models convert', version: '2', templateFormat: 2 });
     expect(manifest.vocab).toEqual({ ...expected.vocab, present: true });
     const onDisk = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
     expect(onDisk.files.length).toBe(15);
@@ -277,6 +281,130 @@ describe('models convert under hostile checkpoints: refused, naming the tensor, 
     expect(outcomes.refused).toBeGreaterThan(0);
     expect(leftovers(tmp)).toEqual([]);
   }, 120_000);
+});
+
+
+/** The tensors a graph's nodes read, in node order, as scripts/fixtures/graph_tensors.py lists them (Identity nodes
+ *  that give an initializer another name followed, not listed); with the node that reads each. */
+function nodeTensors(path: string): Array<{ node: string; tensor: string }> {
+  const graph = readGraph(readFileSync(path));
+  const tensors = new Map<string, string>();
+  for (const [name, t] of graph.initializers)
+    tensors.set(name, `${t.dataType}:${t.dims.join('x')}:${createHash('sha256').update(t.raw ?? new Uint8Array()).digest('hex').slice(0, 16)}`);
+  const out: Array<{ node: string; tensor: string }> = [];
+  for (const node of graph.nodes) {
+    if (node.opType === 'Identity' && tensors.has(node.inputs[0])) tensors.set(node.outputs[0], tensors.get(node.inputs[0])!);
+    else for (const input of node.inputs) if (tensors.has(input)) out.push({ node: node.name, tensor: tensors.get(input)! });
+  }
+  return out;
+}
+
+/** The first tensor where a converted graph's nodes read other values than export.py's, or null. */
+function firstDifference(path: string, want: string[]): string | null {
+  const got = nodeTensors(path);
+  for (let i = 0; i < Math.max(got.length, want.length); i++)
+    if (got[i]?.tensor !== want[i]) return `${path}: input ${i} of node ${got[i]?.node ?? '(none)'}: ${got[i]?.tensor} vs export.py's ${want[i]}`;
+  return null;
+}
+
+describe('converted graphs hold the checkpoint\'s weights (checkpoints of seeds the templates were not made from)', () => {
+  const cases = [
+    { label: 'SAM seed 5, CLIP seed 6', sam: SAM, dir: FIX, precisions: ['fp32', 'fp16'] as const },
+    { label: 'SAM seed 9', sam: join(FIX, 'seed9', 'sam_vit_b-tiny.pth'), dir: join(FIX, 'seed9'), precisions: ['fp32', 'fp16'] as const },
+  ];
+  for (const c of cases)
+    it(`${c.label}: every graph reads export.py's tensors and has its sha256`, async () => {
+      const out = join(tmp, `weights-${c.label.replace(/\W+/g, '-')}`);
+      const manifest = await convert(out, { sam: c.sam, precisions: [...c.precisions] });
+      const tensors = JSON.parse(readFileSync(join(c.dir, 'expected-tensors.json'), 'utf8')) as Record<string, string[]>;
+      const want = (JSON.parse(readFileSync(join(c.dir, 'expected.json'), 'utf8')) as Manifest).files;
+      expect(Object.keys(tensors).length).toBe(want.length);
+      for (const [name, list] of Object.entries(tensors)) {
+        expect(list.length).toBeGreaterThan(0);
+        expect(firstDifference(join(out, name), list)).toBeNull();
+        const made = manifest.files.find((f) => f.name === name)!;
+        expect(made.sha256).toBe(want.find((f) => f.name === name)!.sha256);
+        expect(made.initializers).toEqual({ checkpoint: expect.any(Number), constants: 0 });
+        expect(made.initializers!.checkpoint).toBeGreaterThan(0);
+      }
+    }, 120_000);
+
+  it('all biases 0: export.py shares one initializer among equal tensors, the converter keeps them apart; the nodes read the same tensors and the decoders compute the same', async () => {
+    const dir = join(FIX, 'zero-biases'), out = join(tmp, 'zero-biases');
+    await convert(out, { sam: join(dir, 'sam_vit_b-tiny.pth') });
+    const tensors = JSON.parse(readFileSync(join(dir, 'expected-tensors.json'), 'utf8')) as Record<string, string[]>;
+    expect(Object.keys(tensors).sort()).toEqual(['sam_decoder.fp32.onnx', 'sam_encoder.fp32.onnx']);
+    for (const [name, list] of Object.entries(tensors)) expect(firstDifference(join(out, name), list)).toBeNull();
+    const exported = join(dir, 'export');
+    const count = (d: string) => readGraph(readFileSync(join(d, 'sam_decoder.fp32.onnx'))).initializers.size;
+    expect(count(exported)).toBeLessThan(count(out)); // the structures differ: this case is the shared one
+    const run = async (models: string) => {
+      const m = await loadModels(models, { device: 'cpu', models: ['sam_decoder'], warmup: false });
+      try {
+        const emb = Float32Array.from({ length: 16 * 64 * 64 }, (_, i) => Math.sin(i * 0.37));
+        return await m.samDecoder({ data: emb, dims: [1, 16, 64, 64] },
+          { data: Float32Array.from([100, 200, 700, 30]), dims: [1, 2, 2] }, { data: Float32Array.from([1, 0]), dims: [1, 2] });
+      } finally {
+        await m.dispose();
+      }
+    };
+    const [a, b] = [await run(out), await run(exported)];
+    expect(Buffer.from(a.lowResLogits.data.buffer).equals(Buffer.from(b.lowResLogits.data.buffer))).toBe(true);
+    expect(Buffer.from(a.iouPredictions.data.buffer).equals(Buffer.from(b.iouPredictions.data.buffer))).toBe(true);
+  }, 120_000);
+});
+
+describe('graph templates', () => {
+  const sets = (root: string) => readdirSync(root).filter((d) => d.startsWith('sam-') || d.startsWith('clip-')).map((d) => join(root, d));
+  const committed = join(import.meta.dirname, '..', 'models', 'templates');
+
+  it('keep no weights: every float initializer a template keeps is on its list of proven constants (committed and fixture sets)', () => {
+    const roots = [...sets(committed), ...sets(TEMPLATES)];
+    expect(roots.length).toBe(6);
+    for (const dir of roots) {
+      const index = JSON.parse(readFileSync(join(dir, 'templates.json'), 'utf8'));
+      expect({ dir, formatVersion: index.formatVersion }).toEqual({ dir, formatVersion: 2 });
+      for (const e of index.files as Array<{ template: string; initializers: Record<string, unknown>; constants: string[] }>) {
+        const plan = planTemplate(readFileSync(join(dir, e.template)), (n) => Object.hasOwn(e.initializers, n), 'x.data');
+        const unproven = plan.kept.filter((n) => !e.constants.includes(n));
+        expect({ template: join(dir, e.template), unproven }).toEqual({ template: join(dir, e.template), unproven: [] });
+        expect(plan.tensors.length).toBe(Object.keys(e.initializers).length);
+      }
+    }
+  });
+
+  it("SAM's upscaling weights have recipes that permute the checkpoint's ConvTranspose weights", () => {
+    for (const dir of sets(committed).filter((d) => d.includes('sam-'))) {
+      const index = JSON.parse(readFileSync(join(dir, 'templates.json'), 'utf8'));
+      const parts = index.files.flatMap((e: { initializers: Record<string, Array<{ key: string; permute?: number[] }>> }) =>
+        Object.values(e.initializers).flat()).filter((p: { key: string }) => /output_upscaling\.[03]\.weight$/.test(p.key));
+      expect(parts.length).toBe(4); // two weights, fp32 and fp16
+      for (const p of parts) expect(p.permute).toEqual([0, 2, 3, 1]);
+    }
+  });
+
+  it('permuteAxes puts the axes in the order given (torch.permute)', () => {
+    const x = Float32Array.from({ length: 24 }, (_, i) => i); // shape [2, 3, 2, 2]
+    const y = permuteAxes(x, [2, 3, 2, 2], [0, 2, 3, 1]); // → [2, 2, 2, 3]: y[a][c][d][b] = x[a][b][c][d]
+    for (let a = 0; a < 2; a++) for (let b = 0; b < 3; b++) for (let c = 0; c < 2; c++) for (let d = 0; d < 2; d++)
+      expect(y[((a * 2 + c) * 2 + d) * 3 + b]).toBe(x[((a * 3 + b) * 2 + c) * 2 + d]);
+    expect(() => permuteAxes(x, [2, 3, 2, 2], [0, 1, 1, 2])).toThrow(/not an order of the 4 axes/);
+  });
+
+  it('the converter refuses format 1 templates and a template keeping a float initializer it cannot account for', async () => {
+    const copy = join(tmp, 'templates-v1');
+    cpSync(TEMPLATES, copy, { recursive: true });
+    const indexPath = join(copy, 'sam-vit_b-tiny', 'templates.json');
+    const index = JSON.parse(readFileSync(indexPath, 'utf8'));
+    writeFileSync(indexPath, JSON.stringify({ ...index, formatVersion: 1 }));
+    await expect(convert(join(tmp, 'v1'), { templates: copy })).rejects.toThrow(/template format 1, this converter reads 2 \(format 1 templates may keep weights/);
+    const decoder = index.files.find((e: { name: string }) => e.name === 'sam_decoder.fp32.onnx');
+    const [dropped] = Object.keys(decoder.initializers);
+    delete decoder.initializers[dropped];
+    writeFileSync(indexPath, JSON.stringify(index));
+    await expect(convert(join(tmp, 'unproven'), { templates: copy })).rejects.toThrow(
+      `sam_decoder.fp32.onnx.template: 1 float initializers are neither rebuilt from the checkpoint nor proven constant (${dropped})`);
+  });
 });
 
 describe('hybridgl models convert (command line)', () => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchModels, type CheckpointSource } from '../src/models/fetch.ts';
-import type { Manifest } from '../src/models/loadModels.ts';
+import { loadModels, type Manifest } from '../src/models/loadModels.ts';
 
 const FIX = join(import.meta.dirname, 'fixtures', 'convert');
 const expected = JSON.parse(readFileSync(join(FIX, 'expected.json'), 'utf8')) as Manifest;
@@ -143,6 +143,29 @@ describe('models fetch', () => {
     await expect(fetchModels({ out: join(tmp, 'evil'), from: `${base}/evil`, progress: false }))
       .rejects.toThrow(/evil\/manifest\.json: files\[0\]\.externalData\.name "\.\.\/escaped\.data" has a path separator/);
     expect(log.every((l) => l.path === '/evil/manifest.json')).toBe(true); // nothing else was fetched
+  }, 60_000);
+
+  it('converts again over a directory an affected converter version wrote, and refuses to copy such a directory over HTTP', async () => {
+    const out = join(tmp, 'old-converter');
+    await fetchModels(options(out));
+    const manifestPath = join(out, 'manifest.json');
+    const current = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+    const old = { ...current, exporter: { ...current.exporter, version: '1' } };
+    writeFileSync(manifestPath, JSON.stringify(old));
+    writeFileSync(join(out, 'sam_decoder.fp32.onnx'), 'the old decoder');
+    await expect(loadModels(out, { device: 'cpu', models: ['sam_decoder'], warmup: false })).rejects.toThrow(/converted by hybridgl models convert version 1/);
+    const again = await fetchModels(options(out));
+    expect(again.exporter.version).toBe('2');
+    expect(sha(join(out, 'sam_decoder.fp32.onnx'))).toBe(expected.files.find((f) => f.name === 'sam_decoder.fp32.onnx')!.sha256);
+    await (await loadModels(out, { device: 'cpu', models: ['sam_decoder'], warmup: false })).dispose();
+
+    const served1 = join(tmp, 'old-manifest.json');
+    writeFileSync(served1, JSON.stringify(old));
+    served.set('/old/manifest.json', served1);
+    log.length = 0;
+    await expect(fetchModels({ out: join(tmp, 'old-copy'), from: `${base}/old`, progress: false }))
+      .rejects.toThrow(/old\/manifest\.json: the model directory there was converted by hybridgl models convert version 1/);
+    expect(log.every((l) => l.path === '/old/manifest.json')).toBe(true);
   }, 60_000);
 
   it('--from DIR takes downloaded checkpoints, checked against the sha256s', async () => {

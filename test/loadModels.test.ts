@@ -12,6 +12,7 @@ import {
 import {
   loadReference, referenceInput, referenceOutput, relativeError, runReferenceCase, type InputSpec,
 } from './modelReference.ts';
+import { runHybridgl } from './runProcess.ts';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'models');
 const reference = loadReference(DIR);
@@ -194,6 +195,26 @@ describe('loadModels errors', () => {
     rmSync(join(dir, 'manifest.json'));
     await expect(loadModels(dir, only)).rejects.toThrow(/manifest\.json is missing/);
   });
+
+  it('refuses a directory written by an affected converter version (random SAM upscaling weights), with the command that converts it again; exit 4 on the command line', async () => {
+    fresh();
+    const manifest = JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8'));
+    const command = 'hybridgl models convert --sam sam_vit_b_01ec64.pth --clip ViT-B-16.pt --out models-b';
+    // What `models convert` before templates format 2 recorded.
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest,
+      exporter: { name: 'hybridgl models convert', version: '1', torch: '1.13.1', opset: 17, command } }));
+    const err = await loadModels(dir, only).catch((e) => e);
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err.message).toMatch(/converted by hybridgl models convert version 1: its SAM decoder holds the random weights its graph templates were made from/);
+    expect(err.message).toContain(`Convert them again with this version (it writes over the directory): ${command}`);
+    const cli = await runHybridgl(['segment', 'assets/demo.jpg', 'the dog', '--models', dir]);
+    expect(cli.status).toBe(4);
+    expect(cli.stderr).toMatch(/converted by hybridgl models convert version 1/);
+    // The same directory recorded as written by this converter version loads.
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...manifest,
+      exporter: { name: 'hybridgl models convert', version: '2', templateFormat: 2, torch: '1.13.1', opset: 17, command } }));
+    await (await loadModels(dir, only)).dispose();
+  }, 60_000);
 
   it('rejects inputs/outputs that differ from the session metadata', async () => {
     fresh();

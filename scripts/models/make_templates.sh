@@ -2,8 +2,10 @@
 # Regenerates models/templates (the weight-free graphs `hybridgl models convert` fills; see models/README.md) from a
 # full-size random init: SAM vit_b (and the CLIP ViT-B/16 family) by default, `sh make_templates.sh vit_l|vit_h`
 # for another SAM type (SAM graphs only; `vit_b sam`: vit_b's SAM graphs only). Debian's python3-torch 1.13 +
-# python3-onnx; with OpenBLAS (LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread) vit_l took 4 min and
-# 9.5 GB of RAM on 2 cores.
+# python3-onnx. Each model is exported twice: the second export, from other random weights, proves the template
+# keeps no weight (models/README.md). With OpenBLAS (LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread)
+# on 2 shared cores: vit_b with CLIP 6 min 49 s at 5.0 GB of RAM, vit_l 7 min 12 s at 9.6 GB, vit_h 10 min 23 s at
+# 12.3 GB.
 set -e
 cd "$(dirname "$0")/../.."
 ARCH=${1:-vit_b}

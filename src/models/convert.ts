@@ -8,14 +8,14 @@ import { PACKAGE_ROOT } from '../../bindings/packageRoot.ts';
 import { createProgress } from '../eval/progress.ts';
 import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
 import type { Manifest, ManifestFile, Precision } from './loadModels.ts';
-import { planTemplate, writeFilledTemplate, type EmptyInitializer } from './onnxTemplate.ts';
+import { CONVERTER_NAME, CONVERTER_VERSION, TEMPLATE_FORMAT_VERSION } from './converterVersion.ts';
+import { planTemplate, writeFilledTemplate, type EmptyInitializer, type TemplatePlan } from './onnxTemplate.ts';
 import { stageDirectory, type StagedDir } from './stagedDir.ts';
-import { resamplePositional, toFloat16Bytes, transpose2d, type RecipePart } from './tensorRecipes.ts';
+import { permuteAxes, resamplePositional, toFloat16Bytes, transpose2d, type RecipePart } from './tensorRecipes.ts';
 
 export const DEFAULT_TEMPLATES = join(PACKAGE_ROOT, 'models', 'templates');
 /** CLIP's BPE vocabulary (MIT, from openai/CLIP), shipped with the package. */
 export const PACKAGED_VOCAB = join(PACKAGE_ROOT, 'models', 'vocab', 'bpe_simple_vocab_16e6.txt.gz');
-const CONVERTER_VERSION = '1';
 
 export class ConvertError extends Error {
   constructor(message: string) {
@@ -24,12 +24,14 @@ export class ConvertError extends Error {
   }
 }
 
-interface TemplateEntry extends Omit<ManifestFile, 'sha256' | 'bytes'> {
+interface TemplateEntry extends Omit<ManifestFile, 'sha256' | 'bytes' | 'initializers'> {
   template: string;
   initializers: Record<string, RecipePart[]>;
+  /** The float initializers the template keeps: proven the same for every checkpoint when it was made. */
+  constants: string[];
 }
 interface TemplateIndex {
-  format: 'hybridgl-templates'; formatVersion: 1; family: 'sam' | 'clip';
+  format: 'hybridgl-templates'; formatVersion: number; family: 'sam' | 'clip';
   config: Record<string, unknown>; torch: string;
   exporter: { version: string; opset: number; command: string };
   files: TemplateEntry[];
@@ -64,7 +66,11 @@ function readIndex(dir: string): TemplateIndex {
   const path = join(dir, 'templates.json');
   if (!existsSync(path)) throw new ConvertError(`no graph templates in ${dir} (templates.json missing)`);
   const index = JSON.parse(readFileSync(path, 'utf8')) as TemplateIndex;
-  if (index.format !== 'hybridgl-templates' || index.formatVersion !== 1) throw new ConvertError(`${path}: not a hybridgl template index`);
+  if (index.format !== 'hybridgl-templates') throw new ConvertError(`${path}: not a hybridgl template index`);
+  if (index.formatVersion !== TEMPLATE_FORMAT_VERSION)
+    throw new ConvertError(`${path}: template format ${index.formatVersion}, this converter reads ${TEMPLATE_FORMAT_VERSION}` +
+      (index.formatVersion === 1 ? ' (format 1 templates may keep weights of the random model they were made from; ' +
+        'make them again with scripts/models/make_templates.sh)' : ''));
   return index;
 }
 
@@ -100,6 +106,7 @@ function partValues(ck: Checkpoint, part: RecipePart): Float32Array {
   for (let i = 0; i < v.length; i++)
     if (!Number.isFinite(v[i])) throw new ConvertError(`checkpoint ${ck.path}: tensor ${part.key} holds ${v[i]} at element ${i}; a weight must be finite`);
   if (part.transpose) v = transpose2d(v, t.shape[0], t.shape[1]);
+  if (part.permute) v = permuteAxes(v, t.shape, part.permute);
   if (part.resample) v = resamplePositional(v, t.shape[1], part.taps!);
   return v;
 }
@@ -127,6 +134,28 @@ function derivedLogitScale(clip: Checkpoint): number {
   if (!Number.isFinite(value))
     throw new ConvertError(`CLIP checkpoint ${clip.path}: tensor logit_scale is ${raw}, so the logit scale exp(${raw}) is ${value}; it must be finite`);
   return value;
+}
+
+/** Before writing: the template's slots are exactly the initializers with recipes, and every float initializer it
+ *  keeps is on its list of proven constants (a template that left a weight in would fail here). */
+function checkPlan(entry: TemplateEntry, plan: TemplatePlan, dir: string) {
+  const slots = new Set(plan.tensors.map((t) => t.name)), constants = new Set(entry.constants);
+  const unfilled = Object.keys(entry.initializers).filter((n) => !slots.has(n));
+  const unproven = plan.kept.filter((n) => !constants.has(n));
+  if (unfilled.length || unproven.length)
+    throw new ConvertError(`template ${join(dir, entry.template)}: ` + [
+      ...(unfilled.length ? [`${unfilled.length} initializers with recipes have no empty slot (${unfilled.slice(0, 4).join(', ')})`] : []),
+      ...(unproven.length ? [`${unproven.length} float initializers are neither rebuilt from the checkpoint nor proven ` +
+        `constant (${unproven.slice(0, 4).join(', ')})`] : []),
+    ].join('; ') + '; make the templates again with scripts/models/make_templates.sh');
+}
+
+/** After writing: every slot was filled from the checkpoint, once; the counts go to the manifest. */
+function checkFilled(entry: TemplateEntry, plan: TemplatePlan, filled: string[]): NonNullable<ManifestFile['initializers']> {
+  const want = Object.keys(entry.initializers), once = new Set(filled);
+  if (filled.length !== want.length || once.size !== want.length || want.some((n) => !once.has(n)))
+    throw new ConvertError(`${entry.name}: ${filled.length} initializers written from the checkpoint, the template has ${want.length} recipes`);
+  return { checkpoint: filled.length, constants: plan.kept.length };
 }
 
 const SAM_WIDTHS: Record<number, string> = { 768: 'vit_b', 1024: 'vit_l', 1280: 'vit_h' };
@@ -196,20 +225,24 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
     const bar = options.progress === false ? null : createProgress('convert (MB)');
     let done = 0;
     const mb = (n: number) => Math.round(n / 1e6);
+    jobs.forEach(({ entry, dir }, i) => checkPlan(entry, plans[i], dir));
     for (const [i, { ck, entry }] of jobs.entries()) {
       const path = join(stage.dir, entry.name), partial = `${path}.partial`;
       const data = `${path}.data`, dataPartial = `${data}.partial`;
+      const filled: string[] = [];
       await writeFilledTemplate(plans[i], partial, dataPartial, (slot) => {
+        filled.push(slot.name);
         const bytes = initializerBytes(ck, entry.initializers[slot.name], slot);
         done += bytes.length;
         bar?.(mb(done), mb(total));
         return bytes;
       });
+      const initializers = checkFilled(entry, plans[i], filled);
       if (plans[i].external) renameSync(dataPartial, data);
       else stale.push(basename(data)); // from an earlier conversion
       renameSync(partial, path);
-      const { template: _t, initializers: _r, ...spec } = entry;
-      files.push({ ...spec, sha256: await sha256(path), bytes: statSync(path).size,
+      const { template: _t, initializers: _r, constants: _c, ...spec } = entry;
+      files.push({ ...spec, sha256: await sha256(path), bytes: statSync(path).size, initializers,
         ...(plans[i].external ? { externalData: { name: basename(data), sha256: await sha256(data), bytes: statSync(data).size } } : {}) });
     }
     bar?.(mb(total), mb(total), true);
@@ -218,7 +251,8 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
     const [sam, clipIndex] = [families[0].index, families[1].index];
     const manifest: Manifest = {
       format: 'hybridgl-models', formatVersion: 1,
-      exporter: { name: 'hybridgl models convert', version: CONVERTER_VERSION, torch: clipIndex.torch, opset: clipIndex.exporter.opset,
+      exporter: { name: CONVERTER_NAME, version: CONVERTER_VERSION, templateFormat: TEMPLATE_FORMAT_VERSION,
+        torch: clipIndex.torch, opset: clipIndex.exporter.opset,
         command: options.command ?? `hybridgl models convert --sam ${options.sam} --clip ${options.clip} --out ${options.out}` },
       sources: {
         sam: { checkpoint: basename(options.sam), sha256: await sha256(options.sam) },

@@ -8,6 +8,7 @@ import { get as httpsGet } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { createProgress } from '../eval/progress.ts';
 import { availableSamTypes, convertCheckpoints, type ConvertOptions } from './convert.ts';
+import { affectedConversion } from './converterVersion.ts';
 import type { Manifest, Precision } from './loadModels.ts';
 import { manifestShapeProblems } from './manifestShape.ts';
 import { DEFAULT_SAM_TYPE, OFFICIAL, type CheckpointSource } from './officialCheckpoints.ts';
@@ -240,6 +241,10 @@ async function fetchModelDir(base: string, manifestBytes: Buffer, out: string, o
   const problems = manifestShapeProblems(parsed);
   if (problems.length) throw new FetchError(`${where}: ${problems.join('; ')}`);
   const manifest = parsed as Manifest;
+  const affected = affectedConversion(manifest.exporter);
+  if (affected)
+    throw new FetchError(`${where}: the model directory there was ${affected}; convert it again where it is ` +
+      `served (${manifest.exporter.command}), or fetch the checkpoints and convert here`);
   const wanted = manifest.files.filter((f) => !options.precisions || options.precisions.includes(f.precision));
   const items: Array<{ name: string; sha256: string | null; bytes?: number }> = [];
   for (const f of wanted) {

@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-node';
 
 import { MAX_MMAP_THRESHOLD_BYTES, releaseFreeHeap, setMmapThreshold } from '../../bindings/heap.ts';
 import { printable } from '../text/printable.ts';
+import { affectedConversion, CONVERTER_NAME } from './converterVersion.ts';
 import { createCachedSession } from './graphCache.ts';
 
 export type Fusion = 'G2L' | 'L2G' | 'G2L&L2G' | 'token_masking' | 'attn_masking' | 'crop';
@@ -27,10 +28,14 @@ export interface ManifestFile {
   inputs: TensorSpec[]; outputs: TensorSpec[]; fusion?: Fusion;
   /** The graph's tensors, as ONNX external data in this file beside it (graphs past protobuf's 2 GiB). */
   externalData?: { name: string; sha256: string; bytes: number };
+  /** `models convert`: how many float initializers it wrote from the checkpoint, and how many are the template's
+   *  proven constants. */
+  initializers?: { checkpoint: number; constants: number };
 }
 export interface Manifest {
   format: 'hybridgl-models'; formatVersion: 1;
-  exporter: { name: string; version: string; torch: string; opset: number; command: string };
+  /** templateFormat: `models convert`'s graph-template format (models/hybridgl_export/templates.py). */
+  exporter: { name: string; version: string; torch: string; opset: number; command: string; templateFormat?: number };
   sources: Record<'sam' | 'clip', { checkpoint: string | null; sha256: string }>;
   config: { sam: Record<string, unknown>; clip: Record<string, unknown> };
   logitScale: number;
@@ -128,7 +133,9 @@ const GENERIC_FIX = `Fetch them: ${FETCH_HINT}; or convert checkpoints you have:
 
 function fixHint(manifest: Partial<Manifest> | null): string {
   const command = manifest?.exporter?.command;
-  return command ? `Re-export them: ${command}; or fetch the official ones: ${FETCH_HINT}.` : GENERIC_FIX;
+  if (command && manifest?.exporter?.name === CONVERTER_NAME)
+    return `Convert them again with this version (it writes over the directory): ${command}`;
+  return command ? `Re-export them: ${command} ; or fetch the official ones: ${FETCH_HINT}.` : GENERIC_FIX;
 }
 
 async function hashFile(path: string): Promise<string> {
@@ -182,6 +189,8 @@ export function readManifest(dir: string): Manifest {
   const problems: string[] = [];
   if (parsed.format !== 'hybridgl-models' || parsed.formatVersion !== 1)
     problems.push(`manifest.json: format ${JSON.stringify(parsed.format)} v${parsed.formatVersion}, expected hybridgl-models v1`);
+  const affected = affectedConversion(parsed.exporter);
+  if (affected) problems.push(`manifest.json: ${affected}`);
   if (!Array.isArray(parsed.files) || parsed.files.length === 0) problems.push('manifest.json lists no model files');
   else
     for (const [i, f] of parsed.files.entries())

@@ -74,6 +74,8 @@ const utf8 = new TextDecoder();
 export interface TemplatePlan {
   /** The initializers to fill, in file order. */
   tensors: EmptyInitializer[];
+  /** The float initializers the template keeps as they are (names, in file order): its graph constants. */
+  kept: string[];
   /** Bytes of the tensors to fill. */
   totalBytes: number;
   /** Whether the initializers' data goes to the external-data file. */
@@ -103,7 +105,7 @@ export function planTemplate(template: Uint8Array, wanted: (name: string) => boo
   const graph = top.find((f) => f.num === 7 && f.wire === 2);
   if (!graph) throw new TemplateError('template has no graph');
   const graphFields = parseFields(template, graph.body[0], graph.body[1]);
-  const tensors: EmptyInitializer[] = [];
+  const tensors: EmptyInitializer[] = [], kept: string[] = [];
   interface Initializer { fields: Field[]; tensor?: EmptyInitializer; raw?: Field }
   const initializers = new Map<Field, Initializer>();
   let dataBytes = 0;
@@ -115,6 +117,8 @@ export function planTemplate(template: Uint8Array, wanted: (name: string) => boo
     if (tf.some((x) => x.num === 13 || (x.num === 14 && readVarint(template, x.body[0])[0] !== 0)))
       throw new TemplateError(`template initializer ${name} refers to external data`);
     if (!wanted(name)) {
+      const type = tf.find((x) => x.num === 2);
+      if (type && [1, 10].includes(readVarint(template, type.body[0])[0])) kept.push(name);
       const raw = tf.find((x) => x.num === 9);
       if (raw) dataBytes += raw.body[1] - raw.body[0];
       initializers.set(f, { fields: tf, raw });
@@ -124,14 +128,8 @@ export function planTemplate(template: Uint8Array, wanted: (name: string) => boo
     const dims: number[] = [];
     let dataType = 0;
     for (const x of tf) {
-      if (x.num === 1 && x.wire === 0) dims.push(readVarint(template, x.body[0])[0]);
-      else if (x.num === 1 && x.wire === 2) {
-        for (let p = x.body[0]; p < x.body[1];) {
-          const [v, q] = readVarint(template, p);
-          dims.push(v);
-          p = q;
-        }
-      } else if (x.num === 2) dataType = readVarint(template, x.body[0])[0];
+      if (x.num === 1) dims.push(...readInts(template, x));
+      else if (x.num === 2) dataType = readVarint(template, x.body[0])[0];
     }
     if (dataType !== 1 && dataType !== 10) throw new TemplateError(`template initializer ${name} is not float32/float16`);
     const numel = dims.reduce((a, b) => a * b, 1);
@@ -175,7 +173,7 @@ export function planTemplate(template: Uint8Array, wanted: (name: string) => boo
     if (f !== graph) pieces.push(slice(f));
     else pieces.push(lengthDelimited(7, size(graphPieces)), ...graphPieces);
   }
-  return { tensors, totalBytes, external, pieces, dataPieces };
+  return { tensors, kept, totalBytes, external, pieces, dataPieces };
 }
 
 /** Writes the filled template to `path` (and its external data to `dataPath` when the plan says so), streaming:
@@ -200,4 +198,44 @@ export async function writeFilledTemplate(plan: TemplatePlan, path: string, data
     closeSync(fd);
     if (dataFd >= 0) closeSync(dataFd);
   }
+}
+
+/** A graph's initializers (inline raw data only) and its nodes, read off the ModelProto bytes. */
+export interface GraphContents {
+  initializers: Map<string, { dataType: number; dims: number[]; raw?: Uint8Array }>;
+  nodes: Array<{ name: string; opType: string; inputs: string[]; outputs: string[] }>;
+}
+
+/** A repeated int64 field's values, packed (wire type 2) or not. */
+function readInts(buf: Uint8Array, f: Field): number[] {
+  if (f.wire === 0) return [readVarint(buf, f.body[0])[0]];
+  const out: number[] = [];
+  for (let p = f.body[0]; p < f.body[1];) {
+    const [v, q] = readVarint(buf, p);
+    out.push(v);
+    p = q;
+  }
+  return out;
+}
+
+export function readGraph(model: Uint8Array): GraphContents {
+  const graph = parseFields(model, 0, model.length).find((f) => f.num === 7 && f.wire === 2);
+  if (!graph) throw new TemplateError('model has no graph');
+  const text = (f: Field) => utf8.decode(model.subarray(f.body[0], f.body[1]));
+  const out: GraphContents = { initializers: new Map(), nodes: [] };
+  for (const f of parseFields(model, graph.body[0], graph.body[1])) {
+    if (f.wire !== 2 || (f.num !== 1 && f.num !== 5)) continue; // nodes and initializers
+    const inner = parseFields(model, f.body[0], f.body[1]);
+    if (f.num === 1) {
+      const name = inner.find((x) => x.num === 3), op = inner.find((x) => x.num === 4);
+      out.nodes.push({ name: name ? text(name) : '', opType: op ? text(op) : '',
+        inputs: inner.filter((x) => x.num === 1).map(text), outputs: inner.filter((x) => x.num === 2).map(text) });
+    } else if (f.num === 5) {
+      const dims = inner.filter((x) => x.num === 1).flatMap((x) => readInts(model, x));
+      const type = inner.find((x) => x.num === 2), raw = inner.find((x) => x.num === 9);
+      out.initializers.set(text(inner.find((x) => x.num === 8)!), { dataType: type ? readVarint(model, type.body[0])[0] : 0,
+        dims, raw: raw && model.subarray(raw.body[0], raw.body[1]) });
+    }
+  }
+  return out;
 }

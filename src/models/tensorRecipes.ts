@@ -1,12 +1,15 @@
 // Models: the derived tensors of export.py's graphs, rebuilt from checkpoint tensors as the templates' recipes say
-// (models/hybridgl_export/templates.py): a tensor as stored, its transpose, a concatenation along dim 0, GEM's
-// antialiased-bicubic positional-embedding resample (Spec §8), and the fp16 rounding of the fp16 graphs.
+// (models/hybridgl_export/templates.py): a tensor as stored, its transpose or another order of its axes, a
+// concatenation along dim 0, GEM's antialiased-bicubic positional-embedding resample (Spec §8), and the fp16
+// rounding of the fp16 graphs.
 
 export interface RecipePart {
   key: string;
   /** The checkpoint tensor's shape, as the template was made for. */
   shape: number[];
   transpose?: boolean;
+  /** The tensor's axes in this order (torch's permute; SAM's ConvTranspose weights enter the decoder as (0, 2, 3, 1)). */
+  permute?: number[];
   /** GEM: the [1 + g², D] positional embedding resampled to [1 + resample², D] with these per-axis taps. */
   resample?: number;
   taps?: Array<[number, number[]]>;
@@ -15,6 +18,32 @@ export interface RecipePart {
 export function transpose2d(values: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(values.length);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
+  return out;
+}
+
+/** values of `shape`, its axes put in the order `axes` (output axis i is input axis axes[i]), row-major. */
+export function permuteAxes(values: Float32Array, shape: number[], axes: number[]): Float32Array {
+  const n = shape.length;
+  if (axes.length !== n || [...axes].sort((a, b) => a - b).some((a, i) => a !== i))
+    throw new RangeError(`permute ${JSON.stringify(axes)} is not an order of the ${n} axes of [${shape.join(', ')}]`);
+  const inStrides = new Array<number>(n);
+  for (let i = n - 1, s = 1; i >= 0; s *= shape[i], i--) inStrides[i] = s;
+  const outShape = axes.map((a) => shape[a]), strides = axes.map((a) => inStrides[a]);
+  const out = new Float32Array(values.length);
+  const index = new Array<number>(n).fill(0);
+  let from = 0;
+  for (let o = 0; o < out.length; o++) {
+    out[o] = values[from];
+    // Odometer over the output index, moving `from` by the input stride of each output axis.
+    for (let d = n - 1; d >= 0; d--) {
+      if (++index[d] < outShape[d]) {
+        from += strides[d];
+        break;
+      }
+      index[d] = 0;
+      from -= strides[d] * (outShape[d] - 1);
+    }
+  }
   return out;
 }
 
