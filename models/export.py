@@ -307,7 +307,10 @@ class TemplateWriter:
         for family, config in (('sam', self.models.sam_cfg), ('clip', self.models.clip_cfg)):
             if not self.entries[family]:
                 continue  # --only left this family out: keep its existing index
-            self.tp.write_index(self.dirs[family], family, config, self.entries[family],
+            # --only some of a family's models: the index keeps the entries of the others as they were.
+            made = {e['model'] for e in self.entries[family]}
+            kept = [e for e in self.tp.read_index(self.dirs[family]) if e['model'] not in made]
+            self.tp.write_index(self.dirs[family], family, config, kept + self.entries[family],
                                 {**manifest['exporter'], 'checkpoint': manifest['sources'][family]})
 
 

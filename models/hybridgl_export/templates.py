@@ -236,6 +236,16 @@ def template_dirs(root, sam_cfg):
     return sam, clip
 
 
+def read_index(out_dir):
+    """The file entries of out_dir/templates.json ([] when there is none or it is of another format)."""
+    path = os.path.join(out_dir, 'templates.json')
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        index = json.load(f)
+    return index['files'] if index.get('format') == FORMAT and index.get('formatVersion') == FORMAT_VERSION else []
+
+
 def write_index(out_dir, family, config, entries, exporter):
     """templates.json: the architecture config, the exporter, and per file its model spec, recipes and proven
     constants."""
