@@ -210,7 +210,7 @@ def _block_diagonal(x, heads):
     every head's slice of a projection weight at once, the weight used as stored (no per-head copy of it)."""
     b, n, c = x.shape
     d = c // heads
-    eye = torch.eye(heads, dtype=x.dtype, device=x.device)
+    eye = torch.eye(heads, device=x.device).to(x.dtype)  # torch 1.13 has no bfloat16 eye on the CPU
     blocks = x.reshape(b, n, heads, d).transpose(1, 2).unsqueeze(3) * eye.reshape(1, heads, 1, heads, 1)
     return blocks.reshape(b, heads * n, c)
 
@@ -219,7 +219,7 @@ def _diagonal_blocks(y, heads, n):
     """[B, H*n, H*d] → [B, n, H*d]: the blocks (h, h), i.e. each head's rows through its own slice of the weight."""
     b, _, c = y.shape
     d = c // heads
-    eye = torch.eye(heads, dtype=y.dtype, device=y.device)
+    eye = torch.eye(heads, device=y.device).to(y.dtype)
     picked = (y.reshape(b, heads, n, heads, d) * eye.reshape(1, heads, 1, heads, 1)).sum(dim=1)
     return picked.reshape(b, n, c)
 
