@@ -1,11 +1,12 @@
 // Loads the compiled addon: a prebuild for this platform (prebuildify) or the local cmake-js build.
 import { createRequire } from 'node:module';
 
+import type { NativeAddon } from './addon.ts';
 import { PACKAGE_ROOT as root } from './packageRoot.ts';
 
 const require = createRequire(import.meta.url);
 
-function load(): any {
+function load(): NativeAddon {
   try {
     return require('node-gyp-build')(root);
   } catch (err) {
@@ -17,4 +18,4 @@ function load(): any {
 }
 
 /** The raw addon. Use the typed wrappers in bindings/ rather than this. */
-export const native: any = load();
+export const native: NativeAddon = load();
