@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 
 import type { NativeAddon } from './addon.ts';
+import { withKernelTrace } from './kernelTrace.ts';
 import { PACKAGE_ROOT as root } from './packageRoot.ts';
 
 const require = createRequire(import.meta.url);
@@ -17,5 +18,6 @@ function load(): NativeAddon {
   }
 }
 
-/** The raw addon. Use the typed wrappers in bindings/ rather than this. */
-export const native: NativeAddon = load();
+/** The raw addon, each call reported to the kernel trace hook when one is set. Use the typed wrappers in bindings/
+ *  rather than this. */
+export const native: NativeAddon = withKernelTrace(load());
