@@ -11,6 +11,7 @@ import { crc32, deflateSync } from 'node:zlib';
 
 import sharp from 'sharp';
 
+import { rng } from '../test/helpers.ts';
 import { CLIP_VOCAB_PATH } from '../test/sharedData.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -78,17 +79,6 @@ export async function imageVariants(count: number, seed = 0): Promise<Buffer[]> 
   const base = readFileSync(DEMO_IMAGE);
   return Promise.all(Array.from({ length: count }, (_, i) =>
     sharp(base).modulate({ brightness: 0.8 + ((i * 7 + seed) % 40) / 100, hue: (i * 37 + seed) % 360 }).jpeg({ quality: 80 + (i % 15) }).toBuffer()));
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Kind = 'repeated' | 'new' | 'bad';

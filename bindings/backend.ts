@@ -1,35 +1,10 @@
 // Which backend the kernels run on, per kernel family, and forcing it (HYBRIDGL_DEVICE=cpu|cuda does the same at
 // start-up). On a GPU each family's CUDA twin is self-tested against its CPU version first (HYBRIDGL_SELFTEST=0
 // skips it); a family that fails runs on the CPU for the life of the process.
+import type { BackendInfo, FamilyStatus } from './addon.ts';
 import { native } from './native.ts';
 
-export const KERNEL_FAMILIES = ['rle', 'mask_ops', 'mask_grid', 'gaussian_blur', 'image_prep', 'heatmap',
-  'clip_inputs', 'sam_post'] as const;
-export type KernelFamily = (typeof KERNEL_FAMILIES)[number];
-
-export interface FamilyStatus {
-  family: KernelFamily;
-  /** Where this family's kernels run. */
-  backend: 'cuda' | 'cpu';
-  /** pass; mismatch or error (then routed to the CPU); skipped (HYBRIDGL_SELFTEST=0); cpu (no GPU in use). */
-  result: 'pass' | 'mismatch' | 'error' | 'skipped' | 'cpu';
-  /** What differed, the error, or why no GPU is in use. */
-  detail?: string;
-  /** Time of the family's self-test in milliseconds. */
-  ms: number;
-}
-
-export interface BackendInfo {
-  /** A GPU is in use (by every family that passed its self-test). */
-  cuda: boolean;
-  /** The CUDA kernels are compiled into this build. */
-  cudaCompiled: boolean;
-  /** The GPU's name, when cuda is true. */
-  device?: string;
-  /** Why the CPU is used, when it is. */
-  reason?: string;
-  families: FamilyStatus[];
-}
+export { KERNEL_FAMILIES, type BackendInfo, type FamilyStatus, type KernelFamily } from './addon.ts';
 
 export function backendInfo(): BackendInfo {
   return native.backendInfo();

@@ -52,7 +52,7 @@ function clipArgs(
     }
   }
   const half = dtype === 'float16';
-  return { args: [rgb, blurred, masks, n, height, width, size, half] as const, out: [out?.global, out?.local], size };
+  return { args: [rgb, blurred, masks, n, height, width, size, half] as const, out: [out?.global, out?.local] as const, size };
 }
 
 /**

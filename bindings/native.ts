@@ -1,11 +1,13 @@
 // Loads the compiled addon: a prebuild for this platform (prebuildify) or the local cmake-js build.
 import { createRequire } from 'node:module';
 
+import type { NativeAddon } from './addon.ts';
+import { withKernelTrace } from './kernelTrace.ts';
 import { PACKAGE_ROOT as root } from './packageRoot.ts';
 
 const require = createRequire(import.meta.url);
 
-function load(): any {
+function load(): NativeAddon {
   try {
     return require('node-gyp-build')(root);
   } catch (err) {
@@ -16,5 +18,6 @@ function load(): any {
   }
 }
 
-/** The raw addon. Use the typed wrappers in bindings/ rather than this. */
-export const native: any = load();
+/** The raw addon, each call reported to the kernel trace hook when one is set. Use the typed wrappers in bindings/
+ *  rather than this. */
+export const native: NativeAddon = withKernelTrace(load());

@@ -52,8 +52,7 @@ function toRles(counts: string[], height: number, width: number): Rle[] {
 function encodeArgs(masks: unknown, n: unknown, height: unknown, width: unknown) {
   const [h, w] = checkSize(height, width);
   const count = checkInt(n, 'n');
-  checkUint8(masks, 'masks', count * h * w);
-  return [masks, count, h, w] as const;
+  return [checkUint8(masks, 'masks', count * h * w), count, h, w] as const;
 }
 
 /** Encodes one row-major height×width mask. */

@@ -1,7 +1,10 @@
 // The per-pixel stages of SAM's automatic mask generator with crops and batches (spec §2, §10): one decoder batch
 // up to the boxes, and the small-region clean-up of many masks, both off the JS thread.
+import type { SamMasks, SamSmallRegions } from './addon.ts';
 import { native } from './native.ts';
 import { checkFloat32, checkInt, checkMaskBatch, describe } from './validate.ts';
+
+export type { SamMasks as SamBatchMasks, SamSmallRegions } from './addon.ts';
 
 export interface SamBatchOptions {
   /** Keep predicted IoU > this (strict); 0 disables. */
@@ -15,18 +18,6 @@ export interface SamBatchOptions {
   lowResSize?: number;
   /** Side of SAM's padded input. Default 1024. */
   imageSize?: number;
-}
-
-export interface SamBatchMasks {
-  count: number;
-  /** count × height × width, 0/1, in the frame the logits were upscaled to (the crop). */
-  masks: Uint8Array;
-  /** count × 4 inclusive XYXY in that frame. */
-  boxes: Int32Array;
-  predictedIoU: Float32Array;
-  stability: Float32Array;
-  /** Index of each survivor in the batch's flattened (point-major) proposals. */
-  proposal: Int32Array;
 }
 
 function finite(value: unknown, name: string): number {
@@ -46,7 +37,7 @@ export async function samBatchMasksAsync(
   height: number,
   width: number,
   options: SamBatchOptions,
-): Promise<SamBatchMasks> {
+): Promise<SamMasks> {
   if (typeof options !== 'object' || options === null) throw new TypeError(`options must be an object, got ${describe(options)}`);
   const low = checkInt(options.lowResSize ?? 256, 'options.lowResSize', 1, 4096);
   const iou = checkFloat32(iouPredictions, 'iouPredictions');
@@ -59,15 +50,6 @@ export async function samBatchMasksAsync(
     finite(options.stabilityScoreOffset, 'options.stabilityScoreOffset'),
     finite(options.maskThreshold, 'options.maskThreshold'), true,
   );
-}
-
-export interface SamSmallRegions {
-  /** The cleaned masks (a copy), count × height × width. */
-  masks: Uint8Array;
-  /** 1 where holes or islands changed the mask. */
-  changed: Uint8Array;
-  /** count × 4 inclusive XYXY of the cleaned masks. */
-  boxes: Int32Array;
 }
 
 /** postprocess_small_regions' per-mask part: fill holes, then remove islands smaller than minArea (8-connected). */

@@ -1,5 +1,6 @@
 // SAM automatic-mask-generator post-processing (spec §2 steps 3–10): from the decoder's low-res logits and predicted
 // IoUs to the kept proposals, in segment-anything's order and with its thresholds deciding identically.
+import type { SamMasks } from './addon.ts';
 import { native } from './native.ts';
 import {
   checkElements, checkFinite, checkFiniteArray, checkFloat32, checkInt, checkOptions, checkUint8, describe,
@@ -155,16 +156,7 @@ function prepare(input: SamPostInput) {
   return { args, coords, perPoint };
 }
 
-interface NativeResult {
-  count: number;
-  masks: Uint8Array;
-  boxes: Int32Array;
-  predictedIoU: Float32Array;
-  stability: Float32Array;
-  proposal: Int32Array;
-}
-
-function finish(r: NativeResult, coords: Float64Array, perPoint: number): SamPostResult {
+function finish(r: SamMasks, coords: Float64Array, perPoint: number): SamPostResult {
   const xywh = new Int32Array(r.boxes.length);
   for (let i = 0; i < r.boxes.length; i += 4) {
     xywh[i] = r.boxes[i];

@@ -58,14 +58,14 @@ fi
 
 step "backbones"
 if "$PY" -c 'import torch' 2> /dev/null; then
-  "$PY" scripts/gpu/time_backbones.py --out "$OUT" "${TIMING[@]}" > "$OUT/logs/backbones.log" 2>&1 ||
+  "$PY" bench/gpu/time_backbones.py --out "$OUT" "${TIMING[@]}" > "$OUT/logs/backbones.log" 2>&1 ||
     fail "backbone timing failed (logs/backbones.log)"
 else
   echo "gpu-check: $PY has no torch: backbone timing skipped" | tee "$OUT/logs/backbones.log" >&2
 fi
 
 step "summary"
-"$PY" scripts/gpu/summarize.py "$OUT" > /dev/null || fail "summary failed"
+"$PY" bench/gpu/summarize.py "$OUT" > /dev/null || fail "summary failed"
 for f in gpu-check.json gpu-check.md selftest.json kernel_bench.json; do
   [ -s "$OUT/$f" ] || fail "$f was not written"
 done

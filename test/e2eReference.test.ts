@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rleDecode, rleFromCounts } from '../bindings/rle.ts';
 import { DIR, IMAGE, ref, bin, tensor, relErr } from './e2eFixture.ts';
 import { argmax, clipScores, softmax, topK } from '../src/pipeline/clipScores.js';
 import { relationGuidance } from '../src/pipeline/relationGuidance.js';
@@ -72,24 +73,12 @@ function bilinear(src: ArrayLike<number>, inH: number, inW: number, outH: number
   return out;
 }
 
-/** Uncompressed COCO RLE (column-major runs, zeros first) → row-major 0/1 mask. */
-function decodeRle({ size: [h, w], counts }: { size: [number, number]; counts: number[] }): Uint8Array {
-  const mask = new Uint8Array(h * w);
-  let pos = 0;
-  counts.forEach((run, i) => {
-    if (i % 2) for (let k = pos; k < pos + run; k++) mask[(k % h) * w + Math.floor(k / h)] = 1;
-    pos += run;
-  });
-  expect(pos).toBe(h * w);
-  return mask;
-}
-
 describe('e2e reference fixture: proposals', () => {
   const { height: H, width: W } = ref.image;
   const grid = tensor(ref.mask_grid);
   ref.proposals.forEach((p, i) => {
     it(`proposal ${i}: RLE, area, XYWH box and the 14×14 grid (bilinear point samples) agree`, () => {
-      const mask = decodeRle(p.rle);
+      const mask = rleDecode(rleFromCounts(p.rle.counts, p.rle.size[0], p.rle.size[1]));
       let area = 0, x1 = W, y1 = H, x2 = -1, y2 = -1;
       for (let y = 0; y < H; y++)
         for (let x = 0; x < W; x++)

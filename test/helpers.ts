@@ -1,4 +1,4 @@
-// Deterministic random data for tests.
+// Deterministic random data for tests, and mask comparisons.
 
 /** mulberry32: a small seeded PRNG, uniform in [0, 1). */
 export function rng(seed: number): () => number {
@@ -35,3 +35,9 @@ export const AWKWARD_SIZES: Array<[number, number]> = [
   [7, 9],
   [427, 640],
 ];
+
+/** The first index at which two masks differ, −1 where none does. */
+export function firstDiff(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { rleDecode, rleFromCounts } from '../bindings/rle.ts';
 import { PhraseCutDataset, phraseCutGtMask } from '../src/data/phraseCut.ts';
 import { writeSynthPhraseCut } from '../src/eval/synthPhraseCut.ts';
 import { loadModels, type Models } from '../src/models/loadModels.ts';
@@ -25,17 +26,6 @@ interface Fixture {
 }
 
 const fixture: Fixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'phrasecut', 'reference_e2e.json'), 'utf8'));
-
-function rleToMask(counts: number[], h: number, w: number): Uint8Array {
-  const m = new Uint8Array(h * w);
-  let idx = 0, value = 0;
-  for (const c of counts) {
-    for (let k = idx; k < idx + c; k++) m[(k % h) * w + Math.floor(k / h)] = value;
-    idx += c;
-    value ^= 1;
-  }
-  return m;
-}
 
 describe('PhraseCut against the reference on the tiny e2e weights', () => {
   const dir = mkdtempSync(join(tmpdir(), 'hybridgl-pc-ref-'));
@@ -63,7 +53,7 @@ describe('PhraseCut against the reference on the tiny e2e weights', () => {
     for (const im of fixture.images)
       for (const g of im.gt) {
         const task = groups.get(im.image_id)!.tasks.find((t) => t.task_id === g.task_id)!;
-        expect(Array.from(phraseCutGtMask(task, im.width, im.height))).toEqual(Array.from(rleToMask(g.counts, im.height, im.width)));
+        expect(Array.from(phraseCutGtMask(task, im.width, im.height))).toEqual(Array.from(rleDecode(rleFromCounts(g.counts, im.height, im.width))));
       }
   });
 
@@ -75,7 +65,7 @@ describe('PhraseCut against the reference on the tiny e2e weights', () => {
       const pixels = im.height * im.width;
       for (const [k, want] of im.proposals.entries()) {
         expect(Array.from(p.boxesXYWH.subarray(4 * k, 4 * k + 4)), `box ${k}`).toEqual(want.bbox);
-        const mask = rleToMask(want.counts, im.height, im.width);
+        const mask = rleDecode(rleFromCounts(want.counts, im.height, im.width));
         let diff = 0;
         for (let i = 0; i < pixels; i++) if (p.masks[k * pixels + i] !== mask[i]) diff++;
         expect(diff, `mask ${k}`).toBe(0);

@@ -4,10 +4,12 @@ import { gunzipSync } from 'node:zlib';
 
 import { describe, expect, it } from 'vitest';
 
+import { rleDecode, rleFromCounts } from '../bindings/rle.ts';
 import { samBatchMasksAsync, samSmallRegionsAsync } from '../bindings/samCrops.ts';
 import { postprocessSamMasks } from '../bindings/samPost.ts';
 import { batchedNms, torchSortDescending } from '../src/pipeline/batchedNms.ts';
 import { generateAmgMasks, samCropBoxes, type AmgOptions, type AmgProgress, type OpenCrop } from '../src/pipeline/samCrops.ts';
+import { firstDiff } from './helpers.ts';
 
 const DIR = join(__dirname, 'fixtures', 'sam_crops');
 const LOW = 256;
@@ -90,22 +92,6 @@ function proceduralDecoder(seed: number, perPoint: number, opened: number[][]): 
   };
 }
 
-function rleToMask(counts: number[], h: number, w: number): Uint8Array {
-  const m = new Uint8Array(h * w);
-  let idx = 0, value = 0;
-  for (const c of counts) {
-    for (let k = idx; k < idx + c; k++) m[(k % h) * w + Math.floor(k / h)] = value;
-    idx += c;
-    value ^= 1;
-  }
-  return m;
-}
-
-function firstDiff(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
-  return -1;
-}
-
 const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 const xywh = (b: ArrayLike<number>) => [b[0], b[1], b[2] - b[0], b[3] - b[1]];
 
@@ -121,7 +107,7 @@ describe('generateAmgMasks against segment-anything with crops and batches', () 
       expect(r.count).toBe(c.records.length);
       const pixels = c.height * c.width;
       for (const [k, rec] of c.records.entries()) {
-        const want = rleToMask(rec.counts, c.height, c.width);
+        const want = rleDecode(rleFromCounts(rec.counts, c.height, c.width));
         expect(firstDiff(r.masks.subarray(k * pixels, (k + 1) * pixels), want), `mask ${k}`).toBe(-1);
         expect(Array.from(r.boxesXYWH.subarray(4 * k, 4 * k + 4)), `box ${k}`).toEqual(rec.bbox);
         expect(r.predictedIoU[k]).toBe(Math.fround(rec.predicted_iou));

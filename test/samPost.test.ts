@@ -14,6 +14,8 @@ import {
   samTransformCoords,
   samUpscaleLogits,
 } from '../src/index.ts';
+import { rleDecode, rleFromCounts } from '../bindings/rle.ts';
+import { firstDiff } from './helpers.ts';
 
 const DIR = join(__dirname, 'fixtures', 'sam_post');
 
@@ -44,23 +46,6 @@ function loadCase(name: string) {
   return { meta, input: { lowResLogits, iouPredictions, points: meta.points, height: meta.height, width: meta.width } };
 }
 
-/** Decodes the reference's uncompressed column-major RLE into a row-major mask. */
-function rleToMask(counts: number[], h: number, w: number): Uint8Array {
-  const m = new Uint8Array(h * w);
-  let idx = 0, value = 0;
-  for (const c of counts) {
-    for (let k = idx; k < idx + c; k++) m[(k % h) * w + Math.floor(k / h)] = value;
-    idx += c;
-    value ^= 1;
-  }
-  return m;
-}
-
-function firstDiff(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return i;
-  return -1;
-}
-
 describe('postprocessSamMasks against segment-anything', () => {
   for (const name of ['landscape_427x640', 'portrait_500x333', 'small_61x83', 'unstable_noise', 'low_iou']) {
     it(`${name}: same proposals, order, masks, boxes and scores`, async () => {
@@ -70,7 +55,7 @@ describe('postprocessSamMasks against segment-anything', () => {
       const pixels = meta.height * meta.width;
       expect(r.masks.length).toBe(r.count * pixels);
       for (const [k, rec] of meta.records.entries()) {
-        const want = rleToMask(rec.counts, meta.height, meta.width);
+        const want = rleDecode(rleFromCounts(rec.counts, meta.height, meta.width));
         expect(firstDiff(r.masks.subarray(k * pixels, (k + 1) * pixels), want), `mask ${k}`).toBe(-1);
         expect(Array.from(r.boxesXYWH.subarray(4 * k, 4 * k + 4))).toEqual(rec.bbox);
         expect(r.predictedIoU[k]).toBe(Math.fround(rec.predicted_iou));

@@ -1,10 +1,10 @@
 #include <cmath>
 #include <memory>
-#include <tuple>
 
 #include "args.h"
 #include "async.h"
 #include "modules.h"
+#include "sam_args.h"
 #include "sam_crops.h"
 
 namespace hybridgl::napi {
@@ -17,19 +17,11 @@ Napi::Value samBatchMasks(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 12, "samBatchMasks");
   const int64_t proposals = integer(cb[2], "proposals", 0, int64_t{1} << 31);
-  const int64_t lowSize = integer(cb[3], "lowResSize", 1, 4096);
-  sam_post::Geometry g;
-  g.lowH = g.lowW = static_cast<int>(lowSize);
-  g.padded = static_cast<int>(integer(cb[4], "imageSize", 1, 16384));
-  g.height = static_cast<int>(integer(cb[5], "height", 1, 32767));
-  g.width = static_cast<int>(integer(cb[6], "width", 1, 32767));
-  std::tie(g.resizedH, g.resizedW) = sam_post::resizeShape(g.height, g.width, g.padded);
+  const sam_post::Geometry g = samGeometry(cb, 3);
+  const int64_t lowSize = g.lowH;
   auto low = typedArray<float>(cb[0], "lowResLogits", proposals * lowSize * lowSize);  // < 2^55
   auto iou = typedArray<float>(cb[1], "iouPredictions", proposals);
-  sam_post::Options opt;
-  opt.predIouThresh = finiteNumber(cb[7], "predIouThresh");
-  opt.stabilityScoreThresh = finiteNumber(cb[8], "stabilityScoreThresh");
-  opt.stabilityScoreOffset = finiteNumber(cb[9], "stabilityScoreOffset");
+  sam_post::Options opt = samFilterOptions(cb, 7);
   opt.maskThreshold = finiteNumber(cb[10], "maskThreshold");
   const bool async = boolean(cb[11], "async");
   const float* pl = low.Data();

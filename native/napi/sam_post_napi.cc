@@ -1,10 +1,10 @@
 #include <cmath>
 #include <memory>
-#include <tuple>
 
 #include "args.h"
 #include "async.h"
 #include "modules.h"
+#include "sam_args.h"
 #include "sam_post.h"
 
 namespace hybridgl::napi {
@@ -17,22 +17,13 @@ Napi::Value samPostprocess(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 14, "samPostprocess");
   const int64_t proposals = integer(cb[2], "proposals");
-  const int64_t lowSize = integer(cb[3], "lowResSize", 1, 4096);
-  sam_post::Geometry g;
-  g.lowH = g.lowW = static_cast<int>(lowSize);
-  g.padded = static_cast<int>(integer(cb[4], "imageSize", 1, 16384));
-  g.height = static_cast<int>(integer(cb[5], "height", 1, 32767));
-  g.width = static_cast<int>(integer(cb[6], "width", 1, 32767));
-  std::tie(g.resizedH, g.resizedW) = sam_post::resizeShape(g.height, g.width, g.padded);
+  const sam_post::Geometry g = samGeometry(cb, 3);
   auto low = typedArray<float>(cb[0], "lowResLogits",
-                               elements(env, "proposals×lowResSize×lowResSize", {proposals, lowSize, lowSize}, 4));
+                               elements(env, "proposals×lowResSize×lowResSize", {proposals, g.lowH, g.lowW}, 4));
   auto iou = typedArray<float>(cb[1], "iouPredictions", proposals);
   // The masks of the proposals that pass the IoU filter are held at image size: at most all of them.
   elements(env, "proposals×height×width (candidate masks)", {proposals, g.height, g.width});
-  sam_post::Options opt;
-  opt.predIouThresh = finiteNumber(cb[7], "predIouThresh");
-  opt.stabilityScoreThresh = finiteNumber(cb[8], "stabilityScoreThresh");
-  opt.stabilityScoreOffset = finiteNumber(cb[9], "stabilityScoreOffset");
+  sam_post::Options opt = samFilterOptions(cb, 7);
   opt.boxNmsThresh = finiteNumber(cb[10], "boxNmsThresh");
   opt.minMaskRegionArea = integer(cb[11], "minMaskRegionArea");
   opt.maskThreshold = finiteNumber(cb[12], "maskThreshold");
@@ -60,12 +51,7 @@ Napi::Value samUpscaleLogits(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 6, "samUpscaleLogits");
   const int64_t count = integer(cb[1], "count");
-  sam_post::Geometry g;
-  g.lowH = g.lowW = static_cast<int>(integer(cb[2], "lowResSize", 1, 4096));
-  g.padded = static_cast<int>(integer(cb[3], "imageSize", 1, 16384));
-  g.height = static_cast<int>(integer(cb[4], "height", 1, 32767));
-  g.width = static_cast<int>(integer(cb[5], "width", 1, 32767));
-  std::tie(g.resizedH, g.resizedW) = sam_post::resizeShape(g.height, g.width, g.padded);
+  const sam_post::Geometry g = samGeometry(cb, 2);
   auto low = typedArray<float>(cb[0], "lowResLogits",
                                elements(env, "count×lowResSize×lowResSize", {count, g.lowH, g.lowW}, 4));
   const int64_t outCount = elements(env, "count×height×width", {count, g.height, g.width}, 4);

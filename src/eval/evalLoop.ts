@@ -7,11 +7,14 @@ import { DatasetError } from '../data/datasetFiles.ts';
 import { PickleError } from '../data/pickle.ts';
 import { loadImage, type ImageInput } from '../pipeline/image.ts';
 import type { AmgProgress } from '../pipeline/samCrops.ts';
-import { SegmentError, type ExpressionResult, type PreparedImage, type Segmenter } from '../segmenter.ts';
+import {
+  createSegmenter, SegmentError, type ExpressionResult, type PreparedImage, type Segmenter, type SegmenterOptions,
+} from '../segmenter.ts';
 import { isBlank, printable } from '../text/printable.ts';
 import { stickyKVariants } from './metrics.ts';
+import type { RunPlan } from './runPlan.ts';
 import type { Shard } from './shard.ts';
-import type { PredictionRecord, ResultStore, SentenceResult } from './store.ts';
+import { ResultStore, type PredictionRecord, type RunSummary, type SentenceResult } from './store.ts';
 
 /** What every eval run takes, whatever the dataset (REFER: EvalOptions; PhraseCut: PhraseCutEvalOptions). */
 export interface EvalRunOptions {
@@ -208,6 +211,36 @@ export async function runEvalLoop(
     }
     onProgress?.(done, total);
   }
+}
+
+/**
+ * A planned run from start to summary: the plan checked against RUNDIR before any model loads, a segmenter made from
+ * options.models (a given one is used and left open) with `proposals` for its SAM, the store opened, every pending
+ * sentence scored. Returns the summary written to RUNDIR/summary.json.
+ */
+export async function runPlannedEval(options: EvalRunOptions, plan: RunPlan, groups: EvalGroup[],
+  proposals?: SegmenterOptions['proposals']): Promise<RunSummary> {
+  ResultStore.check(options.out, { resume: options.resume, plan });
+  const owned = typeof options.models === 'string';
+  const segmenter = typeof options.models === 'string'
+    ? await createSegmenter({
+      models: options.models, device: options.device, precision: options.precision, fusion: options.fusion ?? 'G2L',
+      vocabPath: options.vocabPath, maxPixels: options.maxPixels, ...(proposals ? { proposals } : {}),
+    })
+    : options.models;
+  let store: ResultStore;
+  try {
+    store = ResultStore.open(options.out, { resume: options.resume, plan });
+  } catch (err) {
+    if (owned) await segmenter.dispose();
+    throw err;
+  }
+  try {
+    await runEvalLoop(groups, segmenter, store, options.onProgress);
+  } finally {
+    if (owned) await segmenter.dispose();
+  }
+  return store.writeSummary();
 }
 
 /** The sentences' results in one batch; when the segmenter refuses the batch as bad input (one sentence it cannot

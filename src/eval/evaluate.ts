@@ -6,12 +6,12 @@ import { rleDecode, rleFromPolygons } from '../../bindings/rle.ts';
 import { annotationMask } from '../data/gtMask.ts';
 import { ReferDataset, type ReferDatasetName, type ReferImageGroup } from '../data/refer.ts';
 import { ModelLoadError, readManifest, type Fusion, type Manifest } from '../models/loadModels.ts';
-import { createSegmenter, neededModels, SegmentError, type Segmenter } from '../segmenter.ts';
-import { checkedImage, loadDataset, runEvalLoop, type EvalRunOptions } from './evalLoop.ts';
+import { neededModels, SegmentError, type Segmenter } from '../segmenter.ts';
+import { checkedImage, loadDataset, runPlannedEval, type EvalRunOptions } from './evalLoop.ts';
 import { runConfiguration, type RunConfiguration } from './paperConfig.ts';
 import { makePlan, RunPlanError } from './runPlan.ts';
 import { inShard } from './shard.ts';
-import { ResultStore, resultKey, type RunSummary } from './store.ts';
+import { resultKey, type RunSummary } from './store.ts';
 
 export interface EvalOptions extends EvalRunOptions {
   dataset: ReferDatasetName;
@@ -70,28 +70,12 @@ export async function runEval(options: EvalOptions): Promise<RunSummary> {
   const plan = makePlan(
     { dataset: options.dataset, split: options.split, splitBy: ds.splitBy, fusion, precision, models },
     keys, { shard: options.shard, limitImages: options.limitImages, configuration });
-  ResultStore.check(options.out, { resume: options.resume, plan });
-  const segmenter = typeof options.models === 'string'
-    ? await createSegmenter({ models: options.models, device: options.device, precision: options.precision, fusion, vocabPath: options.vocabPath, maxPixels: options.maxPixels })
-    : options.models;
-  let store: ResultStore;
-  try {
-    store = ResultStore.open(options.out, { resume: options.resume, plan });
-  } catch (err) {
-    if (typeof options.models === 'string') await segmenter.dispose();
-    throw err;
-  }
-  try {
-    await runEvalLoop(groups.map((g) => ({
-      imageId: g.image.id, image: checkedImage(ds.imagePath(g.image), g.image.width, g.image.height, `${instancesFile} (image ${g.image.id})`),
-      height: g.image.height, width: g.image.width,
-      items: g.items.map((it) => ({
-        ref_id: it.ref.ref_id, order: it.order, sentences: it.ref.sentences,
-        gt: () => annotationMask(it.annotation, it.image, { rleFromPolygons, rleDecode }),
-      })),
-    })), segmenter, store, options.onProgress);
-  } finally {
-    if (typeof options.models === 'string') await segmenter.dispose();
-  }
-  return store.writeSummary();
+  return runPlannedEval(options, plan, groups.map((g) => ({
+    imageId: g.image.id, image: checkedImage(ds.imagePath(g.image), g.image.width, g.image.height, `${instancesFile} (image ${g.image.id})`),
+    height: g.image.height, width: g.image.width,
+    items: g.items.map((it) => ({
+      ref_id: it.ref.ref_id, order: it.order, sentences: it.ref.sentences,
+      gt: () => annotationMask(it.annotation, it.image, { rleFromPolygons, rleDecode }),
+    })),
+  })));
 }

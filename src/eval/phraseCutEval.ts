@@ -4,12 +4,11 @@ import { join } from 'node:path';
 
 import { PhraseCutDataset, phraseCutGtMask } from '../data/phraseCut.ts';
 import { PHRASECUT_AMG, type AmgOptions } from '../pipeline/samCrops.ts';
-import { createSegmenter } from '../segmenter.ts';
-import { checkedImage, loadDataset, runEvalLoop, type EvalGroup, type EvalRunOptions } from './evalLoop.ts';
+import { checkedImage, loadDataset, runPlannedEval, type EvalGroup, type EvalRunOptions } from './evalLoop.ts';
 import { modelSettings } from './evaluate.ts';
 import { makePlan } from './runPlan.ts';
 import { inShard, type Shard } from './shard.ts';
-import { ResultStore, resultKey, type RunSummary } from './store.ts';
+import { resultKey, type RunSummary } from './store.ts';
 
 export interface PhraseCutEvalOptions extends EvalRunOptions {
   /** Changes to the reference's SAM generator (PHRASECUT_AMG); recorded in run.json. Default none. */
@@ -52,24 +51,5 @@ export async function runPhraseCutEval(options: PhraseCutEvalOptions): Promise<R
     dataset: 'phrasecut', split: options.split, fusion, precision, models,
     ...(options.amg && Object.keys(options.amg).length > 0 ? { sam: options.amg } : {}),
   }, keys, { shard: options.shard, limitImages: options.limitImages, configuration });
-  ResultStore.check(options.out, { resume: options.resume, plan });
-  const segmenter = typeof options.models === 'string'
-    ? await createSegmenter({
-      models: options.models, device: options.device, precision: options.precision, fusion, vocabPath: options.vocabPath,
-      proposals: { amg }, maxPixels: options.maxPixels,
-    })
-    : options.models;
-  let store: ResultStore;
-  try {
-    store = ResultStore.open(options.out, { resume: options.resume, plan });
-  } catch (err) {
-    if (typeof options.models === 'string') await segmenter.dispose();
-    throw err;
-  }
-  try {
-    await runEvalLoop(groups, segmenter, store, options.onProgress);
-  } finally {
-    if (typeof options.models === 'string') await segmenter.dispose();
-  }
-  return store.writeSummary();
+  return runPlannedEval(options, plan, groups, { amg });
 }

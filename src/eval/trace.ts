@@ -3,7 +3,7 @@
 // in — and the per-model FLOP and byte counts read from the shapes in that profile.
 import { readFileSync } from 'node:fs';
 
-import { native } from '../../bindings/native.ts';
+import { setKernelTraceHook } from '../../bindings/kernelTrace.ts';
 import { setStageObserver } from '../pipeline/timing.ts';
 import type { OrtEvent } from './ortProfile.ts';
 
@@ -13,19 +13,6 @@ export interface TraceEvent {
 }
 
 const PIPELINE_PID = 1, KERNEL_TID = 1000;
-
-function bytesOf(value: unknown, depth = 0): number {
-  if (ArrayBuffer.isView(value)) return value.byteLength;
-  if (depth > 1 || value === null || typeof value !== 'object') return 0;
-  let n = 0;
-  for (const v of Object.values(value as Record<string, unknown>)) n += bytesOf(v, depth + 1);
-  return n;
-}
-
-function sizesOf(args: unknown[]): Array<number | string> {
-  return args.map((a) => (ArrayBuffer.isView(a) ? `${a.constructor.name}[${(a as unknown as { length: number }).length}]` :
-    typeof a === 'number' ? a : typeof a === 'boolean' ? String(a) : typeof a));
-}
 
 /** Records stages and native calls from now until stop(); events carry performance.now() times in µs. */
 export function startTrace(): { events: TraceEvent[]; stop(): void } {
@@ -45,28 +32,15 @@ export function startTrace(): { events: TraceEvent[]; stop(): void } {
     start: () => {},
     end: (name, t0, t1) => events.push({ name, ph: 'X', cat: 'stage', pid: PIPELINE_PID, tid: tidOf(name), ts: t0 * 1000, dur: (t1 - t0) * 1000 }),
   });
-  const originals = new Map<string, (...a: unknown[]) => unknown>();
-  for (const [name, fn] of Object.entries(native as Record<string, unknown>)) {
-    if (typeof fn !== 'function') continue;
-    originals.set(name, fn as (...a: unknown[]) => unknown);
-    (native as Record<string, unknown>)[name] = (...args: unknown[]) => {
-      const t0 = performance.now();
-      const record = (result: unknown) => {
-        const t1 = performance.now();
-        const bytes = bytesOf(args) + bytesOf(result);
-        events.push({ name, ph: 'X', cat: 'kernel', pid: PIPELINE_PID, tid: KERNEL_TID, ts: t0 * 1000, dur: (t1 - t0) * 1000,
-          args: { sizes: sizesOf(args), bytes, 'GB/s': t1 > t0 ? bytes / ((t1 - t0) * 1e6) : null } });
-        return result;
-      };
-      const out = (fn as (...a: unknown[]) => unknown)(...args);
-      return out instanceof Promise ? out.then(record) : record(out);
-    };
-  }
+  const previousHook = setKernelTraceHook(({ name, sizes, bytes, startMs, endMs }) => {
+    events.push({ name, ph: 'X', cat: 'kernel', pid: PIPELINE_PID, tid: KERNEL_TID, ts: startMs * 1000,
+      dur: (endMs - startMs) * 1000, args: { sizes, bytes, 'GB/s': endMs > startMs ? bytes / ((endMs - startMs) * 1e6) : null } });
+  });
   return {
     events,
     stop() {
       setStageObserver(previous);
-      for (const [name, fn] of originals) (native as Record<string, unknown>)[name] = fn;
+      setKernelTraceHook(previousHook);
     },
   };
 }

@@ -6,7 +6,7 @@ import type { ImageInput } from './image.ts';
 
 /**
  * Peak RSS of `hybridgl segment` ≈ base + b · pixels, fitted over 1000²–4000² photos on the fixture models
- * (scripts/measure_image_memory.ts). SAM's post-processing holds one chunk of 16 candidate masks and the NMS
+ * (bench/perf/measure_image_memory.ts). SAM's post-processing holds one chunk of 16 candidate masks and the NMS
  * survivors at full resolution (1 byte per pixel each): b is 20 at the default settings (also with every candidate
  * passing the IoU filter), and 224 when all 192 candidates survive NMS (proposals.post boxNmsThresh 1), the most
  * SAM can produce with 8 × 8 points. BYTES_PER_PIXEL is that worst case; the base (models, runtime) is not part of it.

@@ -2,7 +2,7 @@
 // filter, uncropping, NMS within each crop and across crops, and the small-region clean-up.
 import { rleDecodeBatchAsync, rleEncodeBatchAsync, type Rle } from '../../bindings/rle.ts';
 import { samBatchMasksAsync, samSmallRegionsAsync } from '../../bindings/samCrops.ts';
-import { samPointGrid, samTransformCoords } from '../../bindings/samPost.ts';
+import { samPointGrid, samTransformCoords, type SamPostResult } from '../../bindings/samPost.ts';
 import type { Models } from '../models/loadModels.ts';
 import { batchedNms } from './batchedNms.ts';
 import { prepareSamInput, SAM_IMAGE_SIZE, type RgbImage } from './preprocess.ts';
@@ -76,20 +76,11 @@ export interface DecodedBatch {
  */
 export type OpenCrop = (crop: CropBox, cropIndex: number) => Promise<(points: Float64Array) => Promise<DecodedBatch>>;
 
-export interface AmgResult {
+/** postprocessSamMasks' result over all crops (pointCoords in the original frame, proposalIndex within the
+ *  proposal's crop: point × masks per point + mask), with the image's size and each proposal's crop. */
+export interface AmgResult extends SamPostResult {
   height: number;
   width: number;
-  count: number;
-  /** count × height × width, 0/1. */
-  masks: Uint8Array;
-  boxesXYXY: Int32Array;
-  boxesXYWH: Int32Array;
-  predictedIoU: Float32Array;
-  stabilityScore: Float32Array;
-  /** count × 2 (x, y) in the original frame. */
-  pointCoords: Float64Array;
-  /** Index of each proposal in its crop's flattened proposals (point × masks per point + mask). */
-  proposalIndex: Int32Array;
   /** count × 4 XYXY: the crop each proposal came from. */
   cropBoxes: Int32Array;
 }

@@ -1,6 +1,6 @@
 // A REFER-layout split (refcoco, splitBy unc, testA) over real photos, for measuring `hybridgl eval` at full size:
 // one ref per photo (a centred box as its GT, the IoUs mean nothing), its sentences from an expressions file.
-// usage: npx tsx scripts/perf/photo_refer.ts OUT_DIR EXPRESSIONS_JSON PHOTO…
+// usage: npx tsx bench/perf/photo_refer.ts OUT_DIR EXPRESSIONS_JSON PHOTO…
 //   EXPRESSIONS_JSON: {"<photo file name>": [{"sentence": "…"}, …]} (scripts/fixtures/full_size_expressions.json)
 // then: hybridgl eval --data OUT_DIR --dataset refcoco --split testA --models DIR --out RUNDIR
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';

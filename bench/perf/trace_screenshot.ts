@@ -1,9 +1,9 @@
-// Issue 12 item 6, "the trace opens in a browser": a `hybridgl bench --trace` file opened offline in speedscope (the
-// npm package's static app, which reads Chrome trace JSON: one profile per process/thread of the trace) in headless
-// Chromium (playwright-core, Debian's /usr/bin/chromium), and a screenshot of one of its tracks. Perfetto
+// Shows that a trace opens in a browser (run as below): a `hybridgl bench --trace` file opened offline in speedscope
+// (the npm package's static app, which reads Chrome trace JSON: one profile per process/thread of the trace) in
+// headless Chromium (playwright-core, Debian's /usr/bin/chromium), and a screenshot of one of its tracks. Perfetto
 // (ui.perfetto.dev) needs the network; Debian's Chromium 156 does not open chrome://tracing
 // (ERR_FAILED, even with its internal debugging pages enabled).
-//   npx tsx scripts/perf/trace_screenshot.ts TRACE.json OUT.png [--track NAME] [--view VIEW] [--speedscope DIR]
+//   npx tsx bench/perf/trace_screenshot.ts TRACE.json OUT.png [--track NAME] [--view VIEW] [--speedscope DIR]
 //     [--width W --height H] [--list]
 // NAME: part of the track's name (e.g. sam_encoder: ONNX Runtime's per-node profile of that session; default: the
 // first track; --list prints them all); VIEW: speedscope's time-ordered (default), left-heavy or sandwich; DIR: an

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-# Reduced-precision variants of exported fp32 graphs, for measuring ONNX Runtime's CPU provider on them (issue 12
-# item 5; timing and agreement: scripts/perf/precision_run.ts). Measurement only: the product needs no Python.
+# Writes reduced-precision variants of exported fp32 graphs, for measuring ONNX Runtime's CPU provider on them (timing
+# and agreement: bench/perf/precision_run.ts). Run: the usage line below. Measurement only: the product needs no Python.
 #   int8-dqmm   each MatMul with a constant 2-D weight -> com.microsoft DynamicQuantizeMatMul (activations quantised
 #               per tensor at run time, uint8; weights int8 per output column, symmetric; a following constant bias
 #               Add folded in)
@@ -9,7 +9,7 @@
 #               (the standard-ONNX form; ORT may fuse it back into DynamicQuantizeMatMul)
 #   fp16        models/hybridgl_export/fp16.py, i.e. what `export.py --fp16` / `models convert --precision fp16` write
 #   bf16        the same conversion to bfloat16
-# usage: /usr/bin/python3 scripts/perf/precision_variants.py OUT_DIR MODEL.fp32.onnx... [--variants int8-dqmm,fp16]
+# usage: /usr/bin/python3 bench/perf/precision_variants.py OUT_DIR MODEL.fp32.onnx... [--variants int8-dqmm,fp16]
 import argparse
 import os
 import sys

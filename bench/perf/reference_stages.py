@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-# Issue 12 item 7, the reference half of scripts/perf/side_by_side.sh: the reference's own modules (segment-anything's
+# Times each stage of the reference on one photo (run it as below, or through bench/perf/side_by_side.sh, whose
+# reference half it is): the reference's own modules (segment-anything's
 # SamAutomaticMaskGenerator, HybridGL's CLIPViTFM on its modified CLIP, GEM on open_clip), built by
 # scripts/fixtures/make_e2e_reference.py's functions on the full-size random weights it exports to /work/fullsize/models
 # (same seeds, same structured SAM edit), run through Hybridgl_main.py's per-image loop on one photo with fixed parses;
 # each stage timed (wall clock, ms). Nothing of the reference is in this file: it is imported from the paths given.
 #
-#   LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 scripts/perf/reference_stages.py \
+#   LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread /usr/bin/python3 bench/perf/reference_stages.py \
 #     --hybridgl REF/HybridGL --gem REF/GEM --open-clip REF/open_clip/src --image dog.jpg --json ref.json
 import argparse
 import json

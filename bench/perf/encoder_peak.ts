@@ -1,6 +1,6 @@
 // Peak RSS of SAM encoder calls (ORT arena off) over the RSS before each, and the output checksum: compare two
 // exports of the encoder. The peak is reset before each call (Linux: /proc/self/clear_refs).
-// usage: npx tsx scripts/perf/encoder_peak.ts MODELS_DIR [--calls 1]   (HYBRIDGL_THREADS sets the intra-op threads)
+// usage: npx tsx bench/perf/encoder_peak.ts MODELS_DIR [--calls 1]   (HYBRIDGL_THREADS sets the intra-op threads)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 

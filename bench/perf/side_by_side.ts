@@ -1,7 +1,7 @@
-// Issue 12 item 7, the table of scripts/perf/side_by_side.sh: the reference's stages (scripts/perf/reference_stages.py
+// The table of bench/perf/side_by_side.sh (run as below): the reference's stages (bench/perf/reference_stages.py
 // JSON) against ours (`hybridgl bench --json`, p50 of each stage) on the same photo and checkpoints, with the ratio
 // reference / ours. Rows pair what does the same work; per-expression stages are summed over the photo's expressions.
-//   npx tsx scripts/perf/side_by_side.ts REF.json OURS.json [OUT.json]
+//   npx tsx bench/perf/side_by_side.ts REF.json OURS.json [OUT.json]
 import { readFileSync, writeFileSync } from 'node:fs';
 
 interface BenchStage { stage: string; per: 'image' | 'expression'; p50: number }

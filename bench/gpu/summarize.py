@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # Joins what scripts/gpu-check.sh measured (kernel tests, self-test, kernel bench, backbones) into gpu-check.json
 # and a markdown table, with the projected time of RefCOCO val (unc: 1,500 images, 10,834 sentences) on this GPU.
+# usage: python3 bench/gpu/summarize.py OUTDIR   (scripts/gpu-check.sh runs it on its OUTDIR)
 import json
 import os
 import re

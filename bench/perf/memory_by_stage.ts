@@ -1,5 +1,5 @@
 // Peak and retained RSS of each model load and each model call of one `segment`, to find what holds the memory.
-// usage: npx tsx scripts/perf/memory_by_stage.ts MODELS_DIR IMAGE [--arena] [--all-models] [--lazy]
+// usage: npx tsx bench/perf/memory_by_stage.ts MODELS_DIR IMAGE [--arena] [--all-models] [--lazy]
 //   [--proposals N] [--fusion G2L] [--vocab FILE]
 // Linux only: the peak of each step comes from VmHWM after resetting it (echo 5 > /proc/self/clear_refs).
 import { readFileSync, writeFileSync } from 'node:fs';

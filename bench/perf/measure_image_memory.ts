@@ -1,6 +1,6 @@
 // Peak RSS of `hybridgl segment` against image size on given models: fits RSS = base + b·pixels (least squares)
 // over a few synthetic photos (assets/demo.jpg upscaled), the figures behind src/pipeline/imageBudget.ts.
-// usage: tsx scripts/measure_image_memory.ts --models DIR [--sides 1000,2000,4000] [--vocab F] [--out-dir DIR]
+// usage: npx tsx bench/perf/measure_image_memory.ts --models DIR [--sides 1000,2000,4000] [--vocab F] [--out-dir DIR]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 
 import sharp from 'sharp';
 
-const root = join(import.meta.dirname, '..');
+const root = join(import.meta.dirname, '..', '..');
 const { values } = parseArgs({
   options: { models: { type: 'string' }, sides: { type: 'string' }, vocab: { type: 'string' }, 'out-dir': { type: 'string' },
     expression: { type: 'string' } },

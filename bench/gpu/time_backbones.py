@@ -4,6 +4,8 @@
 # 2N images of 224² and the G2L head on N masks, the text encoder on a batch of expressions, GEM on 1×3×448².
 # fp32 (TF32 off: the reference's arithmetic) and bf16 (autocast). CUDA events on a GPU, wall clock on the CPU.
 # Writes backbones.json to --out. `--tiny --device cpu --iterations 1` is the dry run of this script.
+# usage: python3 bench/gpu/time_backbones.py --out DIR [--device cuda|cpu] [--sam vit_h,vit_b] [--iterations 10]
+#   (scripts/gpu-check.sh runs it)
 import argparse
 import json
 import os

@@ -1,8 +1,8 @@
-// Runs one exported graph (any precision variant: scripts/perf/precision_variants.py) on ONNX Runtime's CPU provider
+// Runs one exported graph (any precision variant: bench/perf/precision_variants.py) on ONNX Runtime's CPU provider
 // with the loader's session options, on fixed inputs of the pipeline's shapes; prints the session-creation and per-run
 // times, and with --compare the first output's difference from a saved one (e.g. the fp32 graph's).
 // Time whole processes against each other (A B A B …) for speed ratios; the in-process times are a cross-check.
-// usage: npx tsx scripts/perf/precision_run.ts FILE.onnx [--runs N] [--threads 2] [--batch B] [--save OUT.f32]
+// usage: npx tsx bench/perf/precision_run.ts FILE.onnx [--runs N] [--threads 2] [--batch B] [--save OUT.f32]
 //          [--compare REF.f32] [--profile]
 //   FILE's name starts with the model (sam_encoder, clip_trunk, clip_head_g2l, clip_text, gem_visual);
 //   --batch: images for clip_trunk (default 20, i.e. 10 proposals local + global), masks for clip_head_g2l (10).

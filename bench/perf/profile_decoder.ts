@@ -1,5 +1,5 @@
 // SAM's decoder on one image's 64-point grid with ONNX Runtime's per-node profile: time per operator type.
-// usage: npx tsx scripts/perf/profile_decoder.ts MODELS_DIR [--runs 3] [--model sam_decoder] [--arena] [--rows N]
+// usage: npx tsx bench/perf/profile_decoder.ts MODELS_DIR [--runs 3] [--model sam_decoder] [--arena] [--rows N]
 //   --arena: ORT's memory arena on (no page-fault time in the figures); --rows: prompts per call (default the loader's)
 import { parseArgs } from 'node:util';
 

@@ -1,5 +1,5 @@
 // SAM's decoder on one image's 64-point grid: wall time per call, CPU user/sys, minor page faults, peak RSS.
-// usage: npx tsx scripts/perf/decoder_time.ts MODELS_DIR [--runs 3] [--arena]
+// usage: npx tsx bench/perf/decoder_time.ts MODELS_DIR [--runs 3] [--arena]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 

@@ -1,7 +1,7 @@
 // Start-up of a one-shot segment: milliseconds from process start to the models validated (sha256 of each file used
 // by G2L + guidance; what `hybridgl segment` waits for, its sessions being created at first use) or, with `eager`, to
 // every session also created (no warm-up).
-// usage: npx tsx scripts/perf/startup.ts MODELS_DIR [eager]   (cold cache: sync; echo 3 > /proc/sys/vm/drop_caches)
+// usage: npx tsx bench/perf/startup.ts MODELS_DIR [eager]   (cold cache: sync; echo 3 > /proc/sys/vm/drop_caches)
 import { loadModels, type ModelName } from '../../src/models/loadModels.ts';
 
 const used: ModelName[] = ['sam_encoder', 'sam_decoder', 'clip_trunk', 'clip_head_g2l', 'clip_text', 'gem_visual'];
