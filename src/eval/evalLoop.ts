@@ -1,13 +1,12 @@
 // Spec §0: the dataset-independent part of the eval loop — per image, SAM and features once (one image ahead), then
 // every pending sentence of every item scored against the item's GT, one JSON line each.
 import { maskIoU } from '../../bindings/maskOps.ts';
-import type { Device } from '../modelFlags.ts';
 import type { Fusion, Precision } from '../models/loadModels.ts';
 import { DatasetError } from '../data/datasetFiles.ts';
 import { PickleError } from '../data/pickle.ts';
 import { loadImage, type ImageInput } from '../pipeline/image.ts';
 import type { AmgProgress } from '../pipeline/samCrops.ts';
-import { SegmentError, type ExpressionResult, type PreparedImage, type Segmenter } from '../segmenter.ts';
+import { SegmentError, type ExpressionResult, type PreparedImage, type Segmenter, type SegmenterOptions } from '../segmenter.ts';
 import { isBlank, printable } from '../text/printable.ts';
 import { stickyKVariants } from './metrics.ts';
 import type { Shard } from './shard.ts';
@@ -24,7 +23,7 @@ export interface EvalRunOptions {
   resume?: boolean;
   shard?: Shard;
   fusion?: Fusion;
-  device?: Device;
+  device?: SegmenterOptions['device'];
   precision?: Precision;
   imageRoot?: string;
   vocabPath?: string;
