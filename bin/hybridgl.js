@@ -20,10 +20,10 @@ if (Object.keys(added).length > 0) {
       process.kill(process.pid, signal);
     } else process.exit(code ?? 1);
   });
-} else if (existsSync(new URL('../src/cli.ts', import.meta.url))) {
+} else if (existsSync(new URL('../src/cli/main.ts', import.meta.url))) {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('../src/cli.ts');
+  await import('../src/cli/main.ts');
 } else {
-  await import('../dist/src/cli.js');
+  await import('../dist/src/cli/main.js');
 }

@@ -27,7 +27,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'hybridgl-convert-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const convert = (out: string, extra: Partial<Parameters<typeof convertCheckpoints>[0]> = {}) =>
-  convertCheckpoints({ sam: SAM, clip: CLIP, out, samType: 'vit_b-tiny', templates: TEMPLATES, progress: false, ...extra });
+  convertCheckpoints({ sam: SAM, clip: CLIP, out, samType: 'vit_b-tiny', templates: TEMPLATES, ...extra });
 
 describe('checkpoint readers', () => {
   it('reads the torch.save zip as its state_dict', () => {

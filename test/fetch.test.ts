@@ -56,7 +56,7 @@ afterAll(() => {
 });
 
 const source = (file: string, sha256 = sha(join(FIX, file))): CheckpointSource => ({ file, url: `${base}/ck/${file}`, sha256 });
-const options = (out: string) => ({ out, samType: 'vit_b-tiny', templates: join(FIX, 'templates'), progress: false,
+const options = (out: string) => ({ out, samType: 'vit_b-tiny', templates: join(FIX, 'templates'),
   sources: { sam: source('sam_vit_b-tiny.pth'), clip: source('clip_vit_b_16-tiny.pt') } });
 
 describe('models fetch', () => {
@@ -122,7 +122,7 @@ describe('models fetch', () => {
     for (const f of manifest.files) served.set(`/models/${f.name}`, join(src, f.name));
     served.set(`/models/${manifest.vocab.file}`, join(src, manifest.vocab.file));
     const out = join(tmp, 'copied');
-    await fetchModels({ out, from: `${base}/models`, progress: false });
+    await fetchModels({ out, from: `${base}/models` });
     for (const f of manifest.files) expect(sha(join(out, f.name))).toBe(f.sha256);
     expect(existsSync(join(out, 'manifest.json'))).toBe(true);
   }, 60_000);
@@ -134,13 +134,13 @@ describe('models fetch', () => {
     served.set('/external/manifest.json', join(src, 'manifest.json'));
     for (const name of [manifest.files[0].name, data.name]) served.set(`/external/${name}`, join(src, name));
     const out = join(tmp, 'external');
-    await fetchModels({ out, from: `${base}/external`, progress: false });
+    await fetchModels({ out, from: `${base}/external` });
     expect(sha(join(out, data.name))).toBe(data.sha256);
     const evil = join(tmp, 'evil-manifest.json');
     writeFileSync(evil, JSON.stringify({ ...manifest, files: [{ ...manifest.files[0], externalData: { ...data, name: '../escaped.data' } }] }));
     served.set('/evil/manifest.json', evil);
     log.length = 0;
-    await expect(fetchModels({ out: join(tmp, 'evil'), from: `${base}/evil`, progress: false }))
+    await expect(fetchModels({ out: join(tmp, 'evil'), from: `${base}/evil` }))
       .rejects.toThrow(/evil\/manifest\.json: files\[0\]\.externalData\.name "\.\.\/escaped\.data" has a path separator/);
     expect(log.every((l) => l.path === '/evil/manifest.json')).toBe(true); // nothing else was fetched
   }, 60_000);
@@ -163,7 +163,7 @@ describe('models fetch', () => {
     writeFileSync(served1, JSON.stringify(old));
     served.set('/old/manifest.json', served1);
     log.length = 0;
-    await expect(fetchModels({ out: join(tmp, 'old-copy'), from: `${base}/old`, progress: false }))
+    await expect(fetchModels({ out: join(tmp, 'old-copy'), from: `${base}/old` }))
       .rejects.toThrow(/old\/manifest\.json: the model directory there was converted by hybridgl models convert version 1/);
     expect(log.every((l) => l.path === '/old/manifest.json')).toBe(true);
   }, 60_000);

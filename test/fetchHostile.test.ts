@@ -67,7 +67,7 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const fetchFrom = (dir: string, out: string, retries = 1) => fetchModels({ out, from: `${base}/${dir}`, progress: false, network: FAST, retries });
+const fetchFrom = (dir: string, out: string, retries = 1) => fetchModels({ out, from: `${base}/${dir}`, network: FAST, retries });
 
 describe('models fetch against a hostile server', () => {
   it('copies a sound manifest (the baseline the cases below break)', async () => {
@@ -147,7 +147,7 @@ describe('models fetch against a hostile server', () => {
     });
     await expect(fetchFrom('huge', freshArea())).rejects.toThrow(/huge\/manifest\.json is more than the 16777216 bytes allowed/);
     // download() on its own: an undeclared file is bounded too.
-    await expect(download(`${base}/long/clip_text.fp32.onnx`, join(area, 'x'), null, { progress: false, maxBytes: 4096, network: FAST }))
+    await expect(download(`${base}/long/clip_text.fp32.onnx`, join(area, 'x'), null, { maxBytes: 4096, network: FAST }))
       .rejects.toThrow(/the server sends 8388608 bytes, more than the 4096 allowed/);
   });
 
@@ -222,7 +222,7 @@ describe('download', () => {
   it('refuses a redirect to a URL that is not http(s)', async () => {
     routes.set('/ftp', (_req, res) => res.writeHead(301, { Location: 'file:///etc/passwd' }).end());
     mkdirSync(join(tmp, 'dl'), { recursive: true });
-    await expect(download(`${base}/ftp`, join(tmp, 'dl', 'x'), null, { progress: false, network: FAST }))
+    await expect(download(`${base}/ftp`, join(tmp, 'dl', 'x'), null, { network: FAST }))
       .rejects.toThrow(/file:\/\/\/etc\/passwd: only http\(s\) URLs can be fetched/);
     expect(readdirSync(join(tmp, 'dl'))).toEqual([]);
   });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
-import { UsageError } from '../src/cliErrors.ts';
+import { UsageError } from '../src/cli/errors.ts';
+import { FUSIONS, modelFlags } from '../src/cli/modelFlags.ts';
+import { segmenterOptions } from '../src/cli/segmenterFlags.ts';
 import { HEAD_MODELS } from '../src/models/loadModels.ts';
-import { FUSIONS, modelFlags } from '../src/modelFlags.ts';
 import { DEFAULT_MAX_PIXELS } from '../src/pipeline/imageBudget.ts';
-import { segmenterOptions } from '../src/segmenterFlags.ts';
 
 describe('modelFlags', () => {
   it('leaves absent flags undefined, so the library defaults apply', () => {

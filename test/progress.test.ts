@@ -4,9 +4,9 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { byteProgressBars, createProgress, imageProgressText } from '../src/cli/progress.ts';
 import type { ImageProgress } from '../src/eval/evalLoop.ts';
 import { runPhraseCutEval } from '../src/eval/phraseCutEval.ts';
-import { createProgress, imageProgressText } from '../src/eval/progress.ts';
 import { writeSynthPhraseCut } from '../src/eval/synthPhraseCut.ts';
 import { createSegmenter } from '../src/segmenter.ts';
 import { standInModels, VOCAB } from './standInModels.ts';
@@ -25,6 +25,18 @@ describe('progress line', () => {
     const { lines, stream } = sink();
     createProgress('phrasecut test', stream)(10, 40, true, imageProgressText(p));
     expect(lines).toEqual([expect.stringMatching(/^phrasecut test \[######\.+\] 10\/40 25\.0% .* · image 3\/120: SAM crop 2\/5, points 4096\/8192, ETA 1m00s\n$/)]);
+  });
+
+  it('draws a bar in MB per label of models convert and fetch, ending its line at the final report', () => {
+    const lines: string[] = [];
+    const terminal = { isTTY: true, write: (s: string) => lines.push(s) } as unknown as NodeJS.WriteStream;
+    const show = byteProgressBars(terminal);
+    show({ label: 'sam.pth', doneBytes: 1e6, totalBytes: 4e6, final: false });
+    show({ label: 'convert', doneBytes: 2e6, totalBytes: 2e6, final: true });
+    show({ label: 'sam.pth', doneBytes: 4e6, totalBytes: 4e6, final: true });
+    expect(lines).toEqual([expect.stringMatching(/^\rsam\.pth \(MB\) \[######\.{18}\] 1\/4 25\.0% .*\x1b\[K$/),
+      expect.stringMatching(/^\rconvert \(MB\) \[#{24}\] 2\/2 100\.0% .*\x1b\[K\n$/),
+      expect.stringMatching(/^\rsam\.pth \(MB\) \[#{24}\] 4\/4 100\.0% .*\x1b\[K\n$/)]);
   });
 });
 

@@ -1,7 +1,6 @@
 // Spec §0: the dataset-independent part of the eval loop — per image, SAM and features once (one image ahead), then
 // every pending sentence of every item scored against the item's GT, one JSON line each.
 import { maskIoU } from '../../bindings/maskOps.ts';
-import type { Device } from '../modelFlags.ts';
 import type { Fusion, Precision } from '../models/loadModels.ts';
 import { DatasetError } from '../data/datasetFiles.ts';
 import { PickleError } from '../data/pickle.ts';
@@ -27,7 +26,7 @@ export interface EvalRunOptions {
   resume?: boolean;
   shard?: Shard;
   fusion?: Fusion;
-  device?: Device;
+  device?: SegmenterOptions['device'];
   precision?: Precision;
   imageRoot?: string;
   vocabPath?: string;

@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PACKAGE_ROOT } from '../../bindings/packageRoot.ts';
-import { createProgress } from '../eval/progress.ts';
 import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
 import type { Manifest, ManifestFile, Precision } from './loadModels.ts';
 import { CONVERTER_NAME, CONVERTER_VERSION, TEMPLATE_FORMAT_VERSION } from './converterVersion.ts';
@@ -48,13 +47,24 @@ export interface ConvertOptions {
   templates?: string;
   /** The vocabulary to copy beside the models (default: the packaged one). */
   vocab?: string;
-  /** Progress on stderr (default true). */
-  progress?: boolean;
+  /** Told the bytes written as the graphs fill (default: told nothing). */
+  onProgress?: (p: ByteProgress) => void;
   /** Recorded in the manifest as the command that made it. */
   command?: string;
   /** Graphs whose initializers hold more bytes keep them in `<file>.data` (ONNX external data, export.py's
    *  layout); default 2 GiB less 16 MiB, as export.py's --external-data-above. */
   externalDataAbove?: number;
+}
+
+/** How far a conversion or a download is: plain data for a front end to show (the CLI draws a bar). */
+export interface ByteProgress {
+  /** What is moving: 'convert', or the file a download writes. */
+  label: string;
+  doneBytes: number;
+  /** The bytes in all (a download of undeclared size: the most it accepts). */
+  totalBytes: number;
+  /** The last report for this label. */
+  final: boolean;
 }
 
 export function availableSamTypes(templates = DEFAULT_TEMPLATES): string[] {
@@ -222,9 +232,8 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
     const plans = jobs.map(({ entry, dir }) => planTemplate(readFileSync(join(dir, entry.template)),
       (name) => Object.hasOwn(entry.initializers, name), `${entry.name}.data`, options.externalDataAbove));
     const total = plans.reduce((a, p) => a + p.totalBytes, 0);
-    const bar = options.progress === false ? null : createProgress('convert (MB)');
+    const progress = (doneBytes: number, final = false) => options.onProgress?.({ label: 'convert', doneBytes, totalBytes: total, final });
     let done = 0;
-    const mb = (n: number) => Math.round(n / 1e6);
     jobs.forEach(({ entry, dir }, i) => checkPlan(entry, plans[i], dir));
     for (const [i, { ck, entry }] of jobs.entries()) {
       const path = join(stage.dir, entry.name), partial = `${path}.partial`;
@@ -234,7 +243,7 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
         filled.push(slot.name);
         const bytes = initializerBytes(ck, entry.initializers[slot.name], slot);
         done += bytes.length;
-        bar?.(mb(done), mb(total));
+        progress(done);
         return bytes;
       });
       const initializers = checkFilled(entry, plans[i], filled);
@@ -245,7 +254,7 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
       files.push({ ...spec, sha256: await sha256(path), bytes: statSync(path).size, initializers,
         ...(plans[i].external ? { externalData: { name: basename(data), sha256: await sha256(data), bytes: statSync(data).size } } : {}) });
     }
-    bar?.(mb(total), mb(total), true);
+    progress(total, true);
 
     copyFileSync(vocab, join(stage.dir, 'bpe_simple_vocab_16e6.txt.gz'));
     const [sam, clipIndex] = [families[0].index, families[1].index];

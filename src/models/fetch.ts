@@ -6,8 +6,7 @@ import { createReadStream, createWriteStream, existsSync, lstatSync, mkdirSync, 
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
-import { createProgress } from '../eval/progress.ts';
-import { availableSamTypes, convertCheckpoints, type ConvertOptions } from './convert.ts';
+import { availableSamTypes, convertCheckpoints, type ByteProgress, type ConvertOptions } from './convert.ts';
 import { affectedConversion } from './converterVersion.ts';
 import type { Manifest, Precision } from './loadModels.ts';
 import { manifestShapeProblems } from './manifestShape.ts';
@@ -32,7 +31,8 @@ export interface FetchOptions {
   sources?: { sam: CheckpointSource; clip: CheckpointSource };
   /** How many times a cut download is resumed before giving up (default 5). */
   retries?: number;
-  progress?: boolean;
+  /** Told the bytes of each download, then of the conversion (default: told nothing). */
+  onProgress?: (p: ByteProgress) => void;
   templates?: ConvertOptions['templates'];
   vocab?: ConvertOptions['vocab'];
   /** Timeouts and the redirect limit (default NETWORK_DEFAULTS); tests shorten them. */
@@ -133,7 +133,7 @@ async function fetchBytes(url: string, maxBytes: number, net: NetworkLimits): Pr
 
 export interface DownloadOptions {
   retries?: number;
-  progress?: boolean;
+  onProgress?: (p: ByteProgress) => void;
   label?: string;
   /** The file's size as published (a manifest's `bytes`): anything else is refused, and no byte past it is written. */
   bytes?: number;
@@ -150,7 +150,6 @@ export async function download(url: string, dest: string, sha256: string | null,
   const partial = `${dest}.partial`;
   const label = options.label ?? url;
   const limit = options.bytes ?? options.maxBytes ?? MAX_UNDECLARED_BYTES;
-  const bar = options.progress === false ? null : createProgress(`${label} (MB)`);
   const retries = options.retries ?? 5;
   let resumable = false;
   function fail(message: string, keep = resumable): never {
@@ -203,7 +202,7 @@ export async function download(url: string, dest: string, sha256: string | null,
           return;
         }
         done += chunk.length;
-        bar?.(Math.round(done / 1e6), Math.round((total || limit) / 1e6));
+        options.onProgress?.({ label, doneBytes: done, totalBytes: total || limit, final: false });
         if (!out.write(chunk)) {
           res.pause();
           out.once('drain', () => res.resume());
@@ -218,9 +217,10 @@ export async function download(url: string, dest: string, sha256: string | null,
     if (outcome === 'complete' && (options.bytes === undefined || done === options.bytes)) break;
     if (++attempt > retries) fail(`GET ${url}: connection cut or stalled ${attempt} times`);
   }
-  bar?.(1, 1, true);
-  if (options.bytes !== undefined && statSync(partial).size !== options.bytes)
-    fail(`${url}: ${statSync(partial).size} bytes, the manifest says ${options.bytes}; the download was deleted`, false);
+  const size = statSync(partial).size;
+  options.onProgress?.({ label, doneBytes: size, totalBytes: size, final: true });
+  if (options.bytes !== undefined && size !== options.bytes)
+    fail(`${url}: ${size} bytes, the manifest says ${options.bytes}; the download was deleted`, false);
   if (sha256) {
     const got = await sha256File(partial);
     if (got !== sha256) fail(`${url}: sha256 is ${got}, expected ${sha256}; the download was deleted (a wrong or corrupted file)`, false);
@@ -305,6 +305,6 @@ export async function fetchModels(options: FetchOptions): Promise<Manifest> {
     paths[which] = dest;
   }
   return convertCheckpoints({ sam: paths.sam, clip: paths.clip, out: options.out, samType, precisions: options.precisions,
-    templates: options.templates, vocab: options.vocab, progress: options.progress,
+    templates: options.templates, vocab: options.vocab, onProgress: options.onProgress,
     command: `hybridgl models fetch --out ${options.out} --sam ${samType}` });
 }

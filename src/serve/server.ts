@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 
-import { errorText } from '../cliErrors.ts';
+import { errorText } from '../errorText.ts';
 import type { ExpressionResultJson } from '../resultJson.ts';
 import { SegmentError } from '../segmenter.ts';
 import type { SegmentEngine } from './engine.ts';

@@ -3,7 +3,7 @@
 // it). A worker that dies fails its job (500) and is started again, models and all, for the next one.
 import { Worker } from 'node:worker_threads';
 
-import { errorText } from '../cliErrors.ts';
+import { errorText } from '../errorText.ts';
 import { SegmentError, type SegmenterOptions } from '../segmenter.ts';
 import type { CacheLimits, CacheStats } from './cache.ts';
 import type { EngineAnswer, SegmentEngine } from './engine.ts';

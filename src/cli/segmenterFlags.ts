@@ -1,7 +1,7 @@
 // The flags of the commands that hold a segmenter (segment, serve): the same names, checks and defaults in both.
-import { UsageError } from './cliErrors.ts';
+import type { SegmenterOptions } from '../segmenter.ts';
+import { UsageError } from './errors.ts';
 import { modelFlags } from './modelFlags.ts';
-import type { SegmenterOptions } from './segmenter.ts';
 
 /** parseArgs options for the segmenter's flags. */
 export const SEGMENTER_FLAGS = {

@@ -3,16 +3,28 @@ import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
-import { EXIT, UsageError } from './cliErrors.ts';
-import { renderContactSheet, renderOverlay } from './render/overlay.ts';
-import { resultJson } from './resultJson.ts';
-import { createSegmenter, SegmentError, type Segmenter, type SegmentResult } from './segmenter.ts';
-import { SEGMENTER_FLAGS, segmenterOptions } from './segmenterFlags.ts';
+import type { Segmenter, SegmentResult } from '../../segmenter.ts';
+import { usage, type Command, type Log } from '../command.ts';
+import { EXIT, UsageError } from '../errors.ts';
 
 type Values = Record<string, string | boolean | undefined>;
-type Log = (msg: string) => void;
 
-export async function runSegmentCommand(args: string[], log: Log): Promise<number> {
+const SUMMARY = `  segment <image> "<expression>" ["<expression>" …] --models DIR [--out overlay.png] [--json result.json]
+          [--sheet candidates.png] [--fusion G2L|L2G|G2L&L2G|crop|token_masking|attn_masking]
+          [--device auto|cpu|cuda] [--precision fp32|fp16] [--no-guidance] [--vocab bpe_simple_vocab_16e6.txt.gz]
+          [--colour-managed] [--exif-orientation] [--max-pixels N]
+      Segments the object each expression refers to; prints the result JSON unless --json is given.
+      The image is decoded as PIL does (ICC profile and EXIF orientation ignored) unless --colour-managed (ICC → sRGB)
+      or --exif-orientation (masks in the EXIF-turned orientation) is given.
+  segment --jsonl --models DIR [options]
+      Streams: reads {"image": PATH, "expressions": [...]} lines on stdin, writes one result line per non-blank
+      input line (models loaded once; blank lines are skipped, "line" counts them). A failed line gives
+      {"line": n, "error": "..."} and the stream goes on.`;
+
+export const segmentCommand: Command = { summary: SUMMARY, help: usage('segment', SUMMARY), run: runSegment };
+
+async function runSegment(args: string[], log: Log): Promise<number> {
+  const { SEGMENTER_FLAGS } = await import('../segmenterFlags.ts');
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -24,6 +36,7 @@ export async function runSegmentCommand(args: string[], log: Log): Promise<numbe
 }
 
 async function openSegmenter(values: Values, log: Log): Promise<Segmenter> {
+  const [{ segmenterOptions }, { createSegmenter }] = await Promise.all([import('../segmenterFlags.ts'), import('../../segmenter.ts')]);
   const options = segmenterOptions(values);
   const t0 = performance.now();
   log(`loading models from ${options.models} (${options.device ?? 'auto'}, ${options.precision ?? 'fp32'})`);
@@ -44,6 +57,7 @@ async function segmentOnce(positionals: string[], values: Values, log: Log): Pro
   if (!image) throw new UsageError('segment needs an image path');
   if (expressions.length === 0) throw new UsageError('segment needs at least one expression');
   const segmenter = await openSegmenter(values, log);
+  const [{ resultJson }, { renderContactSheet, renderOverlay }] = await Promise.all([import('../../resultJson.ts'), import('../../render/overlay.ts')]);
   try {
     const result = await segmenter.segment(image, expressions);
     log(`${result.proposals} proposals; ${timingLine(result)}`);
@@ -86,6 +100,7 @@ function withSuffix(path: string, suffix: string): string {
 
 async function segmentStream(values: Values, log: Log): Promise<number> {
   const segmenter = await openSegmenter(values, log);
+  const [{ resultJson }, { SegmentError }] = await Promise.all([import('../../resultJson.ts'), import('../../segmenter.ts')]);
   let lineNo = 0, failed = 0;
   try {
     const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });

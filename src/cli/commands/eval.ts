@@ -3,25 +3,44 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { rleDecode, rleFromPolygons } from '../../bindings/rle.ts';
-import { UsageError } from '../cliErrors.ts';
-import { annotationMask } from '../data/gtMask.ts';
-import { ReferDataset, type ReferDatasetName } from '../data/refer.ts';
-import { modelFlags } from '../modelFlags.ts';
-import { printable } from '../text/printable.ts';
-import type { AmgOptions } from '../pipeline/samCrops.ts';
-import { loadDataset, type ImageProgress } from './evalLoop.ts';
-import { runEval } from './evaluate.ts';
-import { runPhraseCutEval } from './phraseCutEval.ts';
-import { createProgress, imageProgressText } from './progress.ts';
-import { pickExamples, overlayPng, reportHtml, reportMarkdown, type ReportExample } from './report.ts';
-import { describeConfiguration, isRunConfiguration } from './paperConfig.ts';
-import { RunPlanError } from './runPlan.ts';
-import { groupRuns } from './reportTables.ts';
-import { autoShard } from './shardAuto.ts';
-import { runWorkers } from './workers.ts';
-import { parseShard, type Shard } from './shard.ts';
-import { mergeRuns, readRun, scoredResults, summarizeResults, type RunSummary } from './store.ts';
+import { annotationMask } from '../../data/gtMask.ts';
+import { ReferDataset, type ReferDatasetName } from '../../data/refer.ts';
+import type { ImageProgress } from '../../eval/evalLoop.ts';
+import { describeConfiguration, isRunConfiguration } from '../../eval/paperConfig.ts';
+import type { ReportExample } from '../../eval/report.ts';
+import { groupRuns } from '../../eval/reportTables.ts';
+import { RunPlanError } from '../../eval/runPlan.ts';
+import { parseShard, type Shard } from '../../eval/shard.ts';
+import { autoShard } from '../../eval/shardAuto.ts';
+import { mergeRuns, readRun, scoredResults, summarizeResults, type RunSummary } from '../../eval/store.ts';
+import { runWorkers } from '../../eval/workers.ts';
+import type { AmgOptions } from '../../pipeline/samCrops.ts';
+import { printable } from '../../text/printable.ts';
+import { usage, type Command, type Log } from '../command.ts';
+import { UsageError } from '../errors.ts';
+import { createProgress, imageProgressText } from '../progress.ts';
+
+const EVAL_SUMMARY = `  eval --data DIR --dataset refcoco|refcoco+|refcocog --split S --models DIR --out RUNDIR [--resume]
+       [--shard i/n] [--fusion F] [--device D] [--precision P] [--image-root DIR] [--limit-images N] [--max-pixels N]
+      Evaluates a REFER split: RUNDIR/results.jsonl (one line per sentence, flushed) and RUNDIR/summary.json
+      (oIoU, mIoU, precision for the pure-hybrid and the guided result). --resume continues after a crash.
+  eval --dataset phrasecut --data VGPhraseCut_v0 --split test … [--sam-points-per-side N] [--sam-points-per-batch N]
+      The reference's PhraseCut loop (SAM 64×64 points, crop_n_layers 1); the --sam-* options change its grid.
+  eval … --shard auto [--shard-count N]
+      The shard from a Slurm array (SLURM_ARRAY_TASK_ID/_COUNT/_MIN/_MAX) or a Kubernetes Indexed Job
+      (JOB_COMPLETION_INDEX; the count from --shard-count or $HYBRIDGL_SHARD_COUNT).`;
+const MERGE_SUMMARY = `  eval merge --out RUNDIR SHARD_RUNDIR…
+      Joins the results of shards into one run with the same totals as an unsharded run; refuses a shard that is
+      incomplete, missing, given twice or made with other settings.`;
+const REPORT_SUMMARY = `  eval report RUNDIR… [--html report.html] [--md report.md] [--data DIR --dataset D]
+      Writes the markdown and self-contained HTML report of one or more runs.`;
+
+export const evalCommand: Command = {
+  summary: [EVAL_SUMMARY, MERGE_SUMMARY, REPORT_SUMMARY].join('\n'),
+  help: usage('eval', EVAL_SUMMARY, MERGE_SUMMARY, REPORT_SUMMARY),
+  subcommands: { merge: { help: usage('eval merge', MERGE_SUMMARY) }, report: { help: usage('eval report', REPORT_SUMMARY) } },
+  run: runEvalCommand,
+};
 
 const DATASETS = ['refcoco', 'refcoco+', 'refcocog', 'phrasecut'];
 const SPLITS = ['train', 'val', 'test', 'testA', 'testB', 'testC', 'testAB', 'testBC', 'testAC'];
@@ -35,7 +54,7 @@ async function usageOnPlanError<T>(work: () => Promise<T> | T): Promise<T> {
   }
 }
 
-function printSummary(s: RunSummary, log: (m: string) => void): void {
+function printSummary(s: RunSummary, log: Log): void {
   log(`${s.sentences} sentences${s.stickyK ? ' (guided with QUIRK sticky-k over the reference order)' : ''}`);
   if (s.skipped > 0) {
     const first = s.skippedSentences[0];
@@ -48,7 +67,7 @@ function printSummary(s: RunSummary, log: (m: string) => void): void {
   if (s.configuration) log(describeConfiguration(s.configuration));
 }
 
-export async function runEvalCommand(args: string[], log: (m: string) => void): Promise<number> {
+async function runEvalCommand(args: string[], log: Log): Promise<number> {
   if (args[0] === 'merge') {
     const { values, positionals } = parseArgs({ args: args.slice(1), allowPositionals: true, options: { out: { type: 'string' } } });
     if (!values.out || positionals.length === 0) throw new UsageError('eval merge needs --out RUNDIR and the shard run directories');
@@ -73,6 +92,7 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
   for (const k of ['data', 'dataset', 'split', 'models', 'out'] as const) if (!values[k]) throw new UsageError(`eval needs --${k}`);
   if (!DATASETS.includes(values.dataset!)) throw new UsageError(`--dataset must be one of ${DATASETS.join(', ')}`);
   if (!SPLITS.includes(values.split!)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')} (got '${values.split}')`);
+  const { modelFlags } = await import('../modelFlags.ts');
   const { fusion, device, precision, maxPixels } = modelFlags(values);
   if (!existsSync(values.data!)) throw new UsageError(`--data ${values.data} does not exist`);
   let shard;
@@ -111,6 +131,7 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
     onProgress: (done: number, total: number, within?: ImageProgress) =>
       progress(done, total, false, within ? imageProgressText(within) : undefined),
   };
+  const [{ runEval }, { runPhraseCutEval }] = await Promise.all([import('../../eval/evaluate.ts'), import('../../eval/phraseCutEval.ts')]);
   const summary = values.dataset === 'phrasecut'
     ? await usageOnPlanError(() => runPhraseCutEval({ ...common, amg: samOverrides(values['sam-points-per-side'], values['sam-points-per-batch']) }))
     : await usageOnPlanError(() => runEval({ ...common, dataset: values.dataset as ReferDatasetName }));
@@ -121,7 +142,7 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
 }
 
 /** `--shard auto`: the index and count from Slurm or a Kubernetes Indexed Job; says which on stderr. */
-function shardFromScheduler(countText: string | undefined, log: (m: string) => void): Shard {
+function shardFromScheduler(countText: string | undefined, log: Log): Shard {
   const count = countText !== undefined ? Number(countText) : undefined;
   if (count !== undefined && !(Number.isInteger(count) && count > 0)) throw new RangeError('--shard-count must be a positive integer');
   const { shard, source } = autoShard(process.env, count);
@@ -141,12 +162,13 @@ function samOverrides(perSide: string | undefined, perBatch: string | undefined)
   return Object.keys(amg).length > 0 ? amg : undefined;
 }
 
-async function report(args: string[], log: (m: string) => void): Promise<number> {
+async function report(args: string[], log: Log): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
     options: { html: { type: 'string' }, md: { type: 'string' }, data: { type: 'string' }, dataset: { type: 'string' }, 'image-root': { type: 'string' }, examples: { type: 'string' } },
   });
   if (positionals.length === 0) throw new UsageError('eval report needs at least one run directory');
+  const { overlayPng, pickExamples, reportHtml, reportMarkdown } = await import('../../eval/report.ts');
   const runs = positionals.map((dir) => ({ dir, ...readRun(dir) }));
   const sections = runs.map((r) => ({
     title: `${r.meta.dataset ?? '?'} ${r.meta.split ?? '?'} (${r.meta.fusion ?? 'G2L'})`,
@@ -157,6 +179,7 @@ async function report(args: string[], log: (m: string) => void): Promise<number>
   const input = { title: 'hybridgl evaluation', sections, datasets: groupRuns(runs) } as Parameters<typeof reportHtml>[0];
   if (values.dataset === 'phrasecut') throw new UsageError('eval report: examples (--data, --dataset) are for the REFER datasets only');
   if (values.data && values.dataset) {
+    const [{ loadDataset }, { rleDecode, rleFromPolygons }] = await Promise.all([import('../../eval/evalLoop.ts'), import('../../../bindings/rle.ts')]);
     // Examples need the images and ground truth: taken from the first run.
     const ds = loadDataset(() => ReferDataset.load(values.data!, values.dataset as ReferDatasetName, { imageRoot: values['image-root'] }));
     const n = values.examples ? Number(values.examples) : 3;

@@ -1,5 +1,6 @@
 // A progress line on stderr with rate and ETA, redrawn in place on a terminal and every few seconds otherwise.
-import type { ImageProgress } from './evalLoop.ts';
+import type { ImageProgress } from '../eval/evalLoop.ts';
+import type { ByteProgress } from '../models/convert.ts';
 
 /** The SAM generator's place within an image, for the progress line: `image 3/120: SAM crop 2/5, points 4160/8192, ETA 1m20s`. */
 export function imageProgressText(p: ImageProgress): string {
@@ -27,6 +28,18 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
     const text = `${label} [${bar}] ${done}/${total} ${pct}% ${rate.toFixed(2)}/s ETA ${formatDuration(eta)}${detail ? ` · ${detail}` : ''}`;
     // On a terminal the line is redrawn in place: clear what a longer line before it left.
     stream.write(stream.isTTY ? `\r${text}\x1b[K${final ? '\n' : ''}` : `${text}\n`);
+  };
+}
+
+/** A bar in MB for each label that models convert and fetch report (`convert (MB) [###…] 120/375 …`). */
+export function byteProgressBars(stream: NodeJS.WriteStream = process.stderr): (p: ByteProgress) => void {
+  const bars = new Map<string, ReturnType<typeof createProgress>>();
+  const mb = (bytes: number) => Math.round(bytes / 1e6);
+  return (p) => {
+    let bar = bars.get(p.label);
+    if (!bar) bars.set(p.label, (bar = createProgress(`${p.label} (MB)`, stream)));
+    bar(mb(p.doneBytes), mb(p.totalBytes), p.final);
+    if (p.final) bars.delete(p.label);
   };
 }
 

@@ -1,8 +1,8 @@
 // The flags that choose the models and the image limit (segment, serve, eval, bench): checked in one place, each a
 // usage error naming the flag. Absent flags stay undefined, so the library's defaults apply.
-import { UsageError } from './cliErrors.ts';
-import { HEAD_MODELS, type Fusion, type Precision } from './models/loadModels.ts';
-import { parseMaxPixels } from './pipeline/imageBudget.ts';
+import { HEAD_MODELS, type Fusion, type Precision } from '../models/loadModels.ts';
+import { parseMaxPixels } from '../pipeline/imageBudget.ts';
+import { UsageError } from './errors.ts';
 
 export type Device = 'auto' | 'cpu' | 'cuda';
 

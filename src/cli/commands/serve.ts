@@ -2,20 +2,21 @@
 import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-import { UsageError } from '../cliErrors.ts';
-import { DEFAULT_MAX_PIXELS } from '../pipeline/imageBudget.ts';
-import { SEGMENTER_FLAGS, segmenterOptions } from '../segmenterFlags.ts';
-import { createService } from './server.ts';
-import { startWorkerEngine } from './workerEngine.ts';
+import type { Command, Log } from '../command.ts';
+import { UsageError } from '../errors.ts';
 
-export const SERVE_USAGE = `usage: hybridgl serve --models DIR [options]
+const SUMMARY = `  serve --models DIR [--host 127.0.0.1] [--port 8080] [--token T] [--allow-dir DIR] [--max-pixels N] [options]
+      An HTTP service, models loaded once: POST /v1/segment, GET /healthz, GET /metrics, a web page at /
+      (all options: hybridgl serve --help).`;
+
+const help = (defaultMaxPixels: number) => `usage: hybridgl serve --models DIR [options]
 
   --host H             address to bind (default 127.0.0.1; anything else exposes the service: use --token)
   --port N             port (default 8080; 0 picks a free one, printed on stderr)
   --token T            require "Authorization: Bearer T" on every route but the page and /healthz, checked on
                        the route served (or set $HYBRIDGL_SERVE_TOKEN)
   --allow-dir DIR      let requests name image files (imagePath) inside DIR; without it no server-side path is read
-  --max-pixels N|inf   largest image, width × height from its header, checked before decoding (default ${DEFAULT_MAX_PIXELS},
+  --max-pixels N|inf   largest image, width × height from its header, checked before decoding (default ${defaultMaxPixels},
                        as for segment: what keeps the image-dependent memory within 4 GB)
   --max-body-mb N      largest request body and image file in MiB (default 32)
   --timeout-ms N       deadline of a segment request, waiting and running, and of receiving its body (408)
@@ -28,6 +29,13 @@ export const SERVE_USAGE = `usage: hybridgl serve --models DIR [options]
 
 Stops on SIGTERM or SIGINT: refuses new requests, finishes those accepted, exits 0.`;
 
+export const serveCommand: Command = {
+  summary: SUMMARY,
+  // The default image limit is the library's (sharp loads with it): read when the help is asked for.
+  help: async () => help((await import('../../pipeline/imageBudget.ts')).DEFAULT_MAX_PIXELS),
+  run: runServe,
+};
+
 function positiveInt(values: Record<string, string | boolean | undefined>, name: string, fallback: number, min = 1): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
@@ -36,20 +44,18 @@ function positiveInt(values: Record<string, string | boolean | undefined>, name:
   return n;
 }
 
-export async function runServeCommand(args: string[], log: (m: string) => void): Promise<number> {
+async function runServe(args: string[], log: Log): Promise<number> {
+  const [{ SEGMENTER_FLAGS, segmenterOptions }, { DEFAULT_MAX_PIXELS }, { createService }, { startWorkerEngine }] = await Promise.all([
+    import('../segmenterFlags.ts'), import('../../pipeline/imageBudget.ts'), import('../../serve/server.ts'), import('../../serve/workerEngine.ts')]);
   const { values } = parseArgs({
     args,
     options: {
       ...SEGMENTER_FLAGS, host: { type: 'string' }, port: { type: 'string' }, token: { type: 'string' },
       'allow-dir': { type: 'string' }, 'max-body-mb': { type: 'string' },
       'timeout-ms': { type: 'string' }, queue: { type: 'string' }, 'cache-entries': { type: 'string' },
-      'cache-mb': { type: 'string' }, help: { type: 'boolean' },
+      'cache-mb': { type: 'string' },
     },
   });
-  if (values.help) {
-    console.log(SERVE_USAGE);
-    return 0;
-  }
   const host = values.host ?? '127.0.0.1';
   const port = positiveInt(values, 'port', 8080, 0);
   if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
