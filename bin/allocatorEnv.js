@@ -1,4 +1,4 @@
-// The C library allocator's settings that `hybridgl` runs its models with (README, Performance: memory). glibc reads
+// The C library allocator's settings that `hybridgl` runs its models with (docs/performance.md, memory). glibc reads
 // them only at start-up, so for the commands that run models (and `info`, which reports them) bin/hybridgl.js runs
 // itself once more with them set; the other commands start once. A setting the caller gave (the variable, or the same
 // tunable in GLIBC_TUNABLES) is kept as given.

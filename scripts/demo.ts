@@ -1,5 +1,5 @@
 // `npm run demo`: the whole pipeline on the tiny random-weight fixture models and a bundled photo. It shows that
-// everything runs end to end; tiny random models give meaningless masks (README, Quick start: hybridgl models fetch).
+// everything runs end to end; tiny random models give meaningless masks (docs/getting-started.md: hybridgl models fetch).
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -33,7 +33,7 @@ ${Object.values(COMMANDS).map((c) => c.summary).join('\n')}
   help [command]    this text, or that command's (as <command> --help); --version: the version
 
 The CLIP vocabulary is read from the model directory, or --vocab, or $HYBRIDGL_VOCAB. --max-pixels N: the largest
-image accepted (default: what keeps the image-dependent memory within 4 GB; see README, Limits and errors).
+image accepted (default: what keeps the image-dependent memory within 4 GB; see docs/limits.md).
 
 exit codes: 0 ok, 1 failure, 2 usage, 3 unreadable image or empty expression (or another input: a file named that
 cannot be read or written), 4 missing or mismatched models, 5 no proposal survived for the image.

@@ -22,8 +22,10 @@ import { createProgress, imageProgressText } from '../progress.ts';
 
 const EVAL_SUMMARY = `  eval --data DIR --dataset refcoco|refcoco+|refcocog --split S --models DIR --out RUNDIR [--resume]
        [--shard i/n] [--fusion F] [--device D] [--precision P] [--image-root DIR] [--limit-images N] [--max-pixels N]
+       [--vocab bpe_simple_vocab_16e6.txt.gz] [--workers N] [--devices 0,1,…]
       Evaluates a REFER split: RUNDIR/results.jsonl (one line per sentence, flushed) and RUNDIR/summary.json
       (oIoU, mIoU, precision for the pure-hybrid and the guided result). --resume continues after a crash.
+      --workers N runs N processes on shards of the images and merges them (--devices: one worker per CUDA device).
   eval --dataset phrasecut --data VGPhraseCut_v0 --split test … [--sam-points-per-side N] [--sam-points-per-batch N]
       The reference's PhraseCut loop (SAM 64×64 points, crop_n_layers 1); the --sam-* options change its grid.
   eval … --shard auto [--shard-count N]
@@ -32,7 +34,7 @@ const EVAL_SUMMARY = `  eval --data DIR --dataset refcoco|refcoco+|refcocog --sp
 const MERGE_SUMMARY = `  eval merge --out RUNDIR SHARD_RUNDIR…
       Joins the results of shards into one run with the same totals as an unsharded run; refuses a shard that is
       incomplete, missing, given twice or made with other settings.`;
-const REPORT_SUMMARY = `  eval report RUNDIR… [--html report.html] [--md report.md] [--data DIR --dataset D]
+const REPORT_SUMMARY = `  eval report RUNDIR… [--html report.html] [--md report.md] [--data DIR --dataset D [--image-root DIR] [--examples N]]
       Writes the markdown and self-contained HTML report of one or more runs.`;
 
 export const evalCommand: Command = {
