@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 import { EXIT, UsageError } from './cliErrors.ts';
+import { commandAllocatorTuning } from './models/allocatorTuning.ts';
 import { renderContactSheet, renderOverlay } from './render/overlay.ts';
 import { resultJson } from './resultJson.ts';
 import { createSegmenter, SegmentError, type Segmenter, type SegmentResult } from './segmenter.ts';
@@ -28,7 +29,7 @@ async function openSegmenter(values: Values, log: Log): Promise<Segmenter> {
   const t0 = performance.now();
   log(`loading models from ${options.models} (${options.device ?? 'auto'}, ${options.precision ?? 'fp32'})`);
   // One-shot and streamed: sessions are created at first use and not warmed up (a warm-up run costs what it saves).
-  const segmenter = await createSegmenter({ ...options, load: { lazy: true, warmup: false } });
+  const segmenter = await createSegmenter({ ...options, load: { lazy: true, warmup: false, allocator: commandAllocatorTuning() } });
   log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return segmenter;
 }

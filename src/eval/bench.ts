@@ -9,6 +9,7 @@ import { backendInfo } from '../../bindings/backend.ts';
 import { PACKAGE_ROOT } from '../../bindings/packageRoot.ts';
 import { UsageError } from '../cliErrors.ts';
 import { modelFlags, type ModelFlags } from '../modelFlags.ts';
+import { commandAllocatorTuning } from '../models/allocatorTuning.ts';
 import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models } from '../models/loadModels.ts';
 import { setStageObserver } from '../pipeline/timing.ts';
 import { createSegmenter } from '../segmenter.ts';
@@ -77,7 +78,7 @@ export async function runBenchCommand(args: string[], log: (m: string) => void):
   const flags = modelFlags(values);
   if (values.proposals !== undefined || values.trace !== undefined)
     return detailedBench(values, flags, positionals, expressions, iterations, warmup, textCacheLimit, log);
-  const segmenter = await createSegmenter({ models: values.models, vocabPath: values.vocab, ...flags, textCacheLimit });
+  const segmenter = await createSegmenter({ models: values.models, vocabPath: values.vocab, ...flags, textCacheLimit, load: { allocator: commandAllocatorTuning() } });
   const perImage = new Map<string, number[]>(), perExpr = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, t: Record<string, number>) => {
     for (const [k, v] of Object.entries(t)) m.set(k, [...(m.get(k) ?? []), v]);
@@ -206,7 +207,7 @@ async function detailedBench(values: Record<string, string | string[] | boolean 
   });
   const fusion = flags.fusion ?? 'G2L';
   const used: ModelName[] = ['sam_encoder', 'sam_decoder', 'clip_trunk', HEAD_MODELS[fusion], 'clip_text', 'gem_visual'];
-  const load = { device: flags.device, precision: flags.precision, vocabPath: values.vocab as string | undefined, models: used };
+  const load = { device: flags.device, precision: flags.precision, vocabPath: values.vocab as string | undefined, models: used, allocator: commandAllocatorTuning() };
   const segmenterOptions = { fusion, vocabPath: values.vocab as string | undefined, textCacheLimit };
   const timed = await loadModels(String(values.models), load);
   const configuration = runConfiguration(timed.manifest, { fusion, precision: timed.precision });

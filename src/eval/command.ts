@@ -8,6 +8,7 @@ import { UsageError } from '../cliErrors.ts';
 import { annotationMask } from '../data/gtMask.ts';
 import { ReferDataset, type ReferDatasetName } from '../data/refer.ts';
 import { modelFlags } from '../modelFlags.ts';
+import { commandAllocatorTuning } from '../models/allocatorTuning.ts';
 import { printable } from '../text/printable.ts';
 import type { AmgOptions } from '../pipeline/samCrops.ts';
 import { loadDataset, type ImageProgress } from './evalLoop.ts';
@@ -107,7 +108,7 @@ export async function runEvalCommand(args: string[], log: (m: string) => void): 
   const common = {
     data: values.data!, split: values.split!, models: values.models!,
     out: values.out!, resume: values.resume, shard, fusion, device, precision,
-    imageRoot: values['image-root'], vocabPath: values.vocab, limitImages: limit, maxPixels,
+    imageRoot: values['image-root'], vocabPath: values.vocab, limitImages: limit, maxPixels, allocator: commandAllocatorTuning(),
     onProgress: (done: number, total: number, within?: ImageProgress) =>
       progress(done, total, false, within ? imageProgressText(within) : undefined),
   };

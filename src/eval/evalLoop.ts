@@ -2,7 +2,7 @@
 // every pending sentence of every item scored against the item's GT, one JSON line each.
 import { maskIoU } from '../../bindings/maskOps.ts';
 import type { Device } from '../modelFlags.ts';
-import type { Fusion, Precision } from '../models/loadModels.ts';
+import type { AllocatorTuning, Fusion, Precision } from '../models/loadModels.ts';
 import { DatasetError } from '../data/datasetFiles.ts';
 import { PickleError } from '../data/pickle.ts';
 import { loadImage, type ImageInput } from '../pipeline/image.ts';
@@ -32,6 +32,8 @@ export interface EvalRunOptions {
   maxPixels?: number;
   /** Stop after this many images (a quick look at a split). */
   limitImages?: number;
+  /** glibc's allocator around the model calls (LoadModelsOptions.allocator; default: left alone). */
+  allocator?: AllocatorTuning;
   /** Called after each image with the sentences done so far and the total, and within an image after each batch
    *  of SAM points when the full generator runs (PhraseCut). */
   onProgress?: EvalProgress;

@@ -72,7 +72,7 @@ export async function runEval(options: EvalOptions): Promise<RunSummary> {
     keys, { shard: options.shard, limitImages: options.limitImages, configuration });
   ResultStore.check(options.out, { resume: options.resume, plan });
   const segmenter = typeof options.models === 'string'
-    ? await createSegmenter({ models: options.models, device: options.device, precision: options.precision, fusion, vocabPath: options.vocabPath, maxPixels: options.maxPixels })
+    ? await createSegmenter({ models: options.models, device: options.device, precision: options.precision, fusion, vocabPath: options.vocabPath, maxPixels: options.maxPixels, load: { allocator: options.allocator } })
     : options.models;
   let store: ResultStore;
   try {

@@ -56,7 +56,7 @@ export async function runPhraseCutEval(options: PhraseCutEvalOptions): Promise<R
   const segmenter = typeof options.models === 'string'
     ? await createSegmenter({
       models: options.models, device: options.device, precision: options.precision, fusion, vocabPath: options.vocabPath,
-      proposals: { amg }, maxPixels: options.maxPixels,
+      proposals: { amg }, maxPixels: options.maxPixels, load: { allocator: options.allocator },
     })
     : options.models;
   let store: ResultStore;

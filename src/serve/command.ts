@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { UsageError } from '../cliErrors.ts';
+import { commandAllocatorTuning } from '../models/allocatorTuning.ts';
 import { DEFAULT_MAX_PIXELS } from '../pipeline/imageBudget.ts';
 import { SEGMENTER_FLAGS, segmenterOptions } from '../segmenterFlags.ts';
 import { createService } from './server.ts';
@@ -59,7 +60,7 @@ export async function runServeCommand(args: string[], log: (m: string) => void):
   if (allowDir !== undefined && !statSync(allowDir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UsageError(`--allow-dir ${allowDir} is not a directory`);
   }
-  const options = segmenterOptions(values);
+  const options = { ...segmenterOptions(values), load: { allocator: commandAllocatorTuning() } };
   // One limit: the header check answers 413 before decoding; the segmenter holds the same one.
   const settings = {
     maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
