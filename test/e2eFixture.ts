@@ -65,3 +65,14 @@ export function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number 
   return scale === 0 ? (diff === 0 ? 0 : Infinity) : diff / scale;
 }
 
+/** Uncompressed COCO RLE (column-major runs, zeros first) → row-major 0/1 mask. */
+export function decodeRle({ size: [h, w], counts }: { size: [number, number]; counts: number[] }): Uint8Array {
+  const mask = new Uint8Array(h * w);
+  let pos = 0;
+  counts.forEach((run, i) => {
+    if (i % 2) for (let k = pos; k < pos + run; k++) mask[(k % h) * w + Math.floor(k / h)] = 1;
+    pos += run;
+  });
+  expect(pos).toBe(h * w);
+  return mask;
+}

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIR, IMAGE, ref, bin, tensor, relErr } from './e2eFixture.ts';
+import { DIR, IMAGE, ref, bin, tensor, relErr, decodeRle } from './e2eFixture.ts';
 import { argmax, clipScores, softmax, topK } from '../src/pipeline/clipScores.js';
 import { relationGuidance } from '../src/pipeline/relationGuidance.js';
 import { selectGuided } from '../src/pipeline/selection.js';
@@ -70,18 +70,6 @@ function bilinear(src: ArrayLike<number>, inH: number, inW: number, outH: number
     }
   }
   return out;
-}
-
-/** Uncompressed COCO RLE (column-major runs, zeros first) → row-major 0/1 mask. */
-function decodeRle({ size: [h, w], counts }: { size: [number, number]; counts: number[] }): Uint8Array {
-  const mask = new Uint8Array(h * w);
-  let pos = 0;
-  counts.forEach((run, i) => {
-    if (i % 2) for (let k = pos; k < pos + run; k++) mask[(k % h) * w + Math.floor(k / h)] = 1;
-    pos += run;
-  });
-  expect(pos).toBe(h * w);
-  return mask;
 }
 
 describe('e2e reference fixture: proposals', () => {
