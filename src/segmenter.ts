@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { rleDecode, rleEncode, type Rle } from '../bindings/rle.ts';
 import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models } from './models/loadModels.ts';
-import { scoreExpression, type ProposalScores } from './pipeline/expressionScores.ts';
+import { scoreExpression, type ProposalScores, type ScoringSettings } from './pipeline/expressionScores.ts';
 import { computeHybridFeatures } from './pipeline/hybridFeatures.ts';
 import { checkDecodeOptions, loadImage, type ImageInput } from './pipeline/image.ts';
 import { checkImageBudget, checkMaxPixels, DEFAULT_MAX_PIXELS } from './pipeline/imageBudget.ts';
@@ -18,7 +18,7 @@ import { checkSegmenterOptions, checkSegmentOptions } from './segmenterOptionsCh
 import { createClipTokenizer, type ClipTokenizer } from './text/clipTokenizer.ts';
 import { parseExpression, type ParsedExpression, type ParseOptions } from './text/parseExpression.ts';
 import { isBlank } from './text/printable.ts';
-import { createTextFeaturizer, type ExpressionTextFeatures } from './text/textFeatures.ts';
+import { createTextFeaturizer, type ExpressionTextFeatures, type TextFeaturizer } from './text/textFeatures.ts';
 
 export type { SegmenterOptions, SegmentOptions } from './segmenterOptions.ts';
 
@@ -152,6 +152,66 @@ function oneAtATime() {
   };
 }
 
+interface ParsedInput { text: string; parse: ParsedExpression }
+
+/** A call's expressions checked (a SegmentError naming the bad one) and parsed, unless a parse is given. */
+function parseExpressions(expressions: ExpressionInput[], parseOptions: ParseOptions): ParsedInput[] {
+  if (!Array.isArray(expressions) || expressions.length === 0) {
+    throw new SegmentError('badInput', 'expressions must be a non-empty array of strings');
+  }
+  if (expressions.length > MAX_EXPRESSIONS) {
+    throw new SegmentError('badInput', `${expressions.length} expressions in one call, more than ${MAX_EXPRESSIONS}`);
+  }
+  return expressions.map((e, i) => {
+    const text = typeof e === 'string' ? e : typeof e === 'object' && e !== null ? e.text : e;
+    if (typeof text !== 'string') {
+      const got = typeof e === 'object' && e !== null && !Array.isArray(e) ? `an object whose text is ${typeOf(text)}` : typeOf(e);
+      throw new SegmentError('badInput', `expressions[${i}] must be a string or { text: string }, got ${got}`);
+    }
+    if (text.length > MAX_EXPRESSION_CHARS) {
+      throw new SegmentError('badInput', `expressions[${i}] is ${text.length} characters long, more than ${MAX_EXPRESSION_CHARS}`);
+    }
+    if (isBlank(text)) {
+      throw new SegmentError('badInput', `expressions[${i}] is empty (nothing visible in it): give the object to find, e.g. "the dog on the left"`);
+    }
+    const parse = typeof e === 'string' || !e.parse ? parseExpression(text, parseOptions) : e.parse;
+    return { text, parse };
+  });
+}
+
+/** A call's expressions against a prepared image: their text features at once, then each one's scores
+ *  (pipeline/expressionScores.ts) with its chosen proposal's mask and box. */
+async function scoreExpressions(prepared: PreparedImage, parses: ParsedInput[], featurizer: TextFeaturizer,
+  settings: ScoringSettings): Promise<ExpressionResult[]> {
+  const { image, proposals, features, gemPatches } = prepared;
+  const scoredImage = {
+    height: image.height, width: image.width, count: proposals.count, masks: proposals.masks, boxesXYWH: proposals.boxesXYWH,
+    features, gemPatches,
+  };
+  const textTimings: Record<string, number> = {};
+  const texts: ExpressionTextFeatures[] = await timed(textTimings, 'text', () => featurizer.featurize(parses.map((p) => p.parse)));
+  const results: ExpressionResult[] = [];
+  for (const [e, { text, parse }] of parses.entries()) {
+    const timings: Record<string, number> = { text: textTimings.text / parses.length };
+    const tf = texts[e];
+    const scored = await scoreExpression(scoredImage, {
+      ensemble: tf.ensemble, otherNounsFeature: tf.otherNouns, gemPromptFeature: tf.gemPromptFeature,
+      otherNouns: parse.otherNouns, position: parse.position, relation: parse.relation,
+    }, settings, timings);
+    const withMask = ({ proposal, clip, ...guided }: ProposalScores): Candidate =>
+      ({ proposal, mask: prepared.proposalRle(proposal), bbox: bboxOf(proposals, proposal), clip, ...guided });
+    const candidates = scored.candidates.map(withMask);
+    const chosen = candidates.find((c) => c.proposal === scored.proposal);
+    const [mask, bbox] = chosen ? [chosen.mask, chosen.bbox] : [prepared.proposalRle(scored.proposal), bboxOf(proposals, scored.proposal)];
+    const { parse: _tree, ...parseFields } = parse;
+    results.push({
+      expression: text, mask, bbox, score: scored.score, proposal: scored.proposal,
+      hybrid: scored.hybrid, parse: parseFields, candidates, ...(scored.guidedByK ? { guidedByK: scored.guidedByK } : {}), timings,
+    });
+  }
+  return results;
+}
+
 export async function createSegmenter(options: SegmenterOptions): Promise<Segmenter> {
   checkSegmenterOptions(options);
   const fusion = options.fusion ?? 'G2L';
@@ -231,86 +291,30 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     return { image, proposals, features: hybrid.features, dim: hybrid.dim, gemPatches, timings, proposalRle };
   }
 
-  function parseExpressions(expressions: ExpressionInput[]) {
-    if (!Array.isArray(expressions) || expressions.length === 0) {
-      throw new SegmentError('badInput', 'expressions must be a non-empty array of strings');
-    }
-    if (expressions.length > MAX_EXPRESSIONS) {
-      throw new SegmentError('badInput', `${expressions.length} expressions in one call, more than ${MAX_EXPRESSIONS}`);
-    }
-    return expressions.map((e, i) => {
-      const text = typeof e === 'string' ? e : typeof e === 'object' && e !== null ? e.text : e;
-      if (typeof text !== 'string') {
-        const got = typeof e === 'object' && e !== null && !Array.isArray(e) ? `an object whose text is ${typeOf(text)}` : typeOf(e);
-        throw new SegmentError('badInput', `expressions[${i}] must be a string or { text: string }, got ${got}`);
-      }
-      if (text.length > MAX_EXPRESSION_CHARS) {
-        throw new SegmentError('badInput', `expressions[${i}] is ${text.length} characters long, more than ${MAX_EXPRESSION_CHARS}`);
-      }
-      if (isBlank(text)) {
-        throw new SegmentError('badInput', `expressions[${i}] is empty (nothing visible in it): give the object to find, e.g. "the dog on the left"`);
-      }
-      const parse = typeof e === 'string' || !e.parse ? parseExpression(text, parseOptions) : e.parse;
-      return { text, parse };
-    });
-  }
-
-  type Parsed = ReturnType<typeof parseExpressions>;
-
-  async function scoreExpressions(prepared: PreparedImage, parses: Parsed, segOptions: SegmentOptions): Promise<ExpressionResult[]> {
-    const { image, proposals, features, gemPatches } = prepared;
-    const scoredImage = {
-      height: image.height, width: image.width, count: proposals.count, masks: proposals.masks, boxesXYWH: proposals.boxesXYWH,
-      features, gemPatches,
-    };
-    const settings = {
-      logitScale: models.logitScale, guidance, topK, alpha: options.alpha, nanCoherence: quirks.nanCoherence,
-      k: segOptions.k, kVariants: segOptions.kVariants,
-    };
-    const textTimings: Record<string, number> = {};
-    const texts: ExpressionTextFeatures[] = await timed(textTimings, 'text', () => featurizer.featurize(parses.map((p) => p.parse)));
-    const results: ExpressionResult[] = [];
-    for (const [e, { text, parse }] of parses.entries()) {
-      const timings: Record<string, number> = { text: textTimings.text / parses.length };
-      const tf = texts[e];
-      const scored = await scoreExpression(scoredImage, {
-        ensemble: tf.ensemble, otherNounsFeature: tf.otherNouns, gemPromptFeature: tf.gemPromptFeature,
-        otherNouns: parse.otherNouns, position: parse.position, relation: parse.relation,
-      }, settings, timings);
-      const withMask = ({ proposal, clip, ...guided }: ProposalScores): Candidate =>
-        ({ proposal, mask: prepared.proposalRle(proposal), bbox: bboxOf(proposals, proposal), clip, ...guided });
-      const candidates = scored.candidates.map(withMask);
-      const chosen = candidates.find((c) => c.proposal === scored.proposal);
-      const [mask, bbox] = chosen ? [chosen.mask, chosen.bbox] : [prepared.proposalRle(scored.proposal), bboxOf(proposals, scored.proposal)];
-      const { parse: _tree, ...parseFields } = parse;
-      results.push({
-        expression: text, mask, bbox, score: scored.score, proposal: scored.proposal,
-        hybrid: scored.hybrid, parse: parseFields, candidates, ...(scored.guidedByK ? { guidedByK: scored.guidedByK } : {}), timings,
-      });
-    }
-    return results;
-  }
-
   // Concurrent calls on one segmenter wait, before decoding, so that memory stays one call's whatever their number:
   // one image is prepared at a time (a segment() call holds that turn through its scoring too), and one set of
   // expressions is scored at a time. Scoring one image while preparing the next (the eval's one-ahead) still overlaps.
   const imageTurn = oneAtATime();
   const scoringTurn = oneAtATime();
+  const score = (prepared: PreparedImage, parses: ParsedInput[], segOptions: SegmentOptions) => scoringTurn(() =>
+    scoreExpressions(prepared, parses, featurizer, {
+      logitScale: models.logitScale, guidance, topK, alpha: options.alpha, nanCoherence: quirks.nanCoherence,
+      k: segOptions.k, kVariants: segOptions.kVariants,
+    }));
   return {
     models,
     prepare: (input, prepareOptions) => imageTurn(() => prepare(input, prepareOptions)),
     segmentPrepared: async (prepared, expressions, segOptions = {}) => {
       checkSegmentOptions(segOptions);
-      const parses = parseExpressions(expressions);
-      return scoringTurn(() => scoreExpressions(prepared, parses, segOptions));
+      return score(prepared, parseExpressions(expressions, parseOptions), segOptions);
     },
     decodeMask,
     async segment(input, expressions, segOptions) {
       checkSegmentOptions(segOptions);
-      const parses = parseExpressions(expressions); // bad expressions fail before the image work
+      const parses = parseExpressions(expressions, parseOptions); // bad expressions fail before the image work
       return imageTurn(async () => {
         const prepared = await prepare(input);
-        const results = await scoringTurn(() => scoreExpressions(prepared, parses, segOptions ?? {}));
+        const results = await score(prepared, parses, segOptions ?? {});
         const { image, proposals, timings } = prepared;
         return { imageData: image, height: image.height, width: image.width, proposals: proposals.count, results, timings };
       });
