@@ -1,4 +1,4 @@
-// Spec §8 (models): a model directory's manifest.json read and checked, and its files checked against it (present,
+// A model directory's manifest.json read and checked, and its files checked against it (present,
 // confined to the directory, their SHA-256 the manifest's) before any session is created.
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';

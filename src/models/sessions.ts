@@ -1,4 +1,4 @@
-// Spec §8 (models): the ONNX Runtime sessions of checked model files. Each is created up front, or at its first call
+// The ONNX Runtime sessions of checked model files. Each is created up front, or at its first call
 // (lazy, CPU), checked against the manifest, warmed up and optionally profiled. 'auto' falls back from CUDA to CPU,
 // with a notice, when CUDA's provider is missing or cannot create a session.
 //

@@ -1,4 +1,4 @@
-// Spec §8 (models): the SHA-256 of model files, remembered across runs. Hashing 1.3 GB of models costs seconds at
+// The SHA-256 of model files, remembered across runs. Hashing 1.3 GB of models costs seconds at
 // start-up, so a file's hash is kept with its identity (device, inode, size, mtime and ctime in ns) in the user's
 // cache directory and recomputed whenever any of them changes.
 //
