@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { PositionFlag } from '../bindings/heatmap.ts';
-import { scoreExpression, type ScoredImage, type ScoringSettings } from '../src/pipeline/expressionScores.ts';
+import { scoreExpression, type ProposalScores, type ScoredImage, type ScoringSettings } from '../src/pipeline/expressionScores.ts';
 import { decodeRle, ref, relErr, tensor, type Expression } from './e2eFixture.ts';
 
 const LOGIT_SCALE = 100.00000762939453;
@@ -35,7 +35,7 @@ const expression = (e: Expression) => ({
 });
 
 /** Each candidate's field, by proposal (NaN where absent). */
-const byProposal = (candidates: Array<{ proposal: number } & Record<string, number | undefined>>, field: string) => {
+const byProposal = (candidates: ProposalScores[], field: 'clip' | 'coherence' | 'relation' | 'final') => {
   const out = new Array<number>(N).fill(NaN);
   for (const c of candidates) out[c.proposal] = c[field] ?? NaN;
   return out;
