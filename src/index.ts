@@ -100,6 +100,8 @@ export { argmax, clipScores, softmax, topK } from './pipeline/clipScores.ts';
 export { relationGuidance, relationTerm } from './pipeline/relationGuidance.ts';
 export { coherenceScores, gemHeatmap } from './pipeline/coherenceGuidance.ts';
 export { selectGuided } from './pipeline/selection.ts';
+export { scoreExpression } from './pipeline/expressionScores.ts';
+export type { ExpressionScores, ProposalScores, ScoredExpression, ScoredImage, ScoringSettings } from './pipeline/expressionScores.ts';
 export { renderContactSheet, renderOverlay, tintMask } from './render/overlay.ts';
 export { runEval } from './eval/evaluate.ts';
 export { resultJson } from './resultJson.ts';
@@ -112,8 +114,9 @@ export type { EngineAnswer, EngineJob, SegmentEngine } from './serve/engine.ts';
 export type { SegmentResponse, ServerOptions, Service } from './serve/server.ts';
 // Models (ONNX backbones through onnxruntime-node)
 export { loadModels, ModelLoadError, HEAD_MODELS, cudaProviderInstalled } from './models/loadModels.ts';
+export { commandAllocatorTuning } from './models/allocatorTuning.ts';
 export type {
-  Models, LoadModelsOptions, Manifest, ManifestFile, FloatTensor, IdTensor, Fusion, Precision, ModelName,
+  AllocatorTuning, Models, LoadModelsOptions, Manifest, ManifestFile, FloatTensor, IdTensor, Fusion, Precision, ModelName,
 } from './models/loadModels.ts';
 // SAM's full generator (crops, batches), PhraseCut eval and scale-out
 export { AMG_DEFAULTS, generateAmgMasks, modelCropOpener, PHRASECUT_AMG, samCropBoxes } from './pipeline/samCrops.ts';

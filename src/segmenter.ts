@@ -4,23 +4,23 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { rleDecode, rleEncode, type Rle } from '../bindings/rle.ts';
-import { HEAD_MODELS, loadModels, type Fusion, type LoadModelsOptions, type ModelName, type Models } from './models/loadModels.ts';
-import { argmax, clipScores, softmax } from './pipeline/clipScores.ts';
-import { coherenceScores, gemHeatmap } from './pipeline/coherenceGuidance.ts';
+import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models } from './models/loadModels.ts';
+import { scoreExpression, type ProposalScores, type ScoringSettings } from './pipeline/expressionScores.ts';
 import { computeHybridFeatures } from './pipeline/hybridFeatures.ts';
-import { checkDecodeOptions, loadImage, type DecodeOptions, type ImageInput } from './pipeline/image.ts';
+import { checkDecodeOptions, loadImage, type ImageInput } from './pipeline/image.ts';
 import { checkImageBudget, checkMaxPixels, DEFAULT_MAX_PIXELS } from './pipeline/imageBudget.ts';
 import { prepareGemInput, GEM_IMAGE_SIZE, SAM_IMAGE_SIZE, type RgbImage } from './pipeline/preprocess.ts';
-import { generateProposals, type ProposalOptions, type Proposals } from './pipeline/proposals.ts';
+import { generateProposals, type Proposals } from './pipeline/proposals.ts';
 import type { AmgProgress } from './pipeline/samCrops.ts';
-import { relationGuidance } from './pipeline/relationGuidance.ts';
-import { selectGuided } from './pipeline/selection.ts';
 import { timed } from './pipeline/timing.ts';
+import type { SegmenterOptions, SegmentOptions } from './segmenterOptions.ts';
 import { checkSegmenterOptions, checkSegmentOptions } from './segmenterOptionsCheck.ts';
 import { createClipTokenizer, type ClipTokenizer } from './text/clipTokenizer.ts';
 import { parseExpression, type ParsedExpression, type ParseOptions } from './text/parseExpression.ts';
 import { isBlank } from './text/printable.ts';
-import { createTextFeaturizer, type ExpressionTextFeatures } from './text/textFeatures.ts';
+import { createTextFeaturizer, type ExpressionTextFeatures, type TextFeaturizer } from './text/textFeatures.ts';
+
+export type { SegmenterOptions, SegmentOptions } from './segmenterOptions.ts';
 
 /** The longest expression accepted, in UTF-16 code units (CLIP reads 77 tokens of it; the parse reads all of it, in
  *  time linear in its length). */
@@ -34,43 +34,6 @@ export class SegmentError extends Error {
     super(message);
     this.name = 'SegmentError';
   }
-}
-
-export interface SegmenterOptions {
-  /** A directory written by `hybridgl models fetch|convert` (or models/export.py), or models loaded with loadModels. */
-  models: string | Models;
-  device?: 'auto' | 'cpu' | 'cuda';
-  /** 'fp32' (default): as the reference, whose models all run in fp32 (spec §4); 'fp16': an opt-in for speed. */
-  precision?: 'fp32' | 'fp16';
-  /** The CLIP vocabulary when the model directory has none (else $HYBRIDGL_VOCAB). */
-  vocabPath?: string;
-  /** Hybrid fusion of the global and local streams (the reference's default: G2L). */
-  fusion?: Fusion;
-  /** Re-rank with spatial guidance (§7); false gives the pure-HybridGL choice. */
-  guidance?: boolean;
-  /** Candidates reported per expression (best CLIP scores first). Default 5. */
-  topK?: number;
-  /**
-   * The reference's quirks, each on by default (spec §4, §6, §7): `rightNever` (the relation 'right' never fires),
-   * `aliasedPool` (masks reach the 14×14 patch grid as bilinear point samples; false: exact area fractions),
-   * `nanCoherence` (a full-image or empty proposal scores NaN coherence, which torch.argmax then picks when it is in
-   * the top-k1; false: its empty side counts as mean 0).
-   */
-  quirks?: { rightNever?: boolean; aliasedPool?: boolean; nanCoherence?: boolean };
-  /** SAM automatic mask generation settings; the defaults are the reference's. */
-  proposals?: ProposalOptions;
-  /** Image decoding; the defaults are PIL's (QUIRK pil-decode: ICC and EXIF orientation ignored). */
-  decode?: DecodeOptions;
-  /** Weight of coherence against the relation term in the final score (the reference's alpha). */
-  alpha?: number;
-  /** The largest image accepted, in pixels (height × width), checked from the header before decoding. The default
-   *  keeps one image within about 4 GB (README, Limits and errors); Infinity: no limit. */
-  maxPixels?: number;
-  /** How the sessions are created when `models` is a directory (only the models this fusion and guidance use are
-   *  loaded). A one-shot run wants `{ lazy: true, warmup: false }`. */
-  load?: Pick<LoadModelsOptions, 'lazy' | 'warmup' | 'memoryArena' | 'profile'>;
-  /** Text features kept across calls, by string (default 10 000); 0: every call encodes its strings afresh. */
-  textCacheLimit?: number;
 }
 
 /** An expression, optionally with a parse that replaces the parser's (e.g. to compare with another parser). */
@@ -130,14 +93,6 @@ export interface PreparedImage {
   proposalRle(index: number): Rle;
 }
 
-export interface SegmentOptions {
-  /** Override k1/k2 (the eval loop's QUIRK sticky-k lowers them across a run). */
-  k?: { k1: number; k2: number };
-  /** Also choose with each of these (k1, k2): ExpressionResult.guidedByK, keyed "k1,k2" (cheap: only the relation
-   *  term and the final argmax are redone). */
-  kVariants?: Array<{ k1: number; k2: number }>;
-}
-
 export interface PrepareOptions {
   /** Called after each batch of SAM points when the full generator runs (`proposals.amg`, e.g. PhraseCut's). */
   onSamProgress?: (progress: AmgProgress) => void;
@@ -172,9 +127,8 @@ function typeOf(v: unknown): string {
 }
 
 /** The models a segmenter with this fusion calls: SAM, the CLIP trunk, the fusion's head, the text model, GEM
- *  when guidance is on. */
+ *  when guidance is on (the fusion is one that checkSegmenterOptions accepts). */
 export function neededModels(fusion: Fusion, guidance: boolean): ModelName[] {
-  if (!Object.hasOwn(HEAD_MODELS, fusion)) throw new SegmentError('badInput', `fusion must be one of ${Object.keys(HEAD_MODELS).join(', ')}, got ${String(fusion)}`);
   return ['sam_encoder', 'sam_decoder', 'clip_trunk', HEAD_MODELS[fusion], 'clip_text', ...(guidance ? ['gem_visual' as const] : [])];
 }
 
@@ -196,6 +150,66 @@ function oneAtATime() {
     tail = run.catch(() => undefined);
     return run;
   };
+}
+
+interface ParsedInput { text: string; parse: ParsedExpression }
+
+/** A call's expressions checked (a SegmentError naming the bad one) and parsed, unless a parse is given. */
+function parseExpressions(expressions: ExpressionInput[], parseOptions: ParseOptions): ParsedInput[] {
+  if (!Array.isArray(expressions) || expressions.length === 0) {
+    throw new SegmentError('badInput', 'expressions must be a non-empty array of strings');
+  }
+  if (expressions.length > MAX_EXPRESSIONS) {
+    throw new SegmentError('badInput', `${expressions.length} expressions in one call, more than ${MAX_EXPRESSIONS}`);
+  }
+  return expressions.map((e, i) => {
+    const text = typeof e === 'string' ? e : typeof e === 'object' && e !== null ? e.text : e;
+    if (typeof text !== 'string') {
+      const got = typeof e === 'object' && e !== null && !Array.isArray(e) ? `an object whose text is ${typeOf(text)}` : typeOf(e);
+      throw new SegmentError('badInput', `expressions[${i}] must be a string or { text: string }, got ${got}`);
+    }
+    if (text.length > MAX_EXPRESSION_CHARS) {
+      throw new SegmentError('badInput', `expressions[${i}] is ${text.length} characters long, more than ${MAX_EXPRESSION_CHARS}`);
+    }
+    if (isBlank(text)) {
+      throw new SegmentError('badInput', `expressions[${i}] is empty (nothing visible in it): give the object to find, e.g. "the dog on the left"`);
+    }
+    const parse = typeof e === 'string' || !e.parse ? parseExpression(text, parseOptions) : e.parse;
+    return { text, parse };
+  });
+}
+
+/** A call's expressions against a prepared image: their text features at once, then each one's scores
+ *  (pipeline/expressionScores.ts) with its chosen proposal's mask and box. */
+async function scoreExpressions(prepared: PreparedImage, parses: ParsedInput[], featurizer: TextFeaturizer,
+  settings: ScoringSettings): Promise<ExpressionResult[]> {
+  const { image, proposals, features, gemPatches } = prepared;
+  const scoredImage = {
+    height: image.height, width: image.width, count: proposals.count, masks: proposals.masks, boxesXYWH: proposals.boxesXYWH,
+    features, gemPatches,
+  };
+  const textTimings: Record<string, number> = {};
+  const texts: ExpressionTextFeatures[] = await timed(textTimings, 'text', () => featurizer.featurize(parses.map((p) => p.parse)));
+  const results: ExpressionResult[] = [];
+  for (const [e, { text, parse }] of parses.entries()) {
+    const timings: Record<string, number> = { text: textTimings.text / parses.length };
+    const tf = texts[e];
+    const scored = await scoreExpression(scoredImage, {
+      ensemble: tf.ensemble, otherNounsFeature: tf.otherNouns, gemPromptFeature: tf.gemPromptFeature,
+      otherNouns: parse.otherNouns, position: parse.position, relation: parse.relation,
+    }, settings, timings);
+    const withMask = ({ proposal, clip, ...guided }: ProposalScores): Candidate =>
+      ({ proposal, mask: prepared.proposalRle(proposal), bbox: bboxOf(proposals, proposal), clip, ...guided });
+    const candidates = scored.candidates.map(withMask);
+    const chosen = candidates.find((c) => c.proposal === scored.proposal);
+    const [mask, bbox] = chosen ? [chosen.mask, chosen.bbox] : [prepared.proposalRle(scored.proposal), bboxOf(proposals, scored.proposal)];
+    const { parse: _tree, ...parseFields } = parse;
+    results.push({
+      expression: text, mask, bbox, score: scored.score, proposal: scored.proposal,
+      hybrid: scored.hybrid, parse: parseFields, candidates, ...(scored.guidedByK ? { guidedByK: scored.guidedByK } : {}), timings,
+    });
+  }
+  return results;
 }
 
 export async function createSegmenter(options: SegmenterOptions): Promise<Segmenter> {
@@ -277,114 +291,30 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     return { image, proposals, features: hybrid.features, dim: hybrid.dim, gemPatches, timings, proposalRle };
   }
 
-  function parseExpressions(expressions: ExpressionInput[]) {
-    if (!Array.isArray(expressions) || expressions.length === 0) {
-      throw new SegmentError('badInput', 'expressions must be a non-empty array of strings');
-    }
-    if (expressions.length > MAX_EXPRESSIONS) {
-      throw new SegmentError('badInput', `${expressions.length} expressions in one call, more than ${MAX_EXPRESSIONS}`);
-    }
-    return expressions.map((e, i) => {
-      const text = typeof e === 'string' ? e : typeof e === 'object' && e !== null ? e.text : e;
-      if (typeof text !== 'string') {
-        const got = typeof e === 'object' && e !== null && !Array.isArray(e) ? `an object whose text is ${typeOf(text)}` : typeOf(e);
-        throw new SegmentError('badInput', `expressions[${i}] must be a string or { text: string }, got ${got}`);
-      }
-      if (text.length > MAX_EXPRESSION_CHARS) {
-        throw new SegmentError('badInput', `expressions[${i}] is ${text.length} characters long, more than ${MAX_EXPRESSION_CHARS}`);
-      }
-      if (isBlank(text)) {
-        throw new SegmentError('badInput', `expressions[${i}] is empty (nothing visible in it): give the object to find, e.g. "the dog on the left"`);
-      }
-      const parse = typeof e === 'string' || !e.parse ? parseExpression(text, parseOptions) : e.parse;
-      return { text, parse };
-    });
-  }
-
-  type Parsed = ReturnType<typeof parseExpressions>;
-
-  async function scoreExpressions(prepared: PreparedImage, parses: Parsed, segOptions: SegmentOptions): Promise<ExpressionResult[]> {
-    const { image, proposals, features } = prepared;
-    const n = proposals.count;
-    const textTimings: Record<string, number> = {};
-    const texts: ExpressionTextFeatures[] = await timed(textTimings, 'text', () => featurizer.featurize(parses.map((p) => p.parse)));
-    const results: ExpressionResult[] = [];
-    for (const [e, { text, parse }] of parses.entries()) {
-      const timings: Record<string, number> = { text: textTimings.text / parses.length };
-      const tf = texts[e];
-      const scores = await timed(timings, 'clipScores', () => clipScores(features, n, tf.ensemble, models.logitScale));
-      const pure = argmax(scores);
-      const candidateIdx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, topK);
-      const candidate = (i: number): Candidate => ({
-        proposal: i, mask: prepared.proposalRle(i),
-        bbox: bboxOf(proposals, i), clip: scores[i],
-      });
-      let chosen = pure, score = scores[pure];
-      const candidates = candidateIdx.map(candidate);
-      let guidedByK: ExpressionResult['guidedByK'];
-      if (guidance) {
-        const hasOtherNouns = parse.otherNouns.length > 0;
-        const p = softmax(scores);
-        const q = hasOtherNouns ? softmax(clipScores(features, n, tf.otherNouns, models.logitScale)) : new Float64Array(n).fill(NaN);
-        const coh = await timed(timings, 'coherence', async () => {
-          const heat = gemHeatmap(prepared.gemPatches, tf.gemPromptFeature);
-          return coherenceScores(heat, proposals.masks, n, image.height, image.width, parse.position, parse.relation,
-            quirks.nanCoherence ? NaN : 0);
-        });
-        const choose = (k1: number, k2: number) => {
-          const rel = relationGuidance({ p, q, boxesXYWH: proposals.boxesXYWH, hasOtherNouns, relation: parse.relation, k1, k2 });
-          return { rel, sel: selectGuided({ top: rel.top, t: rel.t, coherence: coh.coherence, alpha: options.alpha }) };
-        };
-        const { rel, sel } = await timed(timings, 'relation', () =>
-          choose(segOptions.k?.k1 ?? Math.min(3, n), segOptions.k?.k2 ?? Math.min(6, n)));
-        chosen = sel.index;
-        score = sel.scores[rel.top.indexOf(chosen)];
-        for (const c of candidates) {
-          c.coherence = coh.coherence[c.proposal];
-          const at = rel.top.indexOf(c.proposal);
-          if (at >= 0) {
-            c.relation = rel.t[at];
-            c.final = sel.scores[at];
-          }
-        }
-        if (segOptions.kVariants) {
-          guidedByK = {};
-          for (const { k1, k2 } of segOptions.kVariants) {
-            const v = choose(k1, k2);
-            guidedByK[`${k1},${k2}`] = { proposal: v.sel.index, score: v.sel.scores[v.rel.top.indexOf(v.sel.index)] };
-          }
-        }
-      }
-      const chosenCandidate = candidates.find((c) => c.proposal === chosen) ?? candidate(chosen);
-      const { parse: _tree, ...parseFields } = parse;
-      results.push({
-        expression: text, mask: chosenCandidate.mask, bbox: chosenCandidate.bbox, score, proposal: chosen,
-        hybrid: { proposal: pure, score: scores[pure] }, parse: parseFields, candidates, ...(guidedByK ? { guidedByK } : {}), timings,
-      });
-    }
-    return results;
-  }
-
   // Concurrent calls on one segmenter wait, before decoding, so that memory stays one call's whatever their number:
   // one image is prepared at a time (a segment() call holds that turn through its scoring too), and one set of
   // expressions is scored at a time. Scoring one image while preparing the next (the eval's one-ahead) still overlaps.
   const imageTurn = oneAtATime();
   const scoringTurn = oneAtATime();
+  const score = (prepared: PreparedImage, parses: ParsedInput[], segOptions: SegmentOptions) => scoringTurn(() =>
+    scoreExpressions(prepared, parses, featurizer, {
+      logitScale: models.logitScale, guidance, topK, alpha: options.alpha, nanCoherence: quirks.nanCoherence,
+      k: segOptions.k, kVariants: segOptions.kVariants,
+    }));
   return {
     models,
     prepare: (input, prepareOptions) => imageTurn(() => prepare(input, prepareOptions)),
     segmentPrepared: async (prepared, expressions, segOptions = {}) => {
       checkSegmentOptions(segOptions);
-      const parses = parseExpressions(expressions);
-      return scoringTurn(() => scoreExpressions(prepared, parses, segOptions));
+      return score(prepared, parseExpressions(expressions, parseOptions), segOptions);
     },
     decodeMask,
     async segment(input, expressions, segOptions) {
       checkSegmentOptions(segOptions);
-      const parses = parseExpressions(expressions); // bad expressions fail before the image work
+      const parses = parseExpressions(expressions, parseOptions); // bad expressions fail before the image work
       return imageTurn(async () => {
         const prepared = await prepare(input);
-        const results = await scoringTurn(() => scoreExpressions(prepared, parses, segOptions ?? {}));
+        const results = await score(prepared, parses, segOptions ?? {});
         const { image, proposals, timings } = prepared;
         return { imageData: image, height: image.height, width: image.width, proposals: proposals.count, results, timings };
       });

@@ -1,7 +1,7 @@
 // The API's options checked before any work: createSegmenter's (SegmenterOptions) and each call's (SegmentOptions).
 // A wrong type is a TypeError, a value out of its range a RangeError; each names the option as the caller spelt it.
 import { HEAD_MODELS } from './models/loadModels.ts';
-import type { SegmenterOptions, SegmentOptions } from './segmenter.ts';
+import type { SegmenterOptions, SegmentOptions } from './segmenterOptions.ts';
 
 /** Candidates per expression, at most (each carries a mask's RLE). */
 export const MAX_TOP_K = 100;
@@ -88,7 +88,11 @@ export function checkSegmenterOptions(options: unknown): asserts options is Segm
   const quirks = object(options.quirks, 'options.quirks');
   if (quirks) for (const key of ['rightNever', 'aliasedPool', 'nanCoherence']) boolean(quirks[key], `options.quirks.${key}`);
   const load = object(options.load, 'options.load');
-  if (load) for (const key of ['lazy', 'warmup', 'memoryArena']) boolean(load[key], `options.load.${key}`);
+  if (load) {
+    for (const key of ['lazy', 'warmup', 'memoryArena']) boolean(load[key], `options.load.${key}`);
+    const allocator = object(load.allocator, 'options.load.allocator');
+    if (allocator) for (const key of ['mmapThresholds', 'releaseFreeHeap']) boolean(allocator[key], `options.load.allocator.${key}`);
+  }
   object(options.decode, 'options.decode');
   checkProposals(options.proposals, 'options.proposals');
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOrtProfile } from '../src/eval/ortProfile.ts';
 import {
-  cudaProviderInstalled, loadModels, mmapThresholdsByDefault, ModelLoadError, type Manifest, type ManifestFile, type Models,
+  cudaProviderInstalled, loadModels, ModelLoadError, type Manifest, type ManifestFile, type Models,
 } from '../src/models/loadModels.ts';
 import {
   loadReference, referenceInput, referenceOutput, relativeError, runReferenceCase, type InputSpec,
@@ -54,10 +54,10 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
     }
   });
 
-  it('gives the same outputs with glibc\'s mmap threshold set per model or left to glibc (mmapThresholds)', async () => {
+  it('gives the same outputs with glibc\'s mmap threshold set per model or left to glibc (allocator.mmapThresholds)', async () => {
     const names = ['sam_encoder', 'sam_decoder', 'clip_trunk'] as const;
-    const on = await loadModels(DIR, { device: 'cpu', models: [...names], warmup: false, mmapThresholds: true });
-    const off = await loadModels(DIR, { device: 'cpu', models: [...names], warmup: false, mmapThresholds: false });
+    const on = await loadModels(DIR, { device: 'cpu', models: [...names], warmup: false, allocator: { mmapThresholds: true, releaseFreeHeap: true } });
+    const off = await loadModels(DIR, { device: 'cpu', models: [...names], warmup: false, allocator: { mmapThresholds: false } });
     try {
       for (const c of reference.cases.filter((x) => (names as readonly string[]).includes(x.model))) {
         const a = await runReferenceCase(on, reference, c), b = await runReferenceCase(off, reference, c);
@@ -68,18 +68,6 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
       await off.dispose();
     }
   }, 120_000);
-
-  it('sets the thresholds by default where glibc maps with huge pages; HYBRIDGL_MMAP_THRESHOLDS forces either', () => {
-    expect(mmapThresholdsByDefault({})).toBe(false);
-    expect(mmapThresholdsByDefault({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' })).toBe(true);
-    expect(mmapThresholdsByDefault({ GLIBC_TUNABLES: 'glibc.malloc.arena_max=2:glibc.malloc.hugetlb=2' })).toBe(true);
-    expect(mmapThresholdsByDefault({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' })).toBe(false);
-    expect(mmapThresholdsByDefault({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=10' })).toBe(false);
-    expect(mmapThresholdsByDefault({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1', HYBRIDGL_MMAP_THRESHOLDS: '0' })).toBe(false);
-    expect(mmapThresholdsByDefault({ HYBRIDGL_MMAP_THRESHOLDS: '1' })).toBe(true);
-    expect(() => mmapThresholdsByDefault({ HYBRIDGL_MMAP_THRESHOLDS: 'yes' }))
-      .toThrow(/^HYBRIDGL_MMAP_THRESHOLDS must be 1 or 0, got 'yes'$/);
-  });
 
   it('splits batches into calls of a few rows with the whole batch\'s outputs (rowsPerCall)', async () => {
     const whole = await loadModels(DIR, { device: 'cpu', models: ['sam_decoder', 'clip_trunk', 'clip_head_g2l', 'clip_head_token_masking'],

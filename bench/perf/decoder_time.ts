@@ -4,10 +4,11 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 import { samPointGrid, samTransformCoords } from '../../bindings/samPost.ts';
+import { commandAllocatorTuning } from '../../src/models/allocatorTuning.ts';
 import { loadModels } from '../../src/models/loadModels.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string' }, arena: { type: 'boolean' } } });
-const models = await loadModels(positionals[0], { device: 'cpu', models: ['sam_decoder'], warmup: false, memoryArena: values.arena });
+const models = await loadModels(positionals[0], { device: 'cpu', models: ['sam_decoder'], warmup: false, memoryArena: values.arena, allocator: commandAllocatorTuning() });
 const file = models.manifest.files.find((f) => f.model === 'sam_decoder' && f.precision === 'fp32')!;
 const c = file.inputs[0].shape[1] as number, g = file.inputs[0].shape[2] as number;
 const emb = { data: Float32Array.from({ length: c * g * g }, (_, i) => Math.sin(i * 0.37)), dims: [1, c, g, g] };

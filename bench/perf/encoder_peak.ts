@@ -4,11 +4,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+import { commandAllocatorTuning } from '../../src/models/allocatorTuning.ts';
 import { loadModels } from '../../src/models/loadModels.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { calls: { type: 'string' } } });
 const status = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(readFileSync('/proc/self/status', 'utf8'))![1]) / 1024;
-const models = await loadModels(positionals[0], { device: 'cpu', models: ['sam_encoder'], warmup: false });
+const models = await loadModels(positionals[0], { device: 'cpu', models: ['sam_encoder'], warmup: false, allocator: commandAllocatorTuning() });
 console.log(`peak after load ${status('VmHWM').toFixed(0)} MiB`);
 const pixels = Float32Array.from({ length: 3 * 1024 * 1024 }, (_, i) => Math.sin(i * 0.001));
 for (let c = 0; c < Number(values.calls ?? 1); c++) {

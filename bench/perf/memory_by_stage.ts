@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
+import { commandAllocatorTuning } from '../../src/models/allocatorTuning.ts';
 import { loadModels, type Fusion, type ModelName, type Models } from '../../src/models/loadModels.ts';
 import { withSyntheticProposals } from '../../src/eval/syntheticProposals.ts';
 import { createSegmenter } from '../../src/segmenter.ts';
@@ -56,7 +57,7 @@ const needed: ModelName[] = ['sam_encoder', 'sam_decoder', 'clip_trunk', head, '
 const start = status();
 const models = await step('load sessions', () => loadModels(dir, {
   device: 'cpu', warmup: false, vocabPath: values.vocab, models: values['all-models'] ? undefined : needed,
-  memoryArena: values.arena ?? false, lazy: values.lazy,
+  memoryArena: values.arena ?? false, lazy: values.lazy, allocator: commandAllocatorTuning(),
 }));
 const wrapped: Models = values.proposals ? withSyntheticProposals(models, Number(values.proposals)) : { ...models };
 for (const key of ['samEncoder', 'samDecoder', 'clipTrunk', 'clipHead', 'clipText', 'gemVisual'] as const) {

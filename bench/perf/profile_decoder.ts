@@ -6,12 +6,13 @@ import { parseArgs } from 'node:util';
 import { samPointGrid, samTransformCoords } from '../../bindings/samPost.ts';
 import { opTotals, readOrtProfile } from '../../src/eval/ortProfile.ts';
 import { nodeFlops } from '../../src/eval/trace.ts';
+import { commandAllocatorTuning } from '../../src/models/allocatorTuning.ts';
 import { loadModels, type ModelName } from '../../src/models/loadModels.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string' }, model: { type: 'string' }, arena: { type: 'boolean' }, rows: { type: 'string' } } });
 const model = (values.model ?? 'sam_decoder') as ModelName;
 const models = await loadModels(positionals[0], {
-  device: 'cpu', models: [model], warmup: false, profile: true, memoryArena: values.arena,
+  device: 'cpu', models: [model], warmup: false, profile: true, memoryArena: values.arena, allocator: commandAllocatorTuning(),
   rowsPerCall: values.rows ? { [model]: Number(values.rows) } : undefined,
 });
 const file = models.manifest.files.find((f) => f.model === model && f.precision === 'fp32')!;

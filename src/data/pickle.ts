@@ -158,272 +158,392 @@ export const MAX_DECIMAL_DIGITS = 4300;
 
 /** Reads a pickle into plain JS data; throws PickleError for anything it does not support. */
 export function readPickle(data: Uint8Array, options: ReadPickleOptions = {}): PickleValue {
-  const enc = options.stringEncoding ?? 'ascii';
-  const allow = options.allow;
-  // What the allow-list made: final values that finish() passes through (records get their state converted).
-  const external = new WeakSet<object>();
-  const dictLike = new WeakSet<PendingDict>();
-  const pendingState = new Map<PickleRecord, unknown>();
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const stack: unknown[] = [];
-  const memo = new Map<number, unknown>();
-  let pos = 0;
-  let opStart = 0;
+  if (data.length === 0) throw new PickleError('empty input', 0);
+  return new Unpickler(data, options).run();
+}
 
-  const fail = (msg: string): never => {
-    throw new PickleError(msg, opStart);
-  };
-  const refuse = (op: number): never => fail(`refused opcode ${REFUSED[op]} (${opcodeName(op)}): it would call code`);
-  const admitGlobal = (module: string, name: string): PickleGlobal => {
-    const g = new PickleGlobal(module.trim(), name.trim());
-    const q = g.qualified;
-    const ok = allow!.values?.includes(q) || allow!.dicts?.includes(q) || (allow!.reduce && Object.hasOwn(allow!.reduce, q)) ||
-      allow!.records?.(q);
-    if (!ok) fail(`global ${q} is not on the allow-list`);
-    return g;
-  };
-  const finish = (v: unknown, offset = 0) => finishValue(v, offset, external, pendingState);
-  const need = (n: number) => {
-    if (pos + n > data.length) fail(`truncated data (needs ${n} more bytes)`);
-  };
-  const u8 = () => (need(1), data[pos++]);
-  const u16 = () => (need(2), (pos += 2), view.getUint16(pos - 2, true));
-  const u32 = () => (need(4), (pos += 4), view.getUint32(pos - 4, true));
-  const i32 = () => (need(4), (pos += 4), view.getInt32(pos - 4, true));
-  const u64 = () => {
-    need(8);
-    const v = view.getBigUint64(pos, true);
-    pos += 8;
-    if (v > BigInt(data.length)) fail('8-byte length exceeds the data');
+/** The bytes of a pickle and the primitive reads of its arguments; a failure names the current opcode's offset. */
+class PickleInput {
+  pos = 0;
+  opStart = 0;
+  private readonly view: DataView;
+
+  constructor(readonly data: Uint8Array) {
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  fail(msg: string): never {
+    throw new PickleError(msg, this.opStart);
+  }
+
+  need(n: number): void {
+    if (this.pos + n > this.data.length) this.fail(`truncated data (needs ${n} more bytes)`);
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.data[this.pos++];
+  }
+
+  u16(): number {
+    this.need(2);
+    this.pos += 2;
+    return this.view.getUint16(this.pos - 2, true);
+  }
+
+  u32(): number {
+    this.need(4);
+    this.pos += 4;
+    return this.view.getUint32(this.pos - 4, true);
+  }
+
+  i32(): number {
+    this.need(4);
+    this.pos += 4;
+    return this.view.getInt32(this.pos - 4, true);
+  }
+
+  /** An 8-byte length, at most the data's. */
+  u64(): number {
+    this.need(8);
+    const v = this.view.getBigUint64(this.pos, true);
+    this.pos += 8;
+    if (v > BigInt(this.data.length)) this.fail('8-byte length exceeds the data');
     return Number(v);
-  };
-  const bytes = (n: number) => {
-    if (n < 0) fail('negative length');
-    need(n);
-    pos += n;
-    return data.subarray(pos - n, pos);
-  };
-  const line = () => {
-    const end = data.indexOf(0x0a, pos);
-    if (end < 0) fail('unterminated text argument');
-    const s = latin1.decode(data.subarray(pos, end));
-    pos = end + 1;
+  }
+
+  f64(): number {
+    this.need(8);
+    this.pos += 8;
+    return this.view.getFloat64(this.pos - 8, false);
+  }
+
+  bytes(n: number): Uint8Array {
+    if (n < 0) this.fail('negative length');
+    this.need(n);
+    this.pos += n;
+    return this.data.subarray(this.pos - n, this.pos);
+  }
+
+  /** A protocol-0 text argument, up to its newline. */
+  line(): string {
+    const end = this.data.indexOf(0x0a, this.pos);
+    if (end < 0) this.fail('unterminated text argument');
+    const s = latin1.decode(this.data.subarray(this.pos, end));
+    this.pos = end + 1;
     return s;
-  };
-  const pop = () => (stack.length === 0 ? fail('stack underflow') : stack.pop());
-  const top = () => (stack.length === 0 ? fail('stack underflow') : stack[stack.length - 1]);
-  const popMark = (): unknown[] => {
+  }
+
+  utf8Str(b: Uint8Array): string {
+    try {
+      return utf8.decode(b);
+    } catch {
+      return this.fail('invalid UTF-8 in a str');
+    }
+  }
+
+  decimalInt(s: string): number | bigint {
+    // Decimal parsing is superlinear: Python (3.11+) refuses more digits too (sys.int_info.default_max_str_digits).
+    if (s.length > MAX_DECIMAL_DIGITS + 1) this.fail(`integer of ${s.length} characters (at most ${MAX_DECIMAL_DIGITS} digits)`);
+    if (!/^[+-]?\d+$/.test(s)) this.fail(`bad integer '${s.length > 40 ? `${s.slice(0, 40)}…` : s}'`);
+    return toSafeInt(BigInt(s));
+  }
+}
+
+/** The pickle machine: its stack and memo, the opcodes by kind, and what the allow-list made. */
+class Unpickler {
+  private readonly input: PickleInput;
+  private readonly enc: NonNullable<ReadPickleOptions['stringEncoding']>;
+  private readonly allow: PickleAllowList | undefined;
+  // What the allow-list made: final values that finish() passes through (records get their state converted).
+  private readonly external = new WeakSet<object>();
+  private readonly dictLike = new WeakSet<PendingDict>();
+  private readonly pendingState = new Map<PickleRecord, unknown>();
+  private readonly stack: unknown[] = [];
+  private readonly memo = new Map<number, unknown>();
+
+  constructor(data: Uint8Array, options: ReadPickleOptions) {
+    this.input = new PickleInput(data);
+    this.enc = options.stringEncoding ?? 'ascii';
+    this.allow = options.allow;
+  }
+
+  run(): PickleValue {
+    const input = this.input;
+    for (;;) {
+      input.opStart = input.pos;
+      const op = input.u8();
+      if (op === 0x2e) { // STOP
+        const stack = this.stack;
+        if (stack.length !== 1 || stack[0] === MARK) input.fail(`STOP with ${stack.length} items on the stack`);
+        return this.finish(stack[0], input.opStart);
+      }
+      if (!(this.scalarOp(op) || this.memoOp(op) || this.containerOp(op) || this.stackOp(op) || this.objectOp(op))) {
+        if (op in REFUSED) input.fail(`refused opcode ${REFUSED[op]} (${opcodeName(op)}): it would call code`);
+        input.fail(`unknown opcode ${opcodeName(op)}`);
+      }
+    }
+  }
+
+  private finish(v: unknown, offset = 0): PickleValue {
+    return finishValue(v, offset, this.external, this.pendingState);
+  }
+
+  private pop(): unknown {
+    return this.stack.length === 0 ? this.input.fail('stack underflow') : this.stack.pop();
+  }
+
+  private top(): unknown {
+    return this.stack.length === 0 ? this.input.fail('stack underflow') : this.stack[this.stack.length - 1];
+  }
+
+  private popMark(): unknown[] {
+    const stack = this.stack;
     for (let i = stack.length - 1; i >= 0; i--)
       if (stack[i] === MARK) {
         const items = stack.slice(i + 1);
         stack.length = i;
         return items;
       }
-    return fail('no MARK on the stack');
-  };
-  const utf8Str = (b: Uint8Array) => {
-    try {
-      return utf8.decode(b);
-    } catch {
-      return fail('invalid UTF-8 in a str');
-    }
-  };
-  const byteString = (b: Uint8Array): unknown => {
-    if (enc === 'bytes') return Uint8Array.from(b);
-    if (enc === 'latin1') return latin1.decode(b);
-    if (enc === 'utf8') return utf8Str(b);
-    for (const c of b) if (c > 0x7f) fail("non-ASCII byte string (pass stringEncoding 'latin1', 'utf8' or 'bytes')");
-    return latin1.decode(b);
-  };
-  const decimalInt = (s: string): number | bigint => {
-    // Decimal parsing is superlinear: Python (3.11+) refuses more digits too (sys.int_info.default_max_str_digits).
-    if (s.length > MAX_DECIMAL_DIGITS + 1) fail(`integer of ${s.length} characters (at most ${MAX_DECIMAL_DIGITS} digits)`);
-    if (!/^[+-]?\d+$/.test(s)) fail(`bad integer '${s.length > 40 ? `${s.slice(0, 40)}…` : s}'`);
-    return toSafeInt(BigInt(s));
-  };
-  const memoGet = (i: number) => (memo.has(i) ? memo.get(i) : fail(`memo key ${i} not defined`));
-  const addItems = (target: unknown, items: unknown[]) => {
-    if (target instanceof PendingDict) {
-      if (items.length % 2) fail('odd number of items for SETITEMS');
-      for (let i = 0; i < items.length; i += 2) target.entries.push([items[i], items[i + 1]]);
-    } else fail('SETITEM(S) target is not a dict');
-  };
-  const appendItems = (target: unknown, items: unknown[]) => {
-    if (!Array.isArray(target)) fail('APPEND(S) target is not a list');
-    for (const it of items) (target as unknown[]).push(it);
-  };
+    return this.input.fail('no MARK on the stack');
+  }
 
-  if (data.length === 0) throw new PickleError('empty input', 0);
-  for (;;) {
-    opStart = pos;
-    const op = u8();
+  private byteString(b: Uint8Array): unknown {
+    if (this.enc === 'bytes') return Uint8Array.from(b);
+    if (this.enc === 'latin1') return latin1.decode(b);
+    if (this.enc === 'utf8') return this.input.utf8Str(b);
+    for (const c of b) if (c > 0x7f) this.input.fail("non-ASCII byte string (pass stringEncoding 'latin1', 'utf8' or 'bytes')");
+    return latin1.decode(b);
+  }
+
+  /** Framing, MARK, POP, DUP: the opcodes that only move the stack. */
+  private stackOp(op: number): boolean {
+    const input = this.input;
     switch (op) {
       case 0x80: { // PROTO
-        const v = u8();
-        if (v > 5) fail(`unsupported protocol ${v}`);
-        break;
+        const v = input.u8();
+        if (v > 5) input.fail(`unsupported protocol ${v}`);
+        return true;
       }
       case 0x95: // FRAME: framing only groups reads; its contents are parsed in place.
-        if (u64() > data.length - pos) fail('FRAME longer than the data');
-        break;
-      case 0x2e: { // STOP
-        if (stack.length !== 1 || stack[0] === MARK) fail(`STOP with ${stack.length} items on the stack`);
-        return finish(stack[0], opStart);
-      }
-      case 0x28: stack.push(MARK); break; // MARK
-      case 0x30: pop(); break; // POP
-      case 0x31: popMark(); break; // POP_MARK
-      case 0x32: stack.push(top()); break; // DUP
-      case 0x4e: stack.push(null); break; // NONE
-      case 0x88: stack.push(true); break; // NEWTRUE
-      case 0x89: stack.push(false); break; // NEWFALSE
+        if (input.u64() > input.data.length - input.pos) input.fail('FRAME longer than the data');
+        return true;
+      case 0x28: this.stack.push(MARK); return true; // MARK
+      case 0x30: this.pop(); return true; // POP
+      case 0x31: this.popMark(); return true; // POP_MARK
+      case 0x32: this.stack.push(this.top()); return true; // DUP
+      default: return false;
+    }
+  }
+
+  /** None, bools, ints, floats, strings and bytes: pushes the value. */
+  private scalarOp(op: number): boolean {
+    const input = this.input;
+    let v: unknown;
+    switch (op) {
+      case 0x4e: v = null; break; // NONE
+      case 0x88: v = true; break; // NEWTRUE
+      case 0x89: v = false; break; // NEWFALSE
       case 0x49: { // INT (protocol 0; "01"/"00" are True/False)
-        const s = line();
-        stack.push(s === '01' ? true : s === '00' ? false : decimalInt(s));
+        const s = input.line();
+        v = s === '01' ? true : s === '00' ? false : input.decimalInt(s);
         break;
       }
-      case 0x4c: stack.push(decimalInt(line().replace(/L$/, ''))); break; // LONG
-      case 0x4a: stack.push(i32()); break; // BININT
-      case 0x4b: stack.push(u8()); break; // BININT1
-      case 0x4d: stack.push(u16()); break; // BININT2
-      case 0x8a: stack.push(toSafeInt(signedLE(bytes(u8())))); break; // LONG1
-      case 0x8b: stack.push(toSafeInt(signedLE(bytes(i32())))); break; // LONG4
+      case 0x4c: v = input.decimalInt(input.line().replace(/L$/, '')); break; // LONG
+      case 0x4a: v = input.i32(); break; // BININT
+      case 0x4b: v = input.u8(); break; // BININT1
+      case 0x4d: v = input.u16(); break; // BININT2
+      case 0x8a: v = toSafeInt(signedLE(input.bytes(input.u8()))); break; // LONG1
+      case 0x8b: v = toSafeInt(signedLE(input.bytes(input.i32()))); break; // LONG4
       case 0x46: { // FLOAT
-        const s = line().trim();
-        const v = s === 'inf' ? Infinity : s === '-inf' ? -Infinity : s === 'nan' ? NaN : Number(s);
-        if (Number.isNaN(v) && s !== 'nan') fail(`bad float '${s}'`);
-        stack.push(v);
+        const s = input.line().trim();
+        v = s === 'inf' ? Infinity : s === '-inf' ? -Infinity : s === 'nan' ? NaN : Number(s);
+        if (Number.isNaN(v) && s !== 'nan') input.fail(`bad float '${s}'`);
         break;
       }
-      case 0x47: need(8); stack.push(view.getFloat64(pos, false)); pos += 8; break; // BINFLOAT
-      case 0x53: stack.push(byteString(unquoteString(line(), opStart))); break; // STRING
-      case 0x54: stack.push(byteString(bytes(i32()))); break; // BINSTRING
-      case 0x55: stack.push(byteString(bytes(u8()))); break; // SHORT_BINSTRING
+      case 0x47: v = input.f64(); break; // BINFLOAT
+      case 0x53: v = this.byteString(unquoteString(input.line(), input.opStart)); break; // STRING
+      case 0x54: v = this.byteString(input.bytes(input.i32())); break; // BINSTRING
+      case 0x55: v = this.byteString(input.bytes(input.u8())); break; // SHORT_BINSTRING
       case 0x56: { // UNICODE
-        const start = pos;
-        line();
-        stack.push(rawUnicodeEscape(data.subarray(start, pos - 1), opStart));
+        const start = input.pos;
+        input.line();
+        v = rawUnicodeEscape(input.data.subarray(start, input.pos - 1), input.opStart);
         break;
       }
-      case 0x58: stack.push(utf8Str(bytes(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(utf8Str(bytes(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(utf8Str(bytes(u64()))); break; // BINUNICODE8
-      case 0x42: stack.push(Uint8Array.from(bytes(u32()))); break; // BINBYTES
-      case 0x43: stack.push(Uint8Array.from(bytes(u8()))); break; // SHORT_BINBYTES
-      case 0x8e: stack.push(Uint8Array.from(bytes(u64()))); break; // BINBYTES8
-      case 0x96: stack.push(Uint8Array.from(bytes(u64()))); break; // BYTEARRAY8
-      case 0x5d: stack.push([]); break; // EMPTY_LIST
-      case 0x6c: stack.push(popMark()); break; // LIST
+      case 0x58: v = input.utf8Str(input.bytes(input.u32())); break; // BINUNICODE
+      case 0x8c: v = input.utf8Str(input.bytes(input.u8())); break; // SHORT_BINUNICODE
+      case 0x8d: v = input.utf8Str(input.bytes(input.u64())); break; // BINUNICODE8
+      case 0x42: v = Uint8Array.from(input.bytes(input.u32())); break; // BINBYTES
+      case 0x43: v = Uint8Array.from(input.bytes(input.u8())); break; // SHORT_BINBYTES
+      case 0x8e: v = Uint8Array.from(input.bytes(input.u64())); break; // BINBYTES8
+      case 0x96: v = Uint8Array.from(input.bytes(input.u64())); break; // BYTEARRAY8
+      default: return false;
+    }
+    this.stack.push(v);
+    return true;
+  }
+
+  private addItems(target: unknown, items: unknown[]): void {
+    if (target instanceof PendingDict) {
+      if (items.length % 2) this.input.fail('odd number of items for SETITEMS');
+      for (let i = 0; i < items.length; i += 2) target.entries.push([items[i], items[i + 1]]);
+    } else this.input.fail('SETITEM(S) target is not a dict');
+  }
+
+  private appendItems(target: unknown, items: unknown[]): void {
+    if (!Array.isArray(target)) this.input.fail('APPEND(S) target is not a list');
+    for (const it of items) (target as unknown[]).push(it);
+  }
+
+  /** Lists, tuples, dicts and sets: made empty or from the items above a MARK, and filled. */
+  private containerOp(op: number): boolean {
+    const stack = this.stack;
+    switch (op) {
+      case 0x5d: stack.push([]); return true; // EMPTY_LIST
+      case 0x6c: stack.push(this.popMark()); return true; // LIST
       case 0x61: { // APPEND
-        const v = pop();
-        appendItems(top(), [v]);
-        break;
+        const v = this.pop();
+        this.appendItems(this.top(), [v]);
+        return true;
       }
       case 0x65: { // APPENDS
-        const items = popMark();
-        appendItems(top(), items);
-        break;
+        const items = this.popMark();
+        this.appendItems(this.top(), items);
+        return true;
       }
-      case 0x29: stack.push(Object.freeze([])); break; // EMPTY_TUPLE
-      case 0x74: stack.push(Object.freeze(popMark())); break; // TUPLE
-      case 0x85: stack.push(Object.freeze([pop()])); break; // TUPLE1
+      case 0x29: stack.push(Object.freeze([])); return true; // EMPTY_TUPLE
+      case 0x74: stack.push(Object.freeze(this.popMark())); return true; // TUPLE
+      case 0x85: stack.push(Object.freeze([this.pop()])); return true; // TUPLE1
       case 0x86: { // TUPLE2
-        const b = pop(), a = pop();
+        const b = this.pop(), a = this.pop();
         stack.push(Object.freeze([a, b]));
-        break;
+        return true;
       }
       case 0x87: { // TUPLE3
-        const c = pop(), b = pop(), a = pop();
+        const c = this.pop(), b = this.pop(), a = this.pop();
         stack.push(Object.freeze([a, b, c]));
-        break;
+        return true;
       }
-      case 0x7d: stack.push(new PendingDict()); break; // EMPTY_DICT
+      case 0x7d: stack.push(new PendingDict()); return true; // EMPTY_DICT
       case 0x64: { // DICT
         const d = new PendingDict();
-        addItems(d, popMark());
+        this.addItems(d, this.popMark());
         stack.push(d);
-        break;
+        return true;
       }
       case 0x73: { // SETITEM
-        const v = pop(), k = pop();
-        addItems(top(), [k, v]);
-        break;
+        const v = this.pop(), k = this.pop();
+        this.addItems(this.top(), [k, v]);
+        return true;
       }
       case 0x75: { // SETITEMS
-        const items = popMark();
-        addItems(top(), items);
-        break;
+        const items = this.popMark();
+        this.addItems(this.top(), items);
+        return true;
       }
-      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
+      case 0x8f: stack.push(new Set()); return true; // EMPTY_SET
       case 0x90: { // ADDITEMS
-        const items = popMark();
-        const s = top();
-        if (!(s instanceof Set)) fail('ADDITEMS target is not a set');
+        const items = this.popMark();
+        const s = this.top();
+        if (!(s instanceof Set)) this.input.fail('ADDITEMS target is not a set');
         for (const it of items) (s as Set<unknown>).add(it);
-        break;
+        return true;
       }
-      case 0x91: stack.push(new Set(popMark())); break; // FROZENSET
-      case 0x70: memo.set(Number(decimalInt(line())), top()); break; // PUT
-      case 0x71: memo.set(u8(), top()); break; // BINPUT
-      case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x67: stack.push(memoGet(Number(decimalInt(line())))); break; // GET
-      case 0x68: stack.push(memoGet(u8())); break; // BINGET
-      case 0x6a: stack.push(memoGet(u32())); break; // LONG_BINGET
+      case 0x91: stack.push(new Set(this.popMark())); return true; // FROZENSET
+      default: return false;
+    }
+  }
+
+  private memoGet(i: number): unknown {
+    return this.memo.has(i) ? this.memo.get(i) : this.input.fail(`memo key ${i} not defined`);
+  }
+
+  /** PUT, GET and MEMOIZE. */
+  private memoOp(op: number): boolean {
+    const input = this.input, memo = this.memo;
+    switch (op) {
+      case 0x70: memo.set(Number(input.decimalInt(input.line())), this.top()); return true; // PUT
+      case 0x71: memo.set(input.u8(), this.top()); return true; // BINPUT
+      case 0x72: memo.set(input.u32(), this.top()); return true; // LONG_BINPUT
+      case 0x94: memo.set(memo.size, this.top()); return true; // MEMOIZE
+      case 0x67: this.stack.push(this.memoGet(Number(input.decimalInt(input.line())))); return true; // GET
+      case 0x68: this.stack.push(this.memoGet(input.u8())); return true; // BINGET
+      case 0x6a: this.stack.push(this.memoGet(input.u32())); return true; // LONG_BINGET
+      default: return false;
+    }
+  }
+
+  private refuse(op: number): never {
+    return this.input.fail(`refused opcode ${REFUSED[op]} (${opcodeName(op)}): it would call code`);
+  }
+
+  private admitGlobal(module: string, name: string): PickleGlobal {
+    const allow = this.allow!;
+    const g = new PickleGlobal(module.trim(), name.trim());
+    const q = g.qualified;
+    const ok = allow.values?.includes(q) || allow.dicts?.includes(q) || (allow.reduce && Object.hasOwn(allow.reduce, q)) ||
+      allow.records?.(q);
+    if (!ok) this.input.fail(`global ${q} is not on the allow-list`);
+    return g;
+  }
+
+  /** The opcodes that name globals or build objects: refused without an allow-list, else what it admits. */
+  private objectOp(op: number): boolean {
+    const input = this.input, allow = this.allow, stack = this.stack;
+    switch (op) {
       case 0x63: // GLOBAL
-        if (!allow) refuse(op);
-        stack.push(admitGlobal(line(), line()));
-        break;
+        if (!allow) this.refuse(op);
+        stack.push(this.admitGlobal(input.line(), input.line()));
+        return true;
       case 0x93: { // STACK_GLOBAL
-        if (!allow) refuse(op);
-        const name = pop(), module = pop();
-        if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two str');
-        stack.push(admitGlobal(module as string, name as string));
-        break;
+        if (!allow) this.refuse(op);
+        const name = this.pop(), module = this.pop();
+        if (typeof module !== 'string' || typeof name !== 'string') input.fail('STACK_GLOBAL needs two str');
+        stack.push(this.admitGlobal(module as string, name as string));
+        return true;
       }
       case 0x52: { // REDUCE
-        if (!allow) refuse(op);
-        const args = pop(), fn = pop();
-        if (!(fn instanceof PickleGlobal) || !Array.isArray(args)) fail('REDUCE of something that is not an admitted global');
+        if (!allow) this.refuse(op);
+        const args = this.pop(), fn = this.pop();
+        if (!(fn instanceof PickleGlobal) || !Array.isArray(args)) input.fail('REDUCE of something that is not an admitted global');
         const g = fn as PickleGlobal;
         if (allow!.dicts?.includes(g.qualified)) {
-          if ((args as unknown[]).length) fail(`${g.qualified} with arguments`);
+          if ((args as unknown[]).length) input.fail(`${g.qualified} with arguments`);
           const d = new PendingDict();
-          dictLike.add(d);
+          this.dictLike.add(d);
           stack.push(d);
         } else if (allow!.reduce && Object.hasOwn(allow!.reduce, g.qualified)) {
-          const made = allow!.reduce[g.qualified](finish(args, opStart) as PickleValue[]);
-          if (made !== null && typeof made === 'object') external.add(made);
+          const made = allow!.reduce[g.qualified](this.finish(args, input.opStart) as PickleValue[]);
+          if (made !== null && typeof made === 'object') this.external.add(made);
           stack.push(made);
-        } else fail(`global ${g.qualified} may not be called`);
-        break;
+        } else input.fail(`global ${g.qualified} may not be called`);
+        return true;
       }
       case 0x81: { // NEWOBJ
-        if (!allow) refuse(op);
-        const args = pop(), cls = pop();
+        if (!allow) this.refuse(op);
+        const args = this.pop(), cls = this.pop();
         if (!(cls instanceof PickleGlobal) || !allow!.records?.(cls.qualified))
-          fail(`NEWOBJ of ${cls instanceof PickleGlobal ? cls.qualified : 'a non-class'}`);
-        if (!Array.isArray(args) || args.length) fail('NEWOBJ with arguments');
+          input.fail(`NEWOBJ of ${cls instanceof PickleGlobal ? cls.qualified : 'a non-class'}`);
+        if (!Array.isArray(args) || args.length) input.fail('NEWOBJ with arguments');
         stack.push(new PickleRecord(cls as PickleGlobal));
-        break;
+        return true;
       }
       case 0x62: { // BUILD
-        if (!allow) refuse(op);
-        const state = pop(), target = top();
-        if (target instanceof PickleRecord) pendingState.set(target, state);
-        else if (!(target instanceof PendingDict && dictLike.has(target))) fail('BUILD on something that is not an admitted object');
-        break;
+        if (!allow) this.refuse(op);
+        const state = this.pop(), target = this.top();
+        if (target instanceof PickleRecord) this.pendingState.set(target, state);
+        else if (!(target instanceof PendingDict && this.dictLike.has(target))) input.fail('BUILD on something that is not an admitted object');
+        return true;
       }
       case 0x51: { // BINPERSID
-        if (!allow?.persistentLoad) refuse(op);
-        const made = allow!.persistentLoad!(finish(pop(), opStart));
-        if (made !== null && typeof made === 'object') external.add(made);
+        if (!allow?.persistentLoad) this.refuse(op);
+        const made = allow!.persistentLoad!(this.finish(this.pop(), input.opStart));
+        if (made !== null && typeof made === 'object') this.external.add(made);
         stack.push(made);
-        break;
+        return true;
       }
-      default:
-        if (op in REFUSED) fail(`refused opcode ${REFUSED[op]} (${opcodeName(op)}): it would call code`);
-        fail(`unknown opcode ${opcodeName(op)}`);
+      default: return false;
     }
   }
 }

@@ -3,7 +3,7 @@
 // profile. Data in, data out: the command line prints the tables and writes the files.
 import { readFileSync, writeFileSync } from 'node:fs';
 
-import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models, type Precision } from '../models/loadModels.ts';
+import { HEAD_MODELS, loadModels, type AllocatorTuning, type Fusion, type ModelName, type Models, type Precision } from '../models/loadModels.ts';
 import { setStageObserver } from '../pipeline/timing.ts';
 import { createSegmenter, type SegmenterOptions } from '../segmenter.ts';
 import { readOrtProfile, type OrtEvent } from './ortProfile.ts';
@@ -49,6 +49,8 @@ export interface BenchOptions {
   vocabPath?: string;
   /** Text features kept across images (the segmenter's default when absent; 0: encoded afresh each time). */
   textCacheLimit?: number;
+  /** glibc's allocator around the model calls (LoadModelsOptions.allocator; default: left alone). */
+  allocator?: AllocatorTuning;
   /** Told each iteration as it ends. */
   log?: (m: string) => void;
 }
@@ -65,7 +67,8 @@ export interface StageBench {
 export async function benchStages(options: BenchOptions): Promise<StageBench> {
   const { images: paths, expressions, iterations, warmup, log = () => {} } = options;
   const segmenter = await createSegmenter({ models: options.models, vocabPath: options.vocabPath, fusion: options.fusion,
-    device: options.device, precision: options.precision, maxPixels: options.maxPixels, textCacheLimit: options.textCacheLimit });
+    device: options.device, precision: options.precision, maxPixels: options.maxPixels, textCacheLimit: options.textCacheLimit,
+    load: { allocator: options.allocator } });
   const perImage = new Map<string, number[]>(), perExpr = new Map<string, number[]>();
   const push = (m: Map<string, number[]>, t: Record<string, number>) => {
     for (const [k, v] of Object.entries(t)) m.set(k, [...(m.get(k) ?? []), v]);
@@ -200,7 +203,7 @@ export async function benchDetailed(options: DetailedBenchOptions): Promise<Deta
   const counts = options.proposals;
   const fusion = options.fusion ?? 'G2L';
   const used: ModelName[] = ['sam_encoder', 'sam_decoder', 'clip_trunk', HEAD_MODELS[fusion], 'clip_text', 'gem_visual'];
-  const load = { device: options.device, precision: options.precision, vocabPath: options.vocabPath, models: used };
+  const load = { device: options.device, precision: options.precision, vocabPath: options.vocabPath, models: used, allocator: options.allocator };
   const segmenterOptions = { fusion, vocabPath: options.vocabPath, textCacheLimit };
   const timed = await loadModels(options.models, load);
   const configuration = runConfiguration(timed.manifest, { fusion, precision: timed.precision });

@@ -1,7 +1,7 @@
 // Spec §0: the dataset-independent part of the eval loop — per image, SAM and features once (one image ahead), then
 // every pending sentence of every item scored against the item's GT, one JSON line each.
 import { maskIoU } from '../../bindings/maskOps.ts';
-import type { Fusion, Precision } from '../models/loadModels.ts';
+import type { AllocatorTuning, Fusion, Precision } from '../models/loadModels.ts';
 import { DatasetError } from '../data/datasetFiles.ts';
 import { PickleError } from '../data/pickle.ts';
 import { loadImage, type ImageInput } from '../pipeline/image.ts';
@@ -34,6 +34,8 @@ export interface EvalRunOptions {
   maxPixels?: number;
   /** Stop after this many images (a quick look at a split). */
   limitImages?: number;
+  /** glibc's allocator around the model calls (LoadModelsOptions.allocator; default: left alone). */
+  allocator?: AllocatorTuning;
   /** Called after each image with the sentences done so far and the total, and within an image after each batch
    *  of SAM points when the full generator runs (PhraseCut). */
   onProgress?: EvalProgress;
@@ -225,6 +227,7 @@ export async function runPlannedEval(options: EvalRunOptions, plan: RunPlan, gro
     ? await createSegmenter({
       models: options.models, device: options.device, precision: options.precision, fusion: options.fusion ?? 'G2L',
       vocabPath: options.vocabPath, maxPixels: options.maxPixels, ...(proposals ? { proposals } : {}),
+      load: { allocator: options.allocator },
     })
     : options.models;
   let store: ResultStore;

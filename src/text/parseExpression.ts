@@ -343,136 +343,179 @@ function parseTokens(toks: Tok[]): number {
   return root;
 }
 
+/** Where the left-to-right attachment of one sentence stands. */
+interface ClauseState {
+  root: number;
+  /** Head of the first phrase, subject if a clause follows. */
+  subject: number;
+  /** Nearest preceding noun or verb, where a preposition attaches. */
+  lastAnchor: number;
+  lastNoun: number;
+  /** A relative pronoun waiting for its verb, and the noun it refers to. */
+  pendingRelative: number;
+  relativeAntecedent: number;
+  pendingAux: number[];
+  lastVerb: number;
+}
+
 /** Assigns a head and a relation to every token of one sentence (see the file comment for the grammar). */
 function parseSentence(toks: Tok[]): number {
-  const phrases = findPhrases(toks);
+  const phraseAt = attachWithinPhrases(toks);
+  const s: ClauseState = {
+    root: -1, subject: -1, lastAnchor: -1, lastNoun: -1, pendingRelative: -1, relativeAntecedent: -1, pendingAux: [], lastVerb: -1,
+  };
+  for (let i = 0; i < toks.length; ) {
+    const phrase = phraseAt.get(i);
+    if (phrase) {
+      attachPhrase(toks, s, phrase);
+      i = phrase.end + 1;
+      continue;
+    }
+    if (toks[i].head < 0) attachWord(toks, s, i); // else already attached (a trailing spatial word)
+    i++;
+  }
+  return attachLeftovers(toks, s.root);
+}
+
+function phraseHead(p: Phrase): number {
+  return p.head >= 0 ? p.head : p.end;
+}
+
+/** Attaches each phrase's words to its head; returns the phrase at each of its tokens. */
+function attachWithinPhrases(toks: Tok[]): Map<number, Phrase> {
   const phraseAt = new Map<number, Phrase>();
-  for (const p of phrases) {
+  for (const p of findPhrases(toks)) {
     for (let k = p.start; k <= p.end; k++) phraseAt.set(k, p);
-    const head = p.head >= 0 ? p.head : p.end;
+    const head = phraseHead(p);
     for (let k = p.start; k <= p.end; k++) {
       if (k !== head) attach(toks, k, head, premodDep(toks[k]));
     }
   }
-  const phraseHead = (p: Phrase) => (p.head >= 0 ? p.head : p.end);
+  return phraseAt;
+}
 
-  let root = -1;
-  let subject = -1; // head of the first phrase, subject if a clause follows
-  let lastAnchor = -1; // nearest preceding noun or verb, where a preposition attaches
-  let lastNoun = -1;
-  let pendingRelative = -1; // a relative pronoun waiting for its verb
-  let relativeAntecedent = -1;
-  let pendingAux: number[] = [];
-  let lastVerb = -1;
-  for (let i = 0; i < toks.length; ) {
-    const t = toks[i];
-    const phrase = phraseAt.get(i);
-    if (phrase) {
-      const h = phraseHead(phrase);
-      const prev = toks[phrase.start - 1];
-      if (toks[phrase.start].text === 'whose' && lastNoun >= 0) {
-        // "giraffe whose head is bent": the phrase is the subject of a relative clause
-        pendingRelative = h;
-        relativeAntecedent = lastNoun;
-        lastAnchor = h;
-        i = phrase.end + 1;
-        continue;
-      }
-      if (prev && prev.pos === 'ADP') attach(toks, h, phrase.start - 1, 'pobj');
-      else if (prev && (prev.pos === 'VERB') && phrase.start - 1 === lastVerb) attach(toks, h, lastVerb, 'dobj');
-      else if (prev && prev.pos === 'AUX' && root >= 0 && toks[root].pos === 'AUX') attach(toks, h, root, 'attr');
-      else if (prev && prev.pos === 'CCONJ' && lastNoun >= 0) {
-        attach(toks, h, lastNoun, 'conj');
-        attach(toks, phrase.start - 1, lastNoun, 'cc');
-      } else if (root < 0) {
-        root = h;
-        subject = h;
-        attach(toks, h, h, 'ROOT');
-      } else attach(toks, h, root, toks[h].pos === 'NOUN' ? 'appos' : 'dep');
-      if (toks[h].pos === 'NOUN' || toks[h].pos === 'PROPN' || toks[h].pos === 'ADJ') lastNoun = h;
-      lastAnchor = h;
-      i = phrase.end + 1;
-      continue;
-    }
-    if (t.head >= 0) {
-      i++;
-      continue; // already attached (a trailing spatial word)
-    }
-    if (t.pos === 'ADP' || t.pos === 'PART' && t.text === 'to') {
-      if (lastAnchor >= 0) attach(toks, i, lastAnchor, 'prep');
-      else if (root < 0) {
-        root = i;
-        attach(toks, i, i, 'ROOT');
-      } else attach(toks, i, root, 'prep');
-    } else if (t.pos === 'PRON') {
-      if (RELATIVE_PRONOUNS.has(t.text) && lastNoun >= 0) {
-        pendingRelative = i;
-        relativeAntecedent = lastNoun;
-      } else if (root < 0) {
-        root = i;
-        subject = i;
-        attach(toks, i, i, 'ROOT');
-      } else {
-        attach(toks, i, lastVerb >= 0 ? lastVerb : root, lastVerb >= 0 ? 'dobj' : 'appos');
-      }
-      if (t.head < 0 && pendingRelative !== i) attach(toks, i, i, 'ROOT');
-      lastAnchor = i;
-      if (pendingRelative !== i) lastNoun = i;
-    } else if (t.pos === 'AUX') {
-      pendingAux.push(i);
-      if (pendingRelative < 0 && root >= 0 && root === subject && !nextIsVerb(toks, i)) {
-        // copula: "the man is tall" — the verb is the root, the first phrase its subject
-        attach(toks, i, i, 'ROOT');
-        makeSubject(toks, subject, i);
-        root = i;
-        pendingAux = [];
-      } else if (pendingRelative >= 0 && !nextIsVerb(toks, i)) {
-        attach(toks, i, relativeAntecedent, 'relcl');
-        attach(toks, pendingRelative, i, 'nsubj');
-        pendingRelative = -1;
-        pendingAux = [];
-        lastVerb = i;
-      }
-      lastAnchor = i;
-    } else if (t.pos === 'VERB') {
-      if (pendingRelative >= 0) {
-        attach(toks, i, relativeAntecedent, 'relcl');
-        attach(toks, pendingRelative, i, 'nsubj');
-        pendingRelative = -1;
-      } else if (root < 0) {
-        root = i;
-        attach(toks, i, i, 'ROOT');
-      } else if (root === subject && (pendingAux.length > 0 || !isParticiple(t)) && toks[root].pos !== 'ADP') {
-        attach(toks, i, i, 'ROOT');
-        makeSubject(toks, subject, i);
-        root = i;
-      } else if (lastNoun >= 0) {
-        attach(toks, i, lastNoun, 'acl');
-      } else attach(toks, i, root, 'advcl');
-      for (const a of pendingAux) attach(toks, a, i, 'aux');
-      pendingAux = [];
-      lastVerb = i;
-      lastAnchor = i;
-    } else if (t.pos === 'ADV' || t.pos === 'PART') {
-      const next = toks[i + 1];
-      if (next && (next.pos === 'ADJ' || next.pos === 'ADV')) attach(toks, i, i + 1, 'advmod');
-      else if (lastVerb >= 0 && lastVerb === i - 1) attach(toks, i, lastVerb, 'prt');
-      else if (lastAnchor >= 0) attach(toks, i, lastAnchor, 'advmod');
-      else if (next) attach(toks, i, i + 1, 'advmod');
-      else attach(toks, i, i, 'ROOT');
-    } else if (t.pos === 'ADJ' && root >= 0) {
-      attach(toks, i, lastAnchor >= 0 ? lastAnchor : root, 'amod');
-    } else if (root < 0 && t.pos !== 'PUNCT' && t.pos !== 'CCONJ' && t.pos !== 'DET') {
-      root = i;
-      attach(toks, i, i, 'ROOT');
-      lastAnchor = i;
-    } else {
-      const target = lastAnchor >= 0 ? lastAnchor : i + 1 < toks.length ? i + 1 : i;
-      attach(toks, i, target, t.pos === 'PUNCT' ? 'punct' : t.pos === 'CCONJ' ? 'cc' : 'dep');
-    }
-    i++;
+/** A phrase's head: the object of a preposition or verb, an attribute, a conjunct, the root, or an apposition. */
+function attachPhrase(toks: Tok[], s: ClauseState, phrase: Phrase): void {
+  const h = phraseHead(phrase);
+  const prev = toks[phrase.start - 1];
+  if (toks[phrase.start].text === 'whose' && s.lastNoun >= 0) {
+    // "giraffe whose head is bent": the phrase is the subject of a relative clause
+    s.pendingRelative = h;
+    s.relativeAntecedent = s.lastNoun;
+    s.lastAnchor = h;
+    return;
   }
-  // Anything left unattached (a relative pronoun with no verb, a dangling auxiliary) hangs from the root.
+  if (prev && prev.pos === 'ADP') attach(toks, h, phrase.start - 1, 'pobj');
+  else if (prev && (prev.pos === 'VERB') && phrase.start - 1 === s.lastVerb) attach(toks, h, s.lastVerb, 'dobj');
+  else if (prev && prev.pos === 'AUX' && s.root >= 0 && toks[s.root].pos === 'AUX') attach(toks, h, s.root, 'attr');
+  else if (prev && prev.pos === 'CCONJ' && s.lastNoun >= 0) {
+    attach(toks, h, s.lastNoun, 'conj');
+    attach(toks, phrase.start - 1, s.lastNoun, 'cc');
+  } else if (s.root < 0) {
+    s.root = h;
+    s.subject = h;
+    attach(toks, h, h, 'ROOT');
+  } else attach(toks, h, s.root, toks[h].pos === 'NOUN' ? 'appos' : 'dep');
+  if (toks[h].pos === 'NOUN' || toks[h].pos === 'PROPN' || toks[h].pos === 'ADJ') s.lastNoun = h;
+  s.lastAnchor = h;
+}
+
+/** A word outside the phrases, by its part of speech. */
+function attachWord(toks: Tok[], s: ClauseState, i: number): void {
+  const t = toks[i];
+  if (t.pos === 'ADP' || t.pos === 'PART' && t.text === 'to') attachAdposition(toks, s, i);
+  else if (t.pos === 'PRON') attachPronoun(toks, s, i);
+  else if (t.pos === 'AUX') attachAuxiliary(toks, s, i);
+  else if (t.pos === 'VERB') attachVerb(toks, s, i);
+  else if (t.pos === 'ADV' || t.pos === 'PART') attachAdverb(toks, s, i);
+  else if (t.pos === 'ADJ' && s.root >= 0) {
+    attach(toks, i, s.lastAnchor >= 0 ? s.lastAnchor : s.root, 'amod');
+  } else if (s.root < 0 && t.pos !== 'PUNCT' && t.pos !== 'CCONJ' && t.pos !== 'DET') {
+    s.root = i;
+    attach(toks, i, i, 'ROOT');
+    s.lastAnchor = i;
+  } else {
+    const target = s.lastAnchor >= 0 ? s.lastAnchor : i + 1 < toks.length ? i + 1 : i;
+    attach(toks, i, target, t.pos === 'PUNCT' ? 'punct' : t.pos === 'CCONJ' ? 'cc' : 'dep');
+  }
+}
+
+function attachAdposition(toks: Tok[], s: ClauseState, i: number): void {
+  if (s.lastAnchor >= 0) attach(toks, i, s.lastAnchor, 'prep');
+  else if (s.root < 0) {
+    s.root = i;
+    attach(toks, i, i, 'ROOT');
+  } else attach(toks, i, s.root, 'prep');
+}
+
+function attachPronoun(toks: Tok[], s: ClauseState, i: number): void {
+  const t = toks[i];
+  if (RELATIVE_PRONOUNS.has(t.text) && s.lastNoun >= 0) {
+    s.pendingRelative = i;
+    s.relativeAntecedent = s.lastNoun;
+  } else if (s.root < 0) {
+    s.root = i;
+    s.subject = i;
+    attach(toks, i, i, 'ROOT');
+  } else {
+    attach(toks, i, s.lastVerb >= 0 ? s.lastVerb : s.root, s.lastVerb >= 0 ? 'dobj' : 'appos');
+  }
+  if (t.head < 0 && s.pendingRelative !== i) attach(toks, i, i, 'ROOT');
+  s.lastAnchor = i;
+  if (s.pendingRelative !== i) s.lastNoun = i;
+}
+
+function attachAuxiliary(toks: Tok[], s: ClauseState, i: number): void {
+  s.pendingAux.push(i);
+  if (s.pendingRelative < 0 && s.root >= 0 && s.root === s.subject && !nextIsVerb(toks, i)) {
+    // copula: "the man is tall" — the verb is the root, the first phrase its subject
+    attach(toks, i, i, 'ROOT');
+    makeSubject(toks, s.subject, i);
+    s.root = i;
+    s.pendingAux = [];
+  } else if (s.pendingRelative >= 0 && !nextIsVerb(toks, i)) {
+    attach(toks, i, s.relativeAntecedent, 'relcl');
+    attach(toks, s.pendingRelative, i, 'nsubj');
+    s.pendingRelative = -1;
+    s.pendingAux = [];
+    s.lastVerb = i;
+  }
+  s.lastAnchor = i;
+}
+
+function attachVerb(toks: Tok[], s: ClauseState, i: number): void {
+  if (s.pendingRelative >= 0) {
+    attach(toks, i, s.relativeAntecedent, 'relcl');
+    attach(toks, s.pendingRelative, i, 'nsubj');
+    s.pendingRelative = -1;
+  } else if (s.root < 0) {
+    s.root = i;
+    attach(toks, i, i, 'ROOT');
+  } else if (s.root === s.subject && (s.pendingAux.length > 0 || !isParticiple(toks[i])) && toks[s.root].pos !== 'ADP') {
+    attach(toks, i, i, 'ROOT');
+    makeSubject(toks, s.subject, i);
+    s.root = i;
+  } else if (s.lastNoun >= 0) {
+    attach(toks, i, s.lastNoun, 'acl');
+  } else attach(toks, i, s.root, 'advcl');
+  for (const a of s.pendingAux) attach(toks, a, i, 'aux');
+  s.pendingAux = [];
+  s.lastVerb = i;
+  s.lastAnchor = i;
+}
+
+function attachAdverb(toks: Tok[], s: ClauseState, i: number): void {
+  const next = toks[i + 1];
+  if (next && (next.pos === 'ADJ' || next.pos === 'ADV')) attach(toks, i, i + 1, 'advmod');
+  else if (s.lastVerb >= 0 && s.lastVerb === i - 1) attach(toks, i, s.lastVerb, 'prt');
+  else if (s.lastAnchor >= 0) attach(toks, i, s.lastAnchor, 'advmod');
+  else if (next) attach(toks, i, i + 1, 'advmod');
+  else attach(toks, i, i, 'ROOT');
+}
+
+/** Anything left unattached (a relative pronoun with no verb, a dangling auxiliary) hangs from the root; returns the
+ *  root. */
+function attachLeftovers(toks: Tok[], root: number): number {
   if (root < 0) {
     root = 0;
     if (toks.length > 0) attach(toks, 0, 0, 'ROOT');

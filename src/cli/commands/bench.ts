@@ -48,10 +48,10 @@ async function runBench(args: string[], log: Log): Promise<number> {
   const textCacheLimit = values['text-cache'] === undefined ? undefined : Number(values['text-cache']);
   if (textCacheLimit !== undefined && !(Number.isInteger(textCacheLimit) && textCacheLimit >= 0))
     throw new UsageError('--text-cache must be a non-negative integer');
-  const { modelFlags } = await import('../modelFlags.ts');
+  const [{ modelFlags }, { commandAllocatorTuning }] = await Promise.all([import('../modelFlags.ts'), import('../../models/allocatorTuning.ts')]);
   const options: BenchOptions = {
     models: values.models, images: positionals, expressions, iterations, warmup, vocabPath: values.vocab, textCacheLimit,
-    ...modelFlags(values), log,
+    ...modelFlags(values), allocator: commandAllocatorTuning(), log,
   };
   if (values.proposals !== undefined || values.trace !== undefined) return detailedBench(options, values.proposals, values.trace, values.json, log);
   const [{ benchStages }, { backendInfo }, { describeConfiguration }] = await Promise.all([

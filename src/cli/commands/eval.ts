@@ -94,7 +94,7 @@ async function runEvalCommand(args: string[], log: Log): Promise<number> {
   for (const k of ['data', 'dataset', 'split', 'models', 'out'] as const) if (!values[k]) throw new UsageError(`eval needs --${k}`);
   if (!DATASETS.includes(values.dataset!)) throw new UsageError(`--dataset must be one of ${DATASETS.join(', ')}`);
   if (!SPLITS.includes(values.split!)) throw new UsageError(`--split must be one of ${SPLITS.join(', ')} (got '${values.split}')`);
-  const { modelFlags } = await import('../modelFlags.ts');
+  const [{ modelFlags }, { commandAllocatorTuning }] = await Promise.all([import('../modelFlags.ts'), import('../../models/allocatorTuning.ts')]);
   const { fusion, device, precision, maxPixels } = modelFlags(values);
   if (!existsSync(values.data!)) throw new UsageError(`--data ${values.data} does not exist`);
   let shard;
@@ -129,7 +129,7 @@ async function runEvalCommand(args: string[], log: Log): Promise<number> {
   const common = {
     data: values.data!, split: values.split!, models: values.models!,
     out: values.out!, resume: values.resume, shard, fusion, device, precision,
-    imageRoot: values['image-root'], vocabPath: values.vocab, limitImages: limit, maxPixels,
+    imageRoot: values['image-root'], vocabPath: values.vocab, limitImages: limit, maxPixels, allocator: commandAllocatorTuning(),
     onProgress: (done: number, total: number, within?: ImageProgress) =>
       progress(done, total, false, within ? imageProgressText(within) : undefined),
   };

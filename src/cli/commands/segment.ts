@@ -36,12 +36,13 @@ async function runSegment(args: string[], log: Log): Promise<number> {
 }
 
 async function openSegmenter(values: Values, log: Log): Promise<Segmenter> {
-  const [{ segmenterOptions }, { createSegmenter }] = await Promise.all([import('../segmenterFlags.ts'), import('../../segmenter.ts')]);
+  const [{ segmenterOptions }, { createSegmenter }, { commandAllocatorTuning }] = await Promise.all([
+    import('../segmenterFlags.ts'), import('../../segmenter.ts'), import('../../models/allocatorTuning.ts')]);
   const options = segmenterOptions(values);
   const t0 = performance.now();
   log(`loading models from ${options.models} (${options.device ?? 'auto'}, ${options.precision ?? 'fp32'})`);
   // One-shot and streamed: sessions are created at first use and not warmed up (a warm-up run costs what it saves).
-  const segmenter = await createSegmenter({ ...options, load: { lazy: true, warmup: false } });
+  const segmenter = await createSegmenter({ ...options, load: { lazy: true, warmup: false, allocator: commandAllocatorTuning() } });
   log(`models ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return segmenter;
 }

@@ -45,8 +45,9 @@ function positiveInt(values: Record<string, string | boolean | undefined>, name:
 }
 
 async function runServe(args: string[], log: Log): Promise<number> {
-  const [{ SEGMENTER_FLAGS, segmenterOptions }, { DEFAULT_MAX_PIXELS }, { createService }, { startWorkerEngine }] = await Promise.all([
-    import('../segmenterFlags.ts'), import('../../pipeline/imageBudget.ts'), import('../../serve/server.ts'), import('../../serve/workerEngine.ts')]);
+  const [{ SEGMENTER_FLAGS, segmenterOptions }, { DEFAULT_MAX_PIXELS }, { createService }, { startWorkerEngine }, { commandAllocatorTuning }] =
+    await Promise.all([import('../segmenterFlags.ts'), import('../../pipeline/imageBudget.ts'), import('../../serve/server.ts'),
+      import('../../serve/workerEngine.ts'), import('../../models/allocatorTuning.ts')]);
   const { values } = parseArgs({
     args,
     options: {
@@ -65,7 +66,7 @@ async function runServe(args: string[], log: Log): Promise<number> {
   if (allowDir !== undefined && !statSync(allowDir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UsageError(`--allow-dir ${allowDir} is not a directory`);
   }
-  const options = segmenterOptions(values);
+  const options = { ...segmenterOptions(values), load: { allocator: commandAllocatorTuning() } };
   // One limit: the header check answers 413 before decoding; the segmenter holds the same one.
   const settings = {
     maxPixels: options.maxPixels ?? DEFAULT_MAX_PIXELS,
