@@ -231,7 +231,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
   let models: Models;
   if (typeof options.models === 'string') {
     if (!existsSync(join(options.models, 'manifest.json'))) {
-      throw new SegmentError('models', `no models at ${options.models} (manifest.json missing): fetch them with hybridgl models fetch --out ${options.models} (README, Models)`);
+      throw new SegmentError('models', `no models at ${options.models} (manifest.json missing): fetch them with hybridgl models fetch --out ${options.models} (docs/models.md)`);
     }
     try {
       models = await loadModels(options.models, {

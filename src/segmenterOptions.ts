@@ -32,7 +32,7 @@ export interface SegmenterOptions {
   /** Weight of coherence against the relation term in the final score (the reference's alpha). */
   alpha?: number;
   /** The largest image accepted, in pixels (height × width), checked from the header before decoding. The default
-   *  keeps one image within about 4 GB (README, Limits and errors); Infinity: no limit. */
+   *  keeps one image within about 4 GB (docs/limits.md); Infinity: no limit. */
   maxPixels?: number;
   /** How the sessions are created when `models` is a directory (only the models this fusion and guidance use are
    *  loaded). A one-shot run wants `{ lazy: true, warmup: false }`; `allocator` as LoadModelsOptions.allocator. */

@@ -1,4 +1,4 @@
-// glibc's allocator around the models' CPU calls (README, Performance: memory): a policy that the `hybridgl` command
+// glibc's allocator around the models' CPU calls (docs/performance.md, memory): a policy that the `hybridgl` command
 // installs (loadModels' `allocator` option) and that the loader only carries out. Both settings act on the whole
 // process, so a library that loads models leaves them off unless its caller asks.
 //
@@ -14,16 +14,16 @@ import type { ModelName } from './modelTypes.ts';
  *  the service's model worker with the segmenter's options. */
 export interface AllocatorTuning {
   /** Set glibc's mmap threshold before each model's calls on CPU, by model (CPU_MMAP_THRESHOLD). Worth it where glibc
-   *  backs its mapped blocks with huge pages; with 4 KiB pages the encoder's own mappings cost it ~13 % (README,
-   *  Performance). Off: glibc's moving threshold. */
+   *  backs its mapped blocks with huge pages; with 4 KiB pages the encoder's own mappings cost it ~13 % (docs/performance.md).
+   *  Off: glibc's moving threshold. */
   mmapThresholds?: boolean;
   /** Hand the heap memory freed by each model call back to the system before the next (glibc's malloc_trim), so a
-   *  process's RSS falls back between calls. At full size it left the eval's peak RSS as it was (README,
-   *  Performance). Profiled sessions trim after each run whatever this says. */
+   *  process's RSS falls back between calls. At full size it left the eval's peak RSS as it was (docs/performance.md).
+   *  Profiled sessions trim after each run whatever this says. */
   releaseFreeHeap?: boolean;
 }
 
-/** glibc's mmap threshold during each model's calls on CPU (README, Performance: memory). Left to itself, glibc
+/** glibc's mmap threshold during each model's calls on CPU (docs/performance.md, memory). Left to itself, glibc
  *  raises the threshold past the SAM encoder's 12–14 MiB token tensors, which then grow the heap between long-lived
  *  small blocks (an occasional +700 MiB in one encoder call), so the encoder's blocks of 4 MiB and more are mapped on
  *  their own. The other models keep their intermediates (up to 20 MB in calls of CPU_ROWS_PER_CALL rows) in the

@@ -1,5 +1,5 @@
 // Start-up (spec §2, §4, §5, §8 models): ONNX Runtime's optimised graph of each model is saved on its first use and
-// loaded in its place afterwards, so later processes skip the graph optimisation. See README, Performance.
+// loaded in its place afterwards, so later processes skip the graph optimisation. See docs/performance.md.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { arch, cpus, homedir } from 'node:os';

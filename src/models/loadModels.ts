@@ -45,7 +45,7 @@ export interface LoadModelsOptions {
   rowsPerCall?: Partial<Record<ModelName, number>>;
   /** Save ONNX Runtime's optimised graph of each model on first use and load it afterwards (CPU sessions): beside
    *  the models in .ort-cache/, else in the user's cache directory (graphCache.ts). Default off ($HYBRIDGL_GRAPH_CACHE=1
-   *  turns it on): at full size it saved ~0.8 s of CPU warm, nothing cold, for 1.3 GB of disk (README, Performance). */
+   *  turns it on): at full size it saved ~0.8 s of CPU warm, nothing cold, for 1.3 GB of disk (docs/performance.md). */
   graphCache?: boolean;
   /** Record ONNX Runtime's per-node profile of every session (Chrome trace JSON, see `endProfiling`). */
   profile?: boolean;

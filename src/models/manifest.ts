@@ -18,7 +18,7 @@ export class ModelLoadError extends Error {
   }
 }
 
-const FETCH_HINT = 'hybridgl models fetch --out <dir> (README, Models)';
+const FETCH_HINT = 'hybridgl models fetch --out <dir> (docs/models.md)';
 const GENERIC_FIX = `Fetch them: ${FETCH_HINT}; or convert checkpoints you have: hybridgl models convert.`;
 
 /** What to run to get usable models again: the command that wrote them, else fetch or convert. */

@@ -37,7 +37,7 @@ export interface ModelSessions {
   dispose(): Promise<void>;
 }
 
-/** Whether onnxruntime-node's CUDA execution provider library is installed (see README, Models). */
+/** Whether onnxruntime-node's CUDA execution provider library is installed (see docs/models.md). */
 export function cudaProviderInstalled(): boolean {
   try {
     const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));

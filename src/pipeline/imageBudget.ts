@@ -12,7 +12,7 @@ import type { ImageInput } from './image.ts';
  * SAM can produce with 8 × 8 points. BYTES_PER_PIXEL is that worst case; the base (models, runtime) is not part of it.
  */
 export const BYTES_PER_PIXEL = 224;
-/** Peak RSS with the fixture models before any image (onnxruntime sessions, V8, sharp), for the README. */
+/** Peak RSS with the fixture models before any image (onnxruntime sessions, V8, sharp), for docs/limits.md. */
 export const BASE_BYTES = 1.2e9;
 /** What the default maxPixels keeps the image-dependent memory of one image within. */
 export const MEMORY_BUDGET_BYTES = 4 * 2 ** 30;
