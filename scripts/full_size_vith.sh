@@ -6,7 +6,8 @@
 # `hybridgl models convert`, the two model directories are compared graph by graph (scripts/models/
 # compare_model_dirs.sh) and each is compared with the reference (scripts/full_size_e2e_report.ts: proposals, G2L
 # features, every score, both choices). Each step holds the shared heavy-job lock once and runs under
-# /usr/bin/time -v (OUT/logs/<step>.time: peak RSS and time); a step whose output exists is skipped.
+# /usr/bin/time -v (OUT/logs/<step>.time: peak RSS and time); a step whose output exists is skipped. Last, the peak
+# RSS of `hybridgl segment` with the converted models (OUT/logs/segment-converted.time).
 # Needs ~13 GB of RAM (export.py's vit_h), ~6 GB of disk.
 #   REF=/work/ref OUT=/work/fullsize-vith sh scripts/full_size_vith.sh
 set -e
@@ -37,9 +38,13 @@ timed() { # timed NAME command…: one hold of the lock, /usr/bin/time -v into O
   --vocab models/vocab/bpe_simple_vocab_16e6.txt.gz
 [ -f "$OUT/converted/manifest.json" ] || timed convert node bin/hybridgl.js models convert --sam "$CK/sam_vit_h.pth" \
   --clip "$CK/clip_vit_b_16.pt" --out "$OUT/converted" --precision fp32
-sh scripts/models/compare_model_dirs.sh "$OUT/export" "$OUT/converted" "$OUT/logs" | tee "$OUT/logs/compare.log"
+timed compare sh scripts/models/compare_model_dirs.sh "$OUT/export" "$OUT/converted" "$OUT/logs/compare"
+cat "$OUT/logs/compare.log"
 for d in export converted; do
   [ -f "$OUT/report-$d.json" ] && continue
   MODELS=$OUT/$d timed "report-$d" sh -c "npx tsx scripts/full_size_e2e_report.ts '$E2E' '$IMAGES/$PHOTO' > '$OUT/report-$d.tmp'"
   mv "$OUT/report-$d.tmp" "$OUT/report-$d.json"
 done
+# the eval-like figure: one process with only the models `segment` calls (the report above loads all eleven)
+[ -f "$OUT/segment-converted.json" ] || timed segment-converted node bin/hybridgl.js segment "$IMAGES/$PHOTO" \
+  "dog on the left" "the bowl above the dog" --models "$OUT/converted" --device cpu --json "$OUT/segment-converted.json"
