@@ -8,7 +8,12 @@
 # references (OUT/models, OUT/e2e/<photo>/, and each photo's figures in report.json from
 # scripts/full_size_e2e_report.ts). STAGE=ref or STAGE=test runs one half. MODELS (default OUT/models) is exported
 # once; where its manifest.json already exists the files are reused as they are, after checking their sha256s.
-# PHOTOS picks photos (default all three).
+# PHOTOS picks photos (default all three). FUSIONS=1 adds every fusion mode (make_e2e_reference.py --fusions: each
+# mode's features, scores and both choices; the report compares them); NO_SAM=1 exports the CLIP models only, so the
+# report runs on the reference's proposals (a fusion check that skips the SAM export: its proposals are checked by
+# the plain run). Fusion check of issue 24 (vit_b, dog.jpg, ~15 min):
+#   REF=/work/ref OUT=/work/fullsize-fusion PHOTOS=dog.jpg FUSIONS=1 NO_SAM=1 STAGE=ref sh scripts/full_size_e2e.sh
+#   (then STAGE=report: the report only; STAGE=test runs the parity tests too, which need SAM)
 set -e
 cd "$(dirname "$0")/.."
 REF=${REF:?checkouts: REF/HybridGL REF/GEM REF/open_clip}
@@ -31,14 +36,17 @@ print("reusing", d, "(sha256s as in its manifest)")' "$MODELS"
   skip=--skip-export
 fi
 for photo in ${PHOTOS:-dog.jpg groceries.jpg truck.jpg}; do
-  if [ "${STAGE:-all}" != test ]; then
-    flock "$LOCK" ${PYTHON:-/usr/bin/python3} scripts/fixtures/make_e2e_reference.py --full-size --sam-edit structured \
-      --hybridgl "$REF/HybridGL" --gem "$REF/GEM" --open-clip "$REF/open_clip/src" --image "$IMAGES/$photo" \
-      --expressions scripts/fixtures/full_size_expressions.json --models-out "$MODELS" --out "$OUT/e2e/$photo" $skip
+  if [ "${STAGE:-all}" = all ] || [ "$STAGE" = ref ]; then
+    set -- --full-size --sam-edit structured --hybridgl "$REF/HybridGL" --gem "$REF/GEM" --open-clip "$REF/open_clip/src" \
+      --image "$IMAGES/$photo" --expressions scripts/fixtures/full_size_expressions.json --models-out "$MODELS" \
+      --out "$OUT/e2e/$photo" ${FUSIONS:+--fusions} ${NO_SAM:+--no-sam-export}
+    # the export and the reference run are steps of their own (each its own hold of the lock)
+    [ -n "$skip" ] || flock "$LOCK" ${PYTHON:-/usr/bin/python3} scripts/fixtures/make_e2e_reference.py "$@" --export-only
+    flock "$LOCK" ${PYTHON:-/usr/bin/python3} scripts/fixtures/make_e2e_reference.py "$@" --skip-export
     skip=--skip-export
   fi
   if [ "${STAGE:-all}" != ref ]; then
-    HYBRIDGL_E2E_DIR="$OUT/e2e/$photo" HYBRIDGL_E2E_IMAGE="$IMAGES/$photo" flock "$LOCK" \
+    [ "$STAGE" = report ] || HYBRIDGL_E2E_DIR="$OUT/e2e/$photo" HYBRIDGL_E2E_IMAGE="$IMAGES/$photo" flock "$LOCK" \
       npx vitest run --testTimeout 900000 --hookTimeout 900000 test/pipelineParity.test.ts test/e2eReference.test.ts || status=1
     flock "$LOCK" npx tsx scripts/full_size_e2e_report.ts "$OUT/e2e/$photo" "$IMAGES/$photo" > "$OUT/e2e/$photo/report.json"
     cat "$OUT/e2e/$photo/report.json"

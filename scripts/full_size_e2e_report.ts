@@ -1,18 +1,23 @@
 // Spec §2–§8, outside CI: the figures of a full-size e2e run (scripts/full_size_e2e.sh): our pipeline against one
 // reference directory written by scripts/fixtures/make_e2e_reference.py, as the parity tests compare it, but every
-// difference measured and printed (JSON) instead of asserted.
+// difference measured and printed (JSON) instead of asserted. Where the reference has every fusion mode (its
+// --fusions), each mode's features, scores and both choices too, on our proposals. MODELS (default
+// REFERENCE_DIR/models) picks another model directory with the same weights (e.g. `hybridgl models convert`'s); one
+// without SAM (a fusion-only check) takes the reference's proposals, and says so.
 //   npx tsx scripts/full_size_e2e_report.ts /work/fullsize/e2e/dog.jpg ../shared/data/images/dog.jpg
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { rleDecode, rleFromCounts } from '../bindings/rle.ts';
-import { loadModels } from '../src/models/loadModels.ts';
+import { rleDecode, rleEncode, rleFromCounts, type Rle } from '../bindings/rle.ts';
+import { loadModels, type ModelName } from '../src/models/loadModels.ts';
 import { coherenceScores, gemHeatmap } from '../src/pipeline/coherenceGuidance.ts';
+import { clipScores } from '../src/pipeline/clipScores.ts';
 import { computeHybridFeatures } from '../src/pipeline/hybridFeatures.ts';
 import { loadImage } from '../src/pipeline/image.ts';
 import { prepareGemInput, GEM_IMAGE_SIZE } from '../src/pipeline/preprocess.ts';
-import { generateProposals } from '../src/pipeline/proposals.ts';
-import { createSegmenter } from '../src/segmenter.ts';
+import { generateProposals, type Proposals } from '../src/pipeline/proposals.ts';
+import { createSegmenter, type PreparedImage, type Segmenter } from '../src/segmenter.ts';
+import type { Fusion } from '../src/models/loadModels.ts';
 import type { ParsedExpression } from '../src/text/parseExpression.ts';
 import { CLIP_VOCAB_PATH } from '../test/sharedData.ts';
 
@@ -35,11 +40,16 @@ function relErr(got: ArrayLike<number>, want: ArrayLike<number>): number {
 const maxAbs = (a: number[]) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 const vocabPath = process.env.HYBRIDGL_VOCAB ?? CLIP_VOCAB_PATH;
-const models = await loadModels(join(dir, 'models'), { device: 'cpu', precision: 'fp32', vocabPath });
+const modelsDir = process.env.MODELS ?? join(dir, 'models');
+const manifest = JSON.parse(readFileSync(join(modelsDir, 'manifest.json'), 'utf8')) as { files: Array<{ model: ModelName }> };
+const present = [...new Set(manifest.files.map((f) => f.model))];
+const models = await loadModels(modelsDir, { device: 'cpu', precision: 'fp32', vocabPath, models: present });
 const image = await loadImage(imagePath);
-const proposals = await generateProposals(image, models);
 const { height: h, width: w } = image;
-const out: Record<string, unknown> = { image: ref.image.name, proposals: { ours: proposals.count, reference: ref.proposals.length } };
+const ownSam = present.includes('sam_encoder');
+const proposals = ownSam ? await generateProposals(image, models) : referenceProposals();
+const out: Record<string, unknown> = { image: ref.image.name, models: modelsDir,
+  proposals: { source: ownSam ? 'ours' : 'the reference\'s (no SAM in the model directory)', ours: proposals.count, reference: ref.proposals.length } };
 const n = Math.min(proposals.count, ref.proposals.length);
 let pixels = 0, boxes = 0;
 const where: number[][] = [];
@@ -79,27 +89,68 @@ if (proposals.count === ref.proposals.length) {
     coherence = Math.max(coherence, relErr(c.coherence, e.score_gem));
   }
   Object.assign(out.relErr as object, { gemHeat448: heat448, coherence });
-  const segmenter = await createSegmenter({ models });
-  const prepared = await segmenter.prepare(imagePath);
+  // Every proposal a candidate: each one's CLIP score is compared.
+  const segmenter = await createSegmenter({ models, topK: Math.min(100, proposals.count) });
+  const rles = new Map<number, Rle>();
+  const prepared: PreparedImage = { image, proposals, features: hybrid.features, dim: hybrid.dim, gemPatches: patches, timings: {},
+    proposalRle: (i) => rles.get(i) ?? rles.set(i, rleEncode(proposals.masks.subarray(i * h * w, (i + 1) * h * w), h, w)).get(i)! };
+  out.expressions = await compareChoices(segmenter, prepared, ref.expressions);
+  if (ref.fusions) {
+    // Each mode's features on the prepared image's proposals, scored and chosen by the same segmenter code.
+    const fusions: Record<string, unknown> = {};
+    for (const [mode, f] of Object.entries(ref.fusions as Record<string, { features: { offset: number; shape: number[] }; expressions: Array<Record<string, never>> }>)) {
+      const feats = await computeHybridFeatures(prepared.image, prepared.proposals.masks, prepared.proposals.count, models, { fusion: mode as Fusion });
+      const want = f.expressions.map((c, i) => ({ ...ref.expressions[i], ...c }));
+      const rows = await compareChoices(segmenter, { ...prepared, features: feats.features }, want);
+      const negRelErr = want.map((e) => e.nouns.length ? relErr(clipScores(feats.features, feats.n, Float32Array.from(e.other_noun_features), models.logitScale), e.score_clip_neg) : 0);
+      fusions[mode] = { featuresRelErr: relErr(feats.features, tensor(f.features)),
+        pureSame: rows.filter((r) => r.pure[0] === r.pure[1]).length, guidedSame: rows.filter((r) => r.guided[0] === r.guided[1]).length,
+        of: rows.length, maxClipScoresRelErr: Math.max(...rows.map((r) => r.clipScoresRelErr)), maxClipNegRelErr: Math.max(...negRelErr),
+        maxRelationRelErr: Math.max(...rows.map((r) => r.relationRelErr)), maxFinalRelErr: Math.max(...rows.map((r) => r.finalRelErr)),
+        expressions: rows };
+    }
+    out.fusions = fusions;
+  }
+  await segmenter.dispose();
+}
+await models.dispose();
+out.peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+console.log(JSON.stringify(out, null, 1));
+
+/** The segmenter's scores and both choices for the reference's expressions (fixed parses) against the reference's. */
+async function compareChoices(segmenter: Segmenter, prepared: PreparedImage, expressions: Array<Record<string, never>>) {
   const parse = (e: Record<string, never>): ParsedExpression => ({
     tokens: (e.sentence as string).split(' '), sentence: e.sentence, nounPhrase: e.noun_phrase,
     headNoun: (e.noun_phrase as string).split(' ').at(-1)!, otherNounPhrases: e.other_noun_phrases, otherNouns: e.nouns,
     position: e.dirflag, relation: e.relaflag, parse: [] });
-  const results = await segmenter.segmentPrepared(prepared, ref.expressions.map((e: Record<string, never>) => ({ text: e.sentence, parse: parse(e) })));
-  out.expressions = results.map((r, i) => {
-    const e = ref.expressions[i];
-    const clip = new Array(proposals.count).fill(NaN), rel: number[] = [], fin: number[] = [], relW: number[] = [], finW: number[] = [];
+  const results = await segmenter.segmentPrepared(prepared, expressions.map((e) => ({ text: e.sentence, parse: parse(e) })));
+  return results.map((r, i) => {
+    const e = expressions[i] as Record<string, any>;
+    const clip = new Array(prepared.proposals.count).fill(NaN), rel: number[] = [], fin: number[] = [], relW: number[] = [], finW: number[] = [];
     for (const c of r.candidates) {
       clip[c.proposal] = c.clip;
       const at = e.maxidxs.indexOf(c.proposal);
       if (at >= 0) { rel.push(c.relation!); relW.push(e.topscores_softmax[at]); fin.push(c.final!); finW.push(e.topscores_final[at]); }
     }
     const seen = r.candidates.map((c) => c.proposal);
-    return { sentence: e.sentence, pure: [r.hybrid.proposal, e.max_index_hybrid], guided: [r.proposal, e.max_index_final],
-      clipScoresRelErr: relErr(seen.map((j) => clip[j]), seen.map((j) => e.score_clip[j])),
+    return { sentence: e.sentence as string, pure: [r.hybrid.proposal, e.max_index_hybrid], guided: [r.proposal, e.max_index_final],
+      candidates: seen.length, clipScoresRelErr: relErr(seen.map((j) => clip[j]), seen.map((j) => e.score_clip[j])),
       relationRelErr: relErr(rel, relW), finalRelErr: relErr(fin, finW) };
   });
-  await segmenter.dispose();
 }
-await models.dispose();
-console.log(JSON.stringify(out, null, 1));
+
+/** The reference's proposals as our stage's result (masks from the RLEs, boxes as recorded). */
+function referenceProposals(): Proposals {
+  const n = ref.proposals.length, masks = new Uint8Array(n * h * w);
+  const boxesXYWH = new Int32Array(4 * n), boxesXYXY = new Int32Array(4 * n);
+  ref.proposals.forEach((p: { rle: { counts: number[] }; bbox: number[] }, i: number) => {
+    masks.set(rleDecode(rleFromCounts(p.rle.counts, h, w)), i * h * w);
+    boxesXYWH.set(p.bbox, 4 * i);
+    boxesXYXY.set([p.bbox[0], p.bbox[1], p.bbox[0] + p.bbox[2], p.bbox[1] + p.bbox[3]], 4 * i);
+  });
+  return { count: n, masks, boxesXYWH, boxesXYXY, height: h, width: w,
+    predictedIoU: Float32Array.from(ref.proposals, (p: { predicted_iou: number }) => p.predicted_iou),
+    stabilityScore: Float32Array.from(ref.proposals, (p: { stability_score: number }) => p.stability_score),
+    pointCoords: Float64Array.from(ref.proposals.flatMap((p: { point: number[] }) => p.point)),
+    proposalIndex: Int32Array.from(ref.proposals, (_p: unknown, i: number) => i) };
+}

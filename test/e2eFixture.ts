@@ -36,7 +36,12 @@ export interface Reference {
   hybrid_features: Record<string, BinEntry>;
   gem_patch_features: BinEntry;
   expressions: Expression[];
+  /** Every fusion mode (make_e2e_reference.py --fusions): its features and, per expression, its scores and choices. */
+  fusions?: Record<string, { features: BinEntry; expressions: FusionChoice[] }>;
 }
+export type FusionChoice = Pick<Expression, 'score_clip' | 'score_clip_neg' | 'softmax_clip' | 'softmax_clip_neg' | 'k1' |
+  'k2' | 'maxidxs' | 'max_neg_idxs' | 'topscores_raw' | 'topscores_softmax' | 'topscores_final' | 'max_index_hybrid' |
+  'max_index_final'>;
 
 export const ref = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8'),
   // The script writes NaN (the reference's 0/0 and its cosine against a zero vector) as null.

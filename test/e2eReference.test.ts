@@ -1,7 +1,7 @@
 // Spec §2-§8: the end-to-end reference fixture (scripts/fixtures/make_e2e_reference.py) against the TS stages that
 // exist on their own (CLIP scores, relation guidance, selection), the proposals' own consistency and the ONNX models.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rleDecode, rleFromCounts } from '../bindings/rle.ts';
@@ -9,7 +9,7 @@ import { DIR, IMAGE, ref, bin, tensor, relErr } from './e2eFixture.ts';
 import { argmax, clipScores, softmax, topK } from '../src/pipeline/clipScores.js';
 import { relationGuidance } from '../src/pipeline/relationGuidance.js';
 import { selectGuided } from '../src/pipeline/selection.js';
-import { loadModels, type Models } from '../src/models/loadModels.js';
+import { loadModels, type Fusion, type ModelName, type Models } from '../src/models/loadModels.js';
 import { loadImage } from '../src/pipeline/image.js';
 import { prepareSamInput } from '../src/pipeline/preprocess.js';
 
@@ -46,6 +46,33 @@ describe('e2e reference fixture: pure-TS stages', () => {
         const sel = selectGuided({ top: r.top, t: e.topscores_softmax, coherence: e.score_gem });
         expect(relErr(sel.scores, e.topscores_final)).toBeLessThan(1e-6);
         expect(sel.index).toBe(e.max_index_final);
+      });
+    });
+  }
+});
+
+// Full-size runs with --fusions only (the CI fixture has G2L alone): each mode's scores and both choices from its
+// reference features, through our stages.
+describe.skipIf(!ref.fusions)('e2e reference fixture: every fusion mode, pure-TS stages', () => {
+  for (const [mode, f] of Object.entries(ref.fusions ?? {})) {
+    it(`${mode}: CLIP scores, top-k, relation guidance and both choices of every expression`, () => {
+      const feats = tensor(f.features).data;
+      expect(f.expressions).toHaveLength(ref.expressions.length);
+      f.expressions.forEach((c, i) => {
+        const e = ref.expressions[i];
+        expect(relErr(clipScores(feats, N, Float32Array.from(e.text_ensemble), 100.00000762939453), c.score_clip)).toBeLessThan(1e-5);
+        expect(argmax(c.score_clip)).toBe(c.max_index_hybrid);
+        expect(topK(c.softmax_clip, c.k1)).toEqual(c.maxidxs);
+        if (e.nouns.length) {
+          expect(relErr(clipScores(feats, N, Float32Array.from(e.other_noun_features), 100.00000762939453), c.score_clip_neg)).toBeLessThan(1e-5);
+          expect(topK(c.softmax_clip_neg, c.k2)).toEqual(c.max_neg_idxs);
+        }
+        const r = relationGuidance({ p: c.softmax_clip, q: c.softmax_clip_neg, boxesXYWH: boxes,
+          hasOtherNouns: e.nouns.length > 0, relation: e.relaflag, k1: c.k1, k2: c.k2 });
+        expect(relErr(r.t, c.topscores_softmax)).toBeLessThan(1e-6);
+        const sel = selectGuided({ top: r.top, t: c.topscores_softmax, coherence: e.score_gem });
+        expect(relErr(sel.scores, c.topscores_final)).toBeLessThan(1e-6);
+        expect(sel.index).toBe(c.max_index_final);
       });
     });
   }
@@ -93,16 +120,21 @@ describe('e2e reference fixture: proposals', () => {
   });
 });
 
+// A fusion-only full-size run (make_e2e_reference.py --no-sam-export) has no SAM graphs.
+const manifest = JSON.parse(readFileSync(join(DIR, 'models', 'manifest.json'), 'utf8')) as { files: Array<{ model: ModelName }> };
+const present = [...new Set(manifest.files.map((f) => f.model))];
+const hasSam = present.includes('sam_encoder');
+
 describe('e2e reference fixture: ONNX models (fp32, CPU)', () => {
   let models: Models;
   beforeAll(async () => {
-    models = await loadModels(join(DIR, 'models'), { device: 'cpu', precision: 'fp32' });
+    models = await loadModels(join(DIR, 'models'), { device: 'cpu', precision: 'fp32', models: present });
   }, 120_000);
   afterAll(() => models?.dispose());
 
   const ids = (rows: number[][]) => ({ data: Int32Array.from(rows.flat()), dims: [rows.length, 77] });
 
-  it.skipIf(!existsSync(IMAGE))('loadImage decodes the photo as PIL does and SAM reproduces the reference IoU predictions', async () => {
+  it.skipIf(!existsSync(IMAGE) || !hasSam)('loadImage decodes the photo as PIL does and SAM reproduces the reference IoU predictions', async () => {
     const img = await loadImage(IMAGE);
     expect([img.height, img.width]).toEqual([ref.image.height, ref.image.width]);
     expect(createHash('sha256').update(img.rgb).digest('hex')).toBe(ref.image.rgb_sha256);
@@ -145,6 +177,22 @@ describe('e2e reference fixture: ONNX models (fp32, CPU)', () => {
     const dim = feats.dims[1];
     expect(relErr(feats.data, g2l.data.subarray(0, k * dim))).toBeLessThan(1e-5);
   }, 120_000);
+
+  // Full-size runs with --fusions: each head on the first proposals' reference inputs (every mode treats each proposal
+  // on its own, so the first rows of the features are theirs alone).
+  for (const [mode, f] of Object.entries(ref.fusions ?? {})) {
+    it(`clip_trunk + ${mode} head reproduce the ${mode} features of the first proposals`, async () => {
+      const k = ref.clip_inputs.count;
+      const local = tensor(ref.clip_inputs.local), global = tensor(ref.clip_inputs.global);
+      const tokens = await models.clipTrunk({ data: new Float32Array([...local.data, ...global.data]), dims: [2 * k, 3, 224, 224] });
+      const row = tokens.dims.slice(1).reduce((a, b) => a * b, 1);
+      const feats = await models.clipHead(
+        { data: tokens.data.slice(0, k * row), dims: [k, ...tokens.dims.slice(1)] },
+        { data: tokens.data.slice(k * row), dims: [k, ...tokens.dims.slice(1)] },
+        mode === 'crop' ? null : { data: tensor(ref.mask_grid).data.slice(0, k * 196), dims: [k, 14, 14] }, mode as Fusion);
+      expect(relErr(feats.data, tensor(f.features).data.subarray(0, k * feats.dims[1]))).toBeLessThan(1e-5);
+    }, 120_000);
+  }
 
   it('gem_visual on the GEM input reproduces the patch features and the 448×448 heatmap', async () => {
     const e = ref.image.gem_resized_uint8;

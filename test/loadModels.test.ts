@@ -91,10 +91,12 @@ describe('loadModels on the tiny fixtures (fp32, CPU)', () => {
       // token_masking broadcasts a batch of one token row over the masks: that input is not split.
       const one = { data: tokens.data.slice(0, tokens.data.length / 3), dims: [1, ...tokens.dims.slice(1)] };
       expect(await split.clipHead(one, null, grid, 'token_masking')).toEqual(await whole.clipHead(one, null, grid, 'token_masking'));
-      // The calls made: 5 prompts in 2 + 2 + 1, 3 images in 2 + 1, 3 masks in 2 + 1, then 1 + 1 + 1.
+      // A token row per mask (the pipeline's local stream) is split with the masks.
+      expect(await split.clipHead(tokens, null, grid, 'token_masking')).toEqual(await whole.clipHead(tokens, null, grid, 'token_masking'));
+      // The calls made: 5 prompts in 2 + 2 + 1, 3 images in 2 + 1, 3 masks in 2 + 1, then 1 + 1 + 1 twice.
       const runs = Object.fromEntries((await split.endProfiling()).map((p) =>
         [p.model, readOrtProfile(p.path).filter((e) => e.cat === 'Session' && e.name === 'model_run').length]));
-      expect(runs).toEqual({ sam_decoder: 3, clip_trunk: 2, clip_head_g2l: 2, clip_head_token_masking: 3 });
+      expect(runs).toEqual({ sam_decoder: 3, clip_trunk: 2, clip_head_g2l: 2, clip_head_token_masking: 6 });
     } finally {
       await whole.dispose();
       await split.dispose();

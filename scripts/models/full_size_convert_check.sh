@@ -40,36 +40,7 @@ timed "export-$ARCH" $PY models/export.py --sam-checkpoint "$CK/sam_$ARCH.pth" -
   --fp16 $FP16 --vocab models/vocab/bpe_simple_vocab_16e6.txt.gz
 timed "convert-$ARCH" node bin/hybridgl.js models convert --sam "$CK/sam_$ARCH.pth" --clip "$CK/clip_vit_b_16.pt" \
   --out "$OUT/$ARCH-models" --precision fp32,fp16
-node -e '
-const [exported, converted] = process.argv.slice(1).map((d) => require(`${d}/manifest.json`));
-const made = new Map(converted.files.map((f) => [f.name, f]));
-let bad = 0;
-for (const e of exported.files) {
-  const c = made.get(e.name);
-  const same = c && c.sha256 === e.sha256 && c.bytes === e.bytes &&
-    JSON.stringify(c.externalData ?? null) === JSON.stringify(e.externalData ?? null);
-  if (!same) bad++;
-  console.log(`${same ? "same" : "DIFFERENT"} ${e.name} ${e.bytes} B sha256 ${e.sha256.slice(0, 16)}…` +
-    (e.externalData ? ` + ${e.externalData.name} ${e.externalData.bytes} B sha256 ${e.externalData.sha256.slice(0, 16)}…` : ""));
-}
-if (bad) { console.error(`${bad} of ${exported.files.length} graphs differ`); process.exit(1); }
-console.log(`all ${exported.files.length} graphs of export.py equal the converted ones`);
-' "$(realpath "$OUT/$ARCH-export")" "$(realpath "$OUT/$ARCH-models")" || {
-  for d in export models; do $PY scripts/fixtures/graph_tensors.py "$OUT/$ARCH-$d" "$OUT/logs/tensors-$d.json"; done
-  $PY -c 'import json, sys
-a, b = (json.load(open(f)) for f in sys.argv[1:])
-bad = 0
-for name, want in a.items():
-    got = b.get(name, [])
-    diff = [i for i in range(max(len(want), len(got))) if want[i:i + 1] != got[i:i + 1]]
-    if diff:
-        bad += 1
-        print(f"{name}: {len(diff)} of {len(want)} tensors differ, first #{diff[0]}: export.py {want[diff[0]]}, converted {got[diff[0]:diff[0] + 1]}")
-if bad:
-    sys.exit(1)
-print("the graphs that differ read the same tensors (export.py shares equal initializers through Identity nodes)")
-' "$OUT/logs/tensors-export.json" "$OUT/logs/tensors-models.json" || exit 1
-}
+sh scripts/models/compare_model_dirs.sh "$OUT/$ARCH-export" "$OUT/$ARCH-models" "$OUT/logs"
 if [ "$SEGMENT" = 1 ]; then
   for d in export models; do
     rm -f "$OUT/segment-$d.json"

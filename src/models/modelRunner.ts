@@ -74,8 +74,12 @@ export function createModelRunner(sessions: ModelSessions, settings: RunnerSetti
     const tensors = file.inputs.map((spec, i) => toOrt(args[i], spec, name));
     // The inputs batched with the outputs (same symbolic first size): those split into calls of `per` rows.
     const batchName = file.outputs[0].shape[0];
-    const batched = file.inputs.map((spec) => typeof batchName === 'string' && spec.shape[0] === batchName);
-    const n = tensors.find((_, i) => batched[i])?.dims[0] ?? 0;
+    const sameBatch = file.inputs.map((spec) => typeof batchName === 'string' && spec.shape[0] === batchName);
+    const n = tensors.find((_, i) => sameBatch[i])?.dims[0] ?? 0;
+    // An input with a batch of its own (token_masking's and attn_masking's tokens: one row broadcast over the masks,
+    // or a row per mask) is split with the others where it has a row per output row.
+    const batched = file.inputs.map((spec, i) => sameBatch[i] ||
+      (typeof batchName === 'string' && typeof spec.shape[0] === 'string' && n > 1 && tensors[i].dims[0] === n));
     const per = rows[name] ?? Infinity;
     allocator.beforeCall(name);
     const parts: ort.InferenceSession.OnnxValueMapType[] = [];
