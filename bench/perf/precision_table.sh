@@ -1,6 +1,6 @@
 #!/bin/sh
 # Times each reduced-precision variant of the full-size graphs against fp32 on ONNX Runtime's CPU provider
-# (2 threads): per-run times and the output's agreement (README, Performance, "Reduced precision on CPU").
+# (2 threads): per-run times and the output's agreement (CHANGELOG.md, History: "Reduced precision on CPU").
 # usage: bench/perf/precision_table.sh MODELS_DIR OUT_DIR [model ...]   (heavy: run it under the timing lock)
 # Needs Debian's python3-onnx for the variants (measurement only).
 set -e
