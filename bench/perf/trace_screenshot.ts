@@ -4,7 +4,7 @@
 // (ui.perfetto.dev) needs the network; Debian's Chromium 156 does not open chrome://tracing
 // (ERR_FAILED, even with its internal debugging pages enabled).
 //   npx tsx bench/perf/trace_screenshot.ts TRACE.json OUT.png [--track NAME] [--view VIEW] [--speedscope DIR]
-//     [--width W --height H] [--list]
+//     [--width W --height H] [--list] [--args]
 // NAME: part of the track's name (e.g. sam_encoder: ONNX Runtime's per-node profile of that session; default: the
 // first track; --list prints them all); VIEW: speedscope's time-ordered (default), left-heavy or sandwich; DIR: an
 // unpacked speedscope package (default: `npm pack speedscope@1.25.0` into a temporary folder).
@@ -19,7 +19,7 @@ import { chromium } from 'playwright-core';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { track: { type: 'string' }, view: { type: 'string' }, list: { type: 'boolean' }, speedscope: { type: 'string' }, width: { type: 'string' }, height: { type: 'string' } },
+  options: { track: { type: 'string' }, view: { type: 'string' }, list: { type: 'boolean' }, args: { type: 'boolean' }, speedscope: { type: 'string' }, width: { type: 'string' }, height: { type: 'string' } },
 });
 const [tracePath, pngPath] = positionals;
 if (!tracePath || !pngPath) throw new Error('usage: trace_screenshot.ts TRACE.json OUT.png [--track NAME] [--speedscope DIR]');
@@ -35,13 +35,23 @@ function speedscopeApp(): string {
 const app = speedscopeApp();
 if (!existsSync(join(app, 'index.html'))) throw new Error(`${app} has no speedscope index.html`);
 
+// speedscope has no panel for an event's args and writes them into its name; Perfetto shows them apart. So the
+// picture gets the events without args (the names the trace gives people) unless --args asks for them.
+const traceBody = (): Buffer => {
+  const raw = readFileSync(tracePath);
+  if (values.args) return raw;
+  const trace = JSON.parse(raw.toString('utf8')) as { traceEvents?: Array<Record<string, unknown>> } | Array<Record<string, unknown>>;
+  const events = Array.isArray(trace) ? trace : trace.traceEvents ?? [];
+  for (const e of events) if (e.ph !== 'M') delete e.args;
+  return Buffer.from(JSON.stringify(trace));
+};
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm', '.woff2': 'font/woff2', '.png': 'image/png' };
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
   const file = path === '/trace.json' ? tracePath : join(app, normalize(path === '/' ? '/index.html' : path));
   if (!file.startsWith(app) && file !== tracePath) return void res.writeHead(403).end();
   try {
-    const body = readFileSync(file);
+    const body = file === tracePath ? traceBody() : readFileSync(file);
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
   } catch {
     res.writeHead(404).end();
