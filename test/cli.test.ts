@@ -111,4 +111,16 @@ describe('hybridgl command line', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('runs the native micro-benchmarks a filter names with bench --kernels, and refuses a filter naming none', async () => {
+    const r = await cli(['bench', '--kernels', 'tokenizer']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^## tokenizer$/m);
+    expect(r.stdout).not.toMatch(/^## sam_post$/m);
+    expect(r.stdout).toMatch(/texts\/s/);
+    const typo = await cli(['bench', '--kernels', 'tokeniser', 'tokenizer']);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/no benchmark matches 'tokeniser' \(have: .*tokenizer/);
+    expect(typo.stdout).not.toMatch(/## tokenizer/);
+  });
 });
