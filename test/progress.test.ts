@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { byteProgressBars, createProgress, imageProgressText } from '../src/cli/progress.ts';
+import { byteProgressBars, createProgress, formatRate, imageProgressText } from '../src/cli/progress.ts';
 import type { ImageProgress } from '../src/eval/evalLoop.ts';
 import { runPhraseCutEval } from '../src/eval/phraseCutEval.ts';
 import { writeSynthPhraseCut } from '../src/eval/synthPhraseCut.ts';
@@ -25,6 +25,15 @@ describe('progress line', () => {
     const { lines, stream } = sink();
     createProgress('phrasecut test', stream)(10, 40, true, imageProgressText(p));
     expect(lines).toEqual([expect.stringMatching(/^phrasecut test \[######\.+\] 10\/40 25\.0% .* · image 3\/120: SAM crop 2\/5, points 4096\/8192, ETA 1m00s\n$/)]);
+  });
+
+  it('gives the rate a second, a minute or an hour, so a slow run shows one, from the count at its first report', () => {
+    expect([formatRate(0), formatRate(NaN), formatRate(2.345), formatRate(0.05), formatRate(1 / 7200)])
+      .toEqual(['--/s', '--/s', '2.3/s', '3.0/min', '0.5/h']);
+    const { lines, stream } = sink();
+    const progress = createProgress('refcoco val', stream);
+    progress(3, 10, true);  // resumed with 3 done: the rate counts from here
+    expect(lines[0]).toMatch(/ 3\/10 30\.0% --\/s ETA --\n$/);
   });
 
   it('draws a bar in MB per label of models convert and fetch, ending its line at the final report', () => {
@@ -59,8 +68,10 @@ describe.skipIf(!existsSync(VOCAB))('PhraseCut eval: progress within an image (s
       expect(mine.map((w) => [w.sam.crop, w.sam.points])).toEqual([[1, 8], [1, 16], [2, 20], [3, 24], [4, 28], [5, 32]]);
       for (const w of mine) expect([w.images, w.sam.crops, w.sam.pointsTotal]).toEqual([2, 5, 32]);
     }
+    // The count before any work first (the rate's baseline), then one report per image.
     const perImage = events.filter(([, , w]) => !w);
-    expect(perImage.length).toBe(2);
+    expect(perImage.length).toBe(3);
+    expect(events[0]).toEqual([0, perImage[0][1], undefined]);
     expect(perImage.at(-1)![0]).toBe(perImage.at(-1)![1]);
   });
 });

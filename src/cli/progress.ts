@@ -25,7 +25,7 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
     const pct = total > 0 ? ((100 * done) / total).toFixed(1) : '100.0';
     const width = 24, filled = total > 0 ? Math.round((width * done) / total) : width;
     const bar = '#'.repeat(filled) + '.'.repeat(width - filled);
-    const text = `${label} [${bar}] ${done}/${total} ${pct}% ${rate.toFixed(2)}/s ETA ${formatDuration(eta)}${detail ? ` · ${detail}` : ''}`;
+    const text = `${label} [${bar}] ${done}/${total} ${pct}% ${formatRate(rate)} ETA ${formatDuration(eta)}${detail ? ` · ${detail}` : ''}`;
     // On a terminal the line is redrawn in place: clear what a longer line before it left.
     stream.write(stream.isTTY ? `\r${text}\x1b[K${final ? '\n' : ''}` : `${text}\n`);
   };
@@ -41,6 +41,15 @@ export function byteProgressBars(stream: NodeJS.WriteStream = process.stderr): (
     bar(mb(p.doneBytes), mb(p.totalBytes), p.final);
     if (p.final) bars.delete(p.label);
   };
+}
+
+/** Items a second, or a minute or an hour where fewer than one a second or a minute come (a vit_h eval on a CPU
+ *  scores a sentence or two a minute: `0.00/s` would say nothing). */
+export function formatRate(perSecond: number): string {
+  if (!(perSecond > 0)) return '--/s';
+  if (perSecond >= 1) return `${perSecond.toFixed(1)}/s`;
+  if (perSecond * 60 >= 1) return `${(perSecond * 60).toFixed(1)}/min`;
+  return `${(perSecond * 3600).toFixed(1)}/h`;
 }
 
 export function formatDuration(secs: number): string {

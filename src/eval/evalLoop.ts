@@ -158,6 +158,8 @@ export async function runEvalLoop(
     return p;
   };
   let next = pending.length > 0 ? ahead(pending[0], 0) : null;
+  // The count before any work: the rate and ETA then cover the first image too (and, resumed, only this run's work).
+  onProgress?.(done, total);
   for (let gi = 0; gi < pending.length; gi++) {
     const group = pending[gi];
     const current = await next!;
