@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 
 import { byteProgressBars, createProgress, formatRate, imageProgressText } from '../src/cli/progress.ts';
 import type { ImageProgress } from '../src/eval/evalLoop.ts';
@@ -34,6 +34,21 @@ describe('progress line', () => {
     const progress = createProgress('refcoco val', stream);
     progress(3, 10, true);  // resumed with 3 done: the rate counts from here
     expect(lines[0]).toMatch(/ 3\/10 30\.0% --\/s ETA --\n$/);
+  });
+
+  it('counts the rate from the first report\'s time, not from before the models loaded', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const { lines, stream } = sink();
+      const progress = createProgress('refcoco val', stream);
+      vi.advanceTimersByTime(100_000);  // loading the models
+      progress(0, 10);
+      vi.advanceTimersByTime(60_000);
+      progress(6, 10, true);
+      expect(lines[1]).toMatch(/ 6\/10 60\.0% 6\.0\/min ETA 40s\n$/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('draws a bar in MB per label of models convert and fetch, ending its line at the final report', () => {

@@ -11,12 +11,15 @@ export function imageProgressText(p: ImageProgress): string {
 }
 
 export function createProgress(label: string, stream: NodeJS.WriteStream = process.stderr) {
-  const start = performance.now();
-  let last = 0, startDone = -1;
+  // The first report is the baseline of the rate: its count and its time (not the time before models load).
+  let start = 0, last = 0, startDone = -1;
   /** `detail`: more on where the run is, after the counts (e.g. imageProgressText). */
   return (done: number, total: number, final = false, detail?: string) => {
     const now = performance.now();
-    if (startDone < 0) startDone = done;
+    if (startDone < 0) {
+      startDone = done;
+      start = now;
+    }
     if (!final && !stream.isTTY && now - last < 5000) return;
     last = now;
     const secs = (now - start) / 1000;
