@@ -91,10 +91,13 @@ export interface NativeAddon {
   rleToCounts(counts: string[], sizes: Uint32Array, name: string): Uint32Array;
 
   gaussianBlur: Offloadable<[rgb: Uint8Array, height: number, width: number], Uint8Array>;
-  /** global/local: arrays to write into (n×3×size×size, Uint16Array of half bits when half), else new ones. */
+  /** global/local: arrays to write into (n×3×size×size, Uint16Array of half bits when half), else new ones;
+   *  localSource: 3×height×width floats in the place of the normalised rgb inside the local image's masks. */
   buildClipInputs: {
-    (...args: [...ClipInputArgs, async: false, global?: ClipOut, local?: ClipOut]): { global: ClipOut; local: ClipOut };
-    (...args: [...ClipInputArgs, async: true, global?: ClipOut, local?: ClipOut]): Promise<{ global: ClipOut; local: ClipOut }>;
+    (...args: [...ClipInputArgs, async: false, global?: ClipOut, local?: ClipOut, localSource?: Float32Array]):
+      { global: ClipOut; local: ClipOut };
+    (...args: [...ClipInputArgs, async: true, global?: ClipOut, local?: ClipOut, localSource?: Float32Array]):
+      Promise<{ global: ClipOut; local: ClipOut }>;
   };
   poolMasksToGrid: Offloadable<[masks: Uint8Array, n: number, height: number, width: number, grid: number,
     mode: 'bilinear' | 'area'], Float32Array>;

@@ -2,7 +2,7 @@
 // outside, ImageNet-normalised) and the local image (ImageNet-normalised inside, the CLIP mean outside: QUIRK
 // local-fill), each resized bilinear without antialias to size×size.
 import { native } from './native.ts';
-import { checkElements, checkInt, checkMaskBatch, checkOptions, checkUint8 } from './validate.ts';
+import { checkElements, checkFloat32, checkInt, checkMaskBatch, checkOptions, checkUint8 } from './validate.ts';
 
 export interface ClipInputsOptions {
   /** 'float32' (default) or 'float16' (IEEE half bits in a Uint16Array, round to nearest even). */
@@ -14,6 +14,11 @@ export interface ClipInputsOptions {
    * images to skip the page faults of fresh memory. New arrays by default.
    */
   out?: { global: Float32Array | Uint16Array; local: Float32Array | Uint16Array };
+  /**
+   * 3×H×W float32 (CHW) in the place of the ImageNet-normalised rgb inside each mask of the local image; every value
+   * finite. PhraseCut's loop (spec §10) feeds its photo resized to a shorter side of 800 and back. Default: the rgb.
+   */
+  localSource?: Float32Array;
 }
 
 export interface ClipInputs<T extends Float32Array | Uint16Array = Float32Array | Uint16Array> {
@@ -51,8 +56,13 @@ function clipArgs(
       if (arr.length !== count) throw new RangeError(`out.${key} has length ${arr.length}, expected ${count}`);
     }
   }
+  if (options.localSource !== undefined) checkFloat32(options.localSource, 'localSource', 3 * height * width);
   const half = dtype === 'float16';
-  return { args: [rgb, blurred, masks, n, height, width, size, half] as const, out: [out?.global, out?.local] as const, size };
+  return {
+    args: [rgb, blurred, masks, n, height, width, size, half] as const,
+    rest: [out?.global, out?.local, options.localSource] as const,
+    size,
+  };
 }
 
 /**
@@ -68,8 +78,8 @@ export function buildClipInputs(
   width: number,
   options: ClipInputsOptions = {},
 ): ClipInputs {
-  const { args, out, size } = clipArgs(rgb, blurred, masks, n, height, width, options);
-  const r = native.buildClipInputs(...args, false, ...out);
+  const { args, rest, size } = clipArgs(rgb, blurred, masks, n, height, width, options);
+  const r = native.buildClipInputs(...args, false, ...rest);
   return { global: r.global, local: r.local, shape: [n, 3, size, size] };
 }
 
@@ -83,7 +93,7 @@ export async function buildClipInputsAsync(
   width: number,
   options: ClipInputsOptions = {},
 ): Promise<ClipInputs> {
-  const { args, out, size } = clipArgs(rgb, blurred, masks, n, height, width, options);
-  const r = await native.buildClipInputs(...args, true, ...out);
+  const { args, rest, size } = clipArgs(rgb, blurred, masks, n, height, width, options);
+  const r = await native.buildClipInputs(...args, true, ...rest);
   return { global: r.global, local: r.local, shape: [n, 3, size, size] };
 }

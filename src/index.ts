@@ -96,6 +96,7 @@ export { prepareGemInput, prepareImageNetImage, prepareSamInput } from './pipeli
 export type { RgbImage } from './pipeline/preprocess.ts';
 export { generateProposals } from './pipeline/proposals.ts';
 export { computeHybridFeatures } from './pipeline/hybridFeatures.ts';
+export { phraseCutLocalSource } from './pipeline/phraseCutLocal.ts';
 export { argmax, clipScores, softmax, topK } from './pipeline/clipScores.ts';
 export { relationGuidance, relationTerm } from './pipeline/relationGuidance.ts';
 export { coherenceScores, gemHeatmap } from './pipeline/coherenceGuidance.ts';

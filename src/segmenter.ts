@@ -8,7 +8,8 @@ import { HEAD_MODELS, loadModels, type Fusion, type ModelName, type Models } fro
 import { scoreExpression, type ProposalScores, type ScoringSettings } from './pipeline/expressionScores.ts';
 import { computeHybridFeatures } from './pipeline/hybridFeatures.ts';
 import { checkDecodeOptions, loadImage, type ImageInput } from './pipeline/image.ts';
-import { checkImageBudget, checkMaxPixels, DEFAULT_MAX_PIXELS } from './pipeline/imageBudget.ts';
+import { checkImageBudget, checkMaxPixels, DEFAULT_MAX_PIXELS, ImageBudgetError } from './pipeline/imageBudget.ts';
+import { phraseCutLocalSource } from './pipeline/phraseCutLocal.ts';
 import { prepareGemInput, GEM_IMAGE_SIZE, SAM_IMAGE_SIZE, type RgbImage } from './pipeline/preprocess.ts';
 import { generateProposals, type Proposals } from './pipeline/proposals.ts';
 import type { AmgProgress } from './pipeline/samCrops.ts';
@@ -271,12 +272,22 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
       throw new SegmentError('badInput', err instanceof Error ? err.message : String(err));
     }
     checkImageShape(image);
+    // Before SAM, so that a photo too thin for it fails at once rather than after minutes of proposals.
+    let localSource: Float32Array | undefined;
+    if (options.localImage === 'resized-800') {
+      try {
+        localSource = await timed(timings, 'localImage', () => phraseCutLocalSource(image, maxPixels));
+      } catch (err) {
+        if (err instanceof ImageBudgetError) throw new SegmentError('badInput', err.message);
+        throw err;
+      }
+    }
     const proposals = await generateProposals(image, models, options.proposals, timings, prepareOptions.onSamProgress);
     if (proposals.count === 0) {
       throw new SegmentError('noProposal', `no SAM proposal survived the filters for this ${image.height}×${image.width} image`);
     }
     const hybrid = await computeHybridFeatures(image, proposals.masks, proposals.count, models,
-      { fusion, maskGrid: quirks.aliasedPool ? 'bilinear' : 'area' }, timings);
+      { fusion, maskGrid: quirks.aliasedPool ? 'bilinear' : 'area', ...(localSource ? { localSource } : {}) }, timings);
     const gemPatches = guidance
       ? await timed(timings, 'gem', async () =>
         (await models.gemVisual({ data: prepareGemInput(image), dims: [1, 3, GEM_IMAGE_SIZE, GEM_IMAGE_SIZE] })).data)

@@ -27,6 +27,12 @@ export interface SegmenterOptions {
   quirks?: { rightNever?: boolean; aliasedPool?: boolean; nanCoherence?: boolean };
   /** SAM automatic mask generation settings; the defaults are the reference's. */
   proposals?: ProposalOptions;
+  /**
+   * What the local CLIP image shows inside each mask (spec §3, §10): 'photo' (default, the RefCOCO loop's), or
+   * 'resized-800', PhraseCut's loop (QUIRK phrasecut-local-resize): the photo resized to a shorter side of 800
+   * (Pillow bilinear), normalised, and resized back (bilinear, no antialias). The PhraseCut eval sets it.
+   */
+  localImage?: 'photo' | 'resized-800';
   /** Image decoding; the defaults are PIL's (QUIRK pil-decode: ICC and EXIF orientation ignored). */
   decode?: DecodeOptions;
   /** Weight of coherence against the relation term in the final score (the reference's alpha). */

@@ -78,6 +78,7 @@ export function checkSegmenterOptions(options: unknown): asserts options is Segm
   oneOf(options.device, 'options.device', ['auto', 'cpu', 'cuda']);
   oneOf(options.precision, 'options.precision', ['fp32', 'fp16']);
   oneOf(options.fusion, 'options.fusion', Object.keys(HEAD_MODELS));
+  oneOf(options.localImage, 'options.localImage', ['photo', 'resized-800']);
   if (options.vocabPath !== undefined && (typeof options.vocabPath !== 'string' || options.vocabPath === '')) {
     throw new TypeError(`options.vocabPath must be a file path, got ${describe(options.vocabPath)}`);
   }

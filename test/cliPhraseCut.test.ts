@@ -54,7 +54,7 @@ describe.skipIf(!existsSync(CLIP_VOCAB_PATH))('hybridgl eval --dataset phrasecut
     expect(rows).toHaveLength(4);
     expect(summary.sentences).toBe(4);
     expect(rows.map((x) => x.task_id)).toEqual(['2001__0', '2001__1', '2002__0', '2002__1']);
-    expect(JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')).settings).toMatchObject({ dataset: 'phrasecut', split: 'test', sam: { pointsPerSide: 2 } });
+    expect(JSON.parse(readFileSync(join(full, 'run.json'), 'utf8')).settings).toMatchObject({ dataset: 'phrasecut', split: 'test', sam: { pointsPerSide: 2 }, localImage: 'resized-800' });
 
     const slurm = await cli([...base, '--out', join(dir, 'shard-0'), '--shard', 'auto'],
       { SLURM_ARRAY_TASK_ID: '0', SLURM_ARRAY_TASK_MIN: '0', SLURM_ARRAY_TASK_COUNT: '2' });

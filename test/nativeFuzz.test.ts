@@ -198,10 +198,11 @@ const RAW: Record<string, Spec> = {
   buildClipInputs: {
     valid: (r) => {
       const { n, h, w, m } = masksOf(r);
-      return [bytes(r, h * w * 3), bytes(r, h * w * 3), m, n, h, w, r.int(1, 8), r.chance(0.5), r.chance(0.5)];
+      const args: unknown[] = [bytes(r, h * w * 3), bytes(r, h * w * 3), m, n, h, w, r.int(1, 8), r.chance(0.5), r.chance(0.5)];
+      return r.chance(0.5) ? [...args, undefined, undefined, floats(r, 3 * h * w)] : args;
     },
     names: ['rgb', 'blurred', 'masks', 'n', 'height', 'width', 'size', 'half', 'async', 'out.global', 'out.local',
-      'buildClipInputs'],
+      'localSource', 'buildClipInputs'],
   },
   poolMasksToGrid: {
     valid: (r) => {
@@ -297,10 +298,11 @@ const BOUND: Record<string, Record<string, Spec>> = {
   clipInputs: Object.fromEntries(['buildClipInputs', 'buildClipInputsAsync'].map((k) => [k, {
     valid: (r: Rng) => {
       const { n, h, w, m } = masksOf(r);
-      return [bytes(r, h * w * 3), bytes(r, h * w * 3), m, n, h, w,
-        { size: r.int(1, 8), dtype: r.pick(['float32', 'float16']) }];
+      return [bytes(r, h * w * 3), bytes(r, h * w * 3), m, n, h, w, {
+        size: r.int(1, 8), dtype: r.pick(['float32', 'float16']), ...(r.chance(0.5) ? { localSource: floats(r, 3 * h * w) } : {}),
+      }];
     },
-    names: ['rgb', 'blurred', 'masks', 'n', 'height', 'width', 'size', 'dtype', 'out', 'options'],
+    names: ['rgb', 'blurred', 'masks', 'n', 'height', 'width', 'size', 'dtype', 'out', 'localSource', 'options'],
   }])),
   gaussianBlur: Object.fromEntries(['gaussianBlur', 'gaussianBlurAsync'].map((k) => [k, {
     valid: (r: Rng) => { const h = dim(r), w = dim(r); return [bytes(r, h * w * 3), h, w]; },

@@ -30,6 +30,7 @@ describe('createSegmenter options', () => {
       [{ models, guidance: 'no' }, TypeError, /options\.guidance must be true or false, got the string "no"/],
       [{ models, fusion: '__proto__' }, TypeError, /options\.fusion must be one of 'G2L'/],
       [{ models, device: 'gpu' }, TypeError, /options\.device must be one of 'auto', 'cpu', 'cuda'/],
+      [{ models, localImage: 'resized' }, TypeError, /options\.localImage must be one of 'photo', 'resized-800', got the string "resized"/],
       [{ models, precision: 'fp8' }, TypeError, /options\.precision/],
       [{ models, vocabPath: 7 }, TypeError, /options\.vocabPath/],
       [{ models, textCacheLimit: -1 }, RangeError, /options\.textCacheLimit/],
@@ -84,7 +85,7 @@ describe('createSegmenter options', () => {
     const r = rng(2806);
     const pick = <T>(xs: T[]) => xs[Math.floor(r() * xs.length)];
     const junk = () => pick<unknown>([undefined, null, -1, 0, 1, 3, 0.5, NaN, Infinity, -Infinity, 1e300, '5', '', 'G2L', 'cpu', 'fp16', true, false, [], {}, { k1: 1 }]);
-    const keys = ['topK', 'alpha', 'guidance', 'fusion', 'device', 'precision', 'vocabPath', 'textCacheLimit', 'quirks', 'proposals', 'decode', 'load'];
+    const keys = ['topK', 'alpha', 'guidance', 'fusion', 'device', 'precision', 'vocabPath', 'textCacheLimit', 'quirks', 'proposals', 'decode', 'load', 'localImage'];
     let accepted = 0;
     for (let i = 0; i < 120; i++) {
       const options: Record<string, unknown> = { models };

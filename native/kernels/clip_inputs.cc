@@ -19,8 +19,8 @@ Constants constants() {
 }
 
 template <typename Out>
-void buildCpu(const uint8_t* rgb, const uint8_t* blurred, const uint8_t* masks, int64_t n, const Shape& s,
-              Out* global, Out* local) {
+void buildCpu(const uint8_t* rgb, const uint8_t* blurred, const float* localSource, const uint8_t* masks, int64_t n,
+              const Shape& s, Out* global, Out* local) {
   const Constants k = constants();
   std::vector<resample::Tap> ty(s.outHeight), tx(s.outWidth);
   for (int i = 0; i < s.outHeight; ++i) ty[i] = resample::bilinearTap(i, s.height, s.outHeight);
@@ -35,8 +35,9 @@ void buildCpu(const uint8_t* rgb, const uint8_t* blurred, const uint8_t* masks, 
     for (int64_t oy = begin; oy < end; ++oy)
       for (int ox = 0; ox < s.outWidth; ++ox) {
         const int64_t idx = oy * s.outWidth + ox;
-        pixel(rgb, blurred, allIn, s.width, ty[oy], tx[ox], k, idx, plane, inside.data(), inside.data() + 3 * plane);
-        pixel(rgb, blurred, allOut, s.width, ty[oy], tx[ox], k, idx, plane, outside.data(),
+        pixel(rgb, blurred, localSource, pixels, allIn, s.width, ty[oy], tx[ox], k, idx, plane, inside.data(),
+              inside.data() + 3 * plane);
+        pixel(rgb, blurred, localSource, pixels, allOut, s.width, ty[oy], tx[ox], k, idx, plane, outside.data(),
               outside.data() + 3 * plane);
       }
   });
@@ -67,7 +68,8 @@ void buildCpu(const uint8_t* rgb, const uint8_t* blurred, const uint8_t* masks, 
         } else {
           bool in[4];
           tapsInside(mask, s.width, ty[oy], tx[ox], in);
-          pixel(rgb, blurred, in, s.width, ty[oy], tx[ox], k, base + row + ox, plane, global, local);
+          pixel(rgb, blurred, localSource, pixels, in, s.width, ty[oy], tx[ox], k, base + row + ox, plane, global,
+                local);
         }
         ox = stop;
       }
@@ -75,8 +77,9 @@ void buildCpu(const uint8_t* rgb, const uint8_t* blurred, const uint8_t* masks, 
   });
 }
 
-template void buildCpu<float>(const uint8_t*, const uint8_t*, const uint8_t*, int64_t, const Shape&, float*, float*);
-template void buildCpu<uint16_t>(const uint8_t*, const uint8_t*, const uint8_t*, int64_t, const Shape&, uint16_t*,
-                                 uint16_t*);
+template void buildCpu<float>(const uint8_t*, const uint8_t*, const float*, const uint8_t*, int64_t, const Shape&,
+                              float*, float*);
+template void buildCpu<uint16_t>(const uint8_t*, const uint8_t*, const float*, const uint8_t*, int64_t, const Shape&,
+                                 uint16_t*, uint16_t*);
 
 }  // namespace hybridgl::clip_inputs

@@ -26,11 +26,12 @@ HG_HD inline void tapsInside(const uint8_t* mask, int width, const resample::Tap
 }
 
 // Writes the three channels of the global and local images at one output pixel, given the taps and which of
-// them are inside the mask.
+// them are inside the mask. The local image's inside values come from localSource (3 planes of `pixels`) when
+// given, else from the ImageNet-normalised rgb.
 template <typename Out>
-HG_HD inline void pixel(const uint8_t* rgb, const uint8_t* blurred, const bool in[4], int width,
-                        const resample::Tap& ty, const resample::Tap& tx, const Constants& k, int64_t outIndex,
-                        int64_t planeSize, Out* global, Out* local) {
+HG_HD inline void pixel(const uint8_t* rgb, const uint8_t* blurred, const float* localSource, int64_t pixels,
+                        const bool in[4], int width, const resample::Tap& ty, const resample::Tap& tx,
+                        const Constants& k, int64_t outIndex, int64_t planeSize, Out* global, Out* local) {
   const int64_t p[4] = {static_cast<int64_t>(ty.i0) * width + tx.i0, static_cast<int64_t>(ty.i0) * width + tx.i1,
                         static_cast<int64_t>(ty.i1) * width + tx.i0, static_cast<int64_t>(ty.i1) * width + tx.i1};
   for (int c = 0; c < 3; ++c) {
@@ -38,7 +39,7 @@ HG_HD inline void pixel(const uint8_t* rgb, const uint8_t* blurred, const bool i
     for (int q = 0; q < 4; ++q) {
       const uint8_t sharp = rgb[p[q] * 3 + c];
       g[q] = k.toUnit[in[q] ? sharp : blurred[p[q] * 3 + c]];
-      l[q] = in[q] ? k.normalised[c][sharp] : k.fill[c];
+      l[q] = !in[q] ? k.fill[c] : localSource ? localSource[c * pixels + p[q]] : k.normalised[c][sharp];
     }
     const float gv = resample::blend(g[0], g[1], g[2], g[3], ty, tx);
     global[outIndex + c * planeSize] = store<Out>((gv - k.imagenetMean[c]) / k.imagenetStd[c]);

@@ -169,9 +169,14 @@ Outputs runClipInputs(Backend be) {
   auto rgb = bytes(size_t{h} * w * 3, 10), blurred = bytes(size_t{h} * w * 3, 11);
   auto m = masks(n, h, w, 12);
   const clip_inputs::Shape s{h, w, 32, 32};
-  std::vector<float> global(n * 3 * 32 * 32), local(global.size());
-  clip_inputs::build(be, rgb.data(), blurred.data(), m.data(), n, s, global.data(), local.data());
-  return {out("global", global, 1e-5), out("local", local, 1e-5)};
+  std::vector<float> global(n * 3 * 32 * 32), local(global.size()), sourced(global.size());
+  clip_inputs::build(be, rgb.data(), blurred.data(), nullptr, m.data(), n, s, global.data(), local.data());
+  // The local image from a given float source (PhraseCut's): values of either sign, off the uint8 grid.
+  auto seed = bytes(size_t{h} * w * 3, 13);
+  std::vector<float> source(seed.size());
+  for (size_t i = 0; i < seed.size(); ++i) source[i] = (static_cast<float>(seed[i]) - 128.f) / 37.f;
+  clip_inputs::build(be, rgb.data(), blurred.data(), source.data(), m.data(), n, s, global.data(), sourced.data());
+  return {out("global", global, 1e-5), out("local", local, 1e-5), out("local from a source", sourced, 1e-5)};
 }
 
 Outputs runSamPost(Backend be) {

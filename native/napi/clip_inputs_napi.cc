@@ -6,9 +6,10 @@
 namespace hybridgl::napi {
 namespace {
 
-// buildClipInputs(rgb, blurred, masks, n, height, width, outSize, half, async[, global, local]) → { global, local },
-// each n×3×outSize×outSize as Float32Array, or Uint16Array of half bits when `half`; written into the given
-// arrays when passed (reuse saves the page faults of fresh memory), else into new ones.
+// buildClipInputs(rgb, blurred, masks, n, height, width, outSize, half, async[, global, local[, localSource]])
+// → { global, local }, each n×3×outSize×outSize as Float32Array, or Uint16Array of half bits when `half`; written
+// into the given arrays when passed (reuse saves the page faults of fresh memory), else into new ones. localSource
+// (undefined or 3×height×width finite float32) replaces the normalised rgb inside the masks of the local image.
 Napi::Value buildClipInputs(const Napi::CallbackInfo& cb) {
   Napi::Env env = cb.Env();
   requireArgs(cb, 9, "buildClipInputs");
@@ -21,6 +22,12 @@ Napi::Value buildClipInputs(const Napi::CallbackInfo& cb) {
   const clip_inputs::Shape shape{static_cast<int>(h), static_cast<int>(w), static_cast<int>(size),
                                  static_cast<int>(size)};
   const int64_t count = elements(env, "n×3×size×size", {n, 3, size, size}, half ? 2 : 4);
+  const bool sourced = cb.Length() >= 12 && !cb[11].IsUndefined();
+  Napi::Float32Array source;
+  if (sourced) {
+    source = typedArray<float>(cb[11], "localSource", elements(env, "3×height×width", {3, h, w}));
+    requireFinite(env, source.Data(), source.ElementLength(), "localSource");
+  }
   const bool given = cb.Length() >= 11 && !cb[9].IsUndefined();
   Napi::TypedArray global, local;
   void *gp, *lp;
@@ -34,16 +41,21 @@ Napi::Value buildClipInputs(const Napi::CallbackInfo& cb) {
     global = g, local = l, gp = g.Data(), lp = l.Data();
   }
   const Backend be = guard(env, [] { return activeBackend(Family::ClipInputs); });
+  const float* ps = sourced ? source.Data() : nullptr;
   auto work = [=, pr = rgb.Data(), pb = blurred.Data(), pm = masks.Data()] {
     if (half)
-      clip_inputs::build(be, pr, pb, pm, n, shape, static_cast<uint16_t*>(gp), static_cast<uint16_t*>(lp));
+      clip_inputs::build(be, pr, pb, ps, pm, n, shape, static_cast<uint16_t*>(gp), static_cast<uint16_t*>(lp));
     else
-      clip_inputs::build(be, pr, pb, pm, n, shape, static_cast<float*>(gp), static_cast<float*>(lp));
+      clip_inputs::build(be, pr, pb, ps, pm, n, shape, static_cast<float*>(gp), static_cast<float*>(lp));
   };
   auto result = Napi::Object::New(env);
   result.Set("global", global);
   result.Set("local", local);
-  if (async) return PromiseWorker::Run(env, {rgb, blurred, masks, global, local}, work, resolveWith(result));
+  if (async) {
+    std::vector<Napi::Value> keep{rgb, blurred, masks, global, local};
+    if (sourced) keep.push_back(source);
+    return PromiseWorker::Run(env, keep, work, resolveWith(result));
+  }
   guard(env, [&] { work(); });
   return result;
 }

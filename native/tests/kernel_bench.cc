@@ -149,8 +149,11 @@ void maskRows(int h, int w, int64_t n) {
   const clip_inputs::Shape s{h, w, 224, 224};
   std::vector<float> global(n * 3 * 224 * 224), local(global.size());
   row("clip inputs 224²", size, 7.0 * px + double(n) * px + 8.0 * global.size(), [&] {
-    clip_inputs::buildCpu(rgb.data(), blurred.data(), masks.data(), n, s, global.data(), local.data());
-  }, [&] { clip_inputs::build(Backend::Cuda, rgb.data(), blurred.data(), masks.data(), n, s, global.data(), local.data()); });
+    clip_inputs::buildCpu(rgb.data(), blurred.data(), nullptr, masks.data(), n, s, global.data(), local.data());
+  }, [&] {
+    clip_inputs::build(Backend::Cuda, rgb.data(), blurred.data(), nullptr, masks.data(), n, s, global.data(),
+                       local.data());
+  });
 }
 
 // SAM's decoder output for one image: points × 3 low-res logits upscaled to h×w, thresholded and counted.

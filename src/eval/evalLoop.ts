@@ -218,17 +218,17 @@ export async function runEvalLoop(
 
 /**
  * A planned run from start to summary: the plan checked against RUNDIR before any model loads, a segmenter made from
- * options.models (a given one is used and left open) with `proposals` for its SAM, the store opened, every pending
- * sentence scored. Returns the summary written to RUNDIR/summary.json.
+ * options.models (a given one is used and left open) with the dataset's `proposals` and `localImage`, the store
+ * opened, every pending sentence scored. Returns the summary written to RUNDIR/summary.json.
  */
 export async function runPlannedEval(options: EvalRunOptions, plan: RunPlan, groups: EvalGroup[],
-  proposals?: SegmenterOptions['proposals']): Promise<RunSummary> {
+  dataset: Pick<SegmenterOptions, 'proposals' | 'localImage'> = {}): Promise<RunSummary> {
   ResultStore.check(options.out, { resume: options.resume, plan });
   const owned = typeof options.models === 'string';
   const segmenter = typeof options.models === 'string'
     ? await createSegmenter({
       models: options.models, device: options.device, precision: options.precision, fusion: options.fusion ?? 'G2L',
-      vocabPath: options.vocabPath, maxPixels: options.maxPixels, ...(proposals ? { proposals } : {}),
+      vocabPath: options.vocabPath, maxPixels: options.maxPixels, ...dataset,
       load: { allocator: options.allocator },
     })
     : options.models;

@@ -1,5 +1,6 @@
 // Spec §10: the reference's PhraseCut loop (Hybridgl_main_PhraseCut.py) — one item per task, its GT the union of its
-// instances' Pillow polygons, SAM with crops and a 64×64 grid; the same results, resume and shards as §0.
+// instances' Pillow polygons, SAM with crops and a 64×64 grid, the local CLIP image from the photo resized to 800 and
+// back; the same results, resume and shards as §0.
 import { join } from 'node:path';
 
 import { PhraseCutDataset, phraseCutGtMask } from '../data/phraseCut.ts';
@@ -9,6 +10,9 @@ import { modelSettings } from './evaluate.ts';
 import { makePlan } from './runPlan.ts';
 import { inShard, type Shard } from './shard.ts';
 import { resultKey, type RunSummary } from './store.ts';
+
+/** The loop's local CLIP image (QUIRK phrasecut-local-resize); a segmenter given as `models` should be made with it. */
+export const PHRASECUT_LOCAL_IMAGE = 'resized-800';
 
 export interface PhraseCutEvalOptions extends EvalRunOptions {
   /** Changes to the reference's SAM generator (PHRASECUT_AMG); recorded in run.json. Default none. */
@@ -47,9 +51,10 @@ export async function runPhraseCutEval(options: PhraseCutEvalOptions): Promise<R
   if (options.limitImages !== undefined) groups = groups.slice(0, options.limitImages);
   const { precision, models, configuration } = modelSettings(options.models, options.precision, fusion, { ...options.amg });
   const keys = groups.flatMap((g) => g.items.flatMap((it) => it.sentences.map((s) => resultKey({ ref_id: it.ref_id, sent_id: s.sent_id }))));
+  // localImage is a setting so that a run directory from before it (the photo) is not resumed with it.
   const plan = makePlan({
-    dataset: 'phrasecut', split: options.split, fusion, precision, models,
+    dataset: 'phrasecut', split: options.split, fusion, precision, models, localImage: PHRASECUT_LOCAL_IMAGE,
     ...(options.amg && Object.keys(options.amg).length > 0 ? { sam: options.amg } : {}),
   }, keys, { shard: options.shard, limitImages: options.limitImages, configuration });
-  return runPlannedEval(options, plan, groups, { amg });
+  return runPlannedEval(options, plan, groups, { proposals: { amg }, localImage: PHRASECUT_LOCAL_IMAGE });
 }

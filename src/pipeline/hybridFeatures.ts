@@ -25,6 +25,9 @@ export interface HybridFeatureOptions {
   maskGrid?: 'bilinear' | 'area';
   /** Also return the CLIP inputs (n × 3 × 224 × 224 each), for inspection and parity tests. */
   keepInputs?: boolean;
+  /** 3×H×W float32 composited into the local image in place of the ImageNet-normalised photo (PhraseCut's loop:
+   *  phraseCutLocalSource). */
+  localSource?: Float32Array;
 }
 
 /**
@@ -44,7 +47,8 @@ export async function computeHybridFeatures(
   const [inputs, maskGrid] = await timed(timings, 'clipInputs', async () => {
     const blurred = await gaussianBlurAsync(rgb, height, width);
     return Promise.all([
-      buildClipInputsAsync(rgb, blurred, masks, n, height, width, { size: CLIP_IMAGE_SIZE }),
+      buildClipInputsAsync(rgb, blurred, masks, n, height, width,
+        { size: CLIP_IMAGE_SIZE, ...(options.localSource ? { localSource: options.localSource } : {}) }),
       poolMasksToGridAsync(masks, n, height, width, CLIP_GRID, { mode: options.maskGrid ?? 'bilinear' }),
     ]);
   });
