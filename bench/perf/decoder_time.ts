@@ -1,5 +1,5 @@
 // SAM's decoder on one image's 64-point grid: wall time per call, CPU user/sys, minor page faults, peak RSS.
-// usage: npx tsx bench/perf/decoder_time.ts MODELS_DIR [--runs 3] [--arena]
+// usage: npx tsx bench/perf/decoder_time.ts MODELS_DIR [--runs 3] [--arena] [--rows-per-call N]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
@@ -7,8 +7,9 @@ import { samPointGrid, samTransformCoords } from '../../bindings/samPost.ts';
 import { commandAllocatorTuning } from '../../src/models/allocatorTuning.ts';
 import { loadModels } from '../../src/models/loadModels.ts';
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string' }, arena: { type: 'boolean' } } });
-const models = await loadModels(positionals[0], { device: 'cpu', models: ['sam_decoder'], warmup: false, memoryArena: values.arena, allocator: commandAllocatorTuning() });
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { runs: { type: 'string' }, arena: { type: 'boolean' }, 'rows-per-call': { type: 'string' } } });
+const rowsPerCall = values['rows-per-call'] ? { sam_decoder: Number(values['rows-per-call']) } : undefined;
+const models = await loadModels(positionals[0], { device: 'cpu', models: ['sam_decoder'], warmup: false, memoryArena: values.arena, allocator: commandAllocatorTuning(), rowsPerCall });
 const file = models.manifest.files.find((f) => f.model === 'sam_decoder' && f.precision === 'fp32')!;
 const c = file.inputs[0].shape[1] as number, g = file.inputs[0].shape[2] as number;
 const emb = { data: Float32Array.from({ length: c * g * g }, (_, i) => Math.sin(i * 0.37)), dims: [1, c, g, g] };
