@@ -37,8 +37,8 @@ TEST_CASE("clip_inputs CPU: a source equal to the normalised rgb changes nothing
   auto masks = test::randomMasks(n, h, w, 5);
   const auto k = clip_inputs::constants();
   std::vector<float> normalised(size_t{3} * h * w);
-  for (int c = 0; c < 3; ++c)
-    for (int p = 0; p < h * w; ++p) normalised[size_t{c} * h * w + p] = k.normalised[c][rgb[size_t{p} * 3 + c]];
+  for (size_t c = 0; c < 3; ++c)
+    for (size_t p = 0; p < size_t{h} * w; ++p) normalised[c * h * w + p] = k.normalised[c][rgb[p * 3 + c]];
   const clip_inputs::Shape s{h, w, size, size};
   std::vector<float> g0(count), l0(count), g1(count), l1(count), g2(count), l2(count);
   clip_inputs::buildCpu(rgb.data(), blurred.data(), nullptr, masks.data(), n, s, g0.data(), l0.data());
