@@ -33,9 +33,8 @@ void buildCuda(const uint8_t* rgb, const uint8_t* blurred, const float* localSou
   cuda::DeviceBuffer<float> dsource(localSource, localSource ? pixels * 3 : 0);  // null when not given
   cuda::DeviceBuffer<Out> dg(outCount), dl(outCount);
   const int64_t threads = n * s.outHeight * static_cast<int64_t>(s.outWidth);
-  buildKernel<Out><<<cuda::blocksFor(threads, 256), 256>>>(
-      drgb.get(), dblur.get(), dsource.get(), dmasks.get(), n, s, constants(), dg.get(),
-      dl.get());
+  buildKernel<Out><<<cuda::blocksFor(threads, 256), 256>>>(drgb.get(), dblur.get(), dsource.get(), dmasks.get(), n,
+                                                            s, constants(), dg.get(), dl.get());
   cuda::finish("buildClipInputs");
   dg.download(global, outCount);
   dl.download(local, outCount);
