@@ -1,6 +1,6 @@
 // Spec §0–§8 end to end: our stages and the segmenter on the e2e fixture models and photo against every
 // intermediate the reference pipeline produced (test/fixtures/e2e).
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { loadModels, type Models } from '../src/models/loadModels.ts';
 import { coherenceScores, gemHeatmap } from '../src/pipeline/coherenceGuidance.ts';
 import { computeHybridFeatures, type HybridFeatures } from '../src/pipeline/hybridFeatures.ts';
 import { loadImage } from '../src/pipeline/image.ts';
+import { phraseCutLocalSource } from '../src/pipeline/phraseCutLocal.ts';
 import { prepareGemInput, GEM_IMAGE_SIZE, type RgbImage } from '../src/pipeline/preprocess.ts';
 import { generateProposals, type Proposals } from '../src/pipeline/proposals.ts';
 import { createSegmenter, type Segmenter } from '../src/segmenter.ts';
@@ -18,6 +19,8 @@ import { DIR, IMAGE, ref, relErr, tensor, type Expression } from './e2eFixture.t
 import { CLIP_VOCAB_PATH } from './sharedData.ts';
 
 const available = existsSync(IMAGE) && existsSync(CLIP_VOCAB_PATH);
+// make_e2e_reference.py --phrasecut-local-out: the same run with PhraseCut's local image (spec §10).
+const PHRASECUT_LOCAL = join(DIR, 'phrasecut_local.json');
 
 /** The reference's fixed parse as our parser's result type. */
 function fixedParse(e: Expression): ParsedExpression {
@@ -95,6 +98,25 @@ describe.skipIf(!available)('pipeline parity with the reference (e2e fixture)', 
         }
       }
       expect(r.mask.size).toEqual([image.height, image.width]);
+    });
+  });
+
+  it.skipIf(!existsSync(PHRASECUT_LOCAL))('§10 PhraseCut\'s local image (resized to 800 and back): G2L features, scores and both choices', async () => {
+    const pc = JSON.parse(readFileSync(PHRASECUT_LOCAL, 'utf8')) as {
+      features: number[][]; expressions: Array<Pick<Expression, 'score_clip' | 'max_index_hybrid' | 'max_index_final'>>;
+    };
+    const local = await computeHybridFeatures(image, proposals.masks, proposals.count, models,
+      { fusion: 'G2L', localSource: await phraseCutLocalSource(image) });
+    expect(relErr(local.features, pc.features.flat())).toBeLessThan(1e-5);
+    // Farther from the photo's features than the tolerance: the fixture tells the two apart.
+    expect(relErr(local.features, tensor(ref.hybrid_features.G2L).data)).toBeGreaterThan(1e-4);
+    const pcSegmenter = await createSegmenter({ models, localImage: 'resized-800' });
+    const prepared = await pcSegmenter.prepare(IMAGE);
+    const results = await pcSegmenter.segmentPrepared(prepared, ref.expressions.map((e) => ({ text: e.sentence, parse: fixedParse(e) })));
+    results.forEach((r, k) => {
+      const e = pc.expressions[k];
+      expect([r.hybrid.proposal, r.proposal]).toEqual([e.max_index_hybrid, e.max_index_final]);
+      for (const c of r.candidates) expect(Math.abs(c.clip - e.score_clip[c.proposal])).toBeLessThan(1e-4);
     });
   });
 });
