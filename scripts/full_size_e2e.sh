@@ -11,7 +11,9 @@
 # PHOTOS picks photos (default all three). FUSIONS=1 adds every fusion mode (make_e2e_reference.py --fusions: each
 # mode's features, scores and both choices; the report compares them); NO_SAM=1 exports the CLIP models only, so the
 # report runs on the reference's proposals (a fusion check that skips the SAM export: its proposals are checked by
-# the plain run). Fusion check of issue 24 (vit_b, dog.jpg, ~15 min):
+# the plain run). PHRASECUT_LOCAL=1 also writes OUT/e2e/<photo>/phrasecut_local.json (make_e2e_reference.py
+# --phrasecut-local-out: PhraseCut's local image), which test/pipelineParity.test.ts then checks. Fusion check of
+# issue 24 (vit_b, dog.jpg, ~15 min):
 #   REF=/work/ref OUT=/work/fullsize-fusion PHOTOS=dog.jpg FUSIONS=1 NO_SAM=1 STAGE=ref sh scripts/full_size_e2e.sh
 #   (then STAGE=report: the report only; STAGE=test runs the parity tests too, which need SAM)
 set -e
@@ -39,7 +41,8 @@ for photo in ${PHOTOS:-dog.jpg groceries.jpg truck.jpg}; do
   if [ "${STAGE:-all}" = all ] || [ "$STAGE" = ref ]; then
     set -- --full-size --sam-edit structured --hybridgl "$REF/HybridGL" --gem "$REF/GEM" --open-clip "$REF/open_clip/src" \
       --image "$IMAGES/$photo" --expressions scripts/fixtures/full_size_expressions.json --models-out "$MODELS" \
-      --out "$OUT/e2e/$photo" ${FUSIONS:+--fusions} ${NO_SAM:+--no-sam-export}
+      --out "$OUT/e2e/$photo" ${FUSIONS:+--fusions} ${NO_SAM:+--no-sam-export} \
+      ${PHRASECUT_LOCAL:+--phrasecut-local-out "$OUT/e2e/$photo/phrasecut_local.json"}
     # the export and the reference run are steps of their own (each its own hold of the lock)
     [ -n "$skip" ] || flock "$LOCK" ${PYTHON:-/usr/bin/python3} scripts/fixtures/make_e2e_reference.py "$@" --export-only
     flock "$LOCK" ${PYTHON:-/usr/bin/python3} scripts/fixtures/make_e2e_reference.py "$@" --skip-export
