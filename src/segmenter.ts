@@ -101,6 +101,8 @@ export interface PrepareOptions {
 
 export interface Segmenter {
   readonly models: Models;
+  /** What the local CLIP image shows inside each mask (SegmenterOptions.localImage). */
+  readonly localImage: 'photo' | 'resized-800';
   segment(image: ImageInput, expressions: ExpressionInput[], options?: SegmentOptions): Promise<SegmentResult>;
   prepare(image: ImageInput, options?: PrepareOptions): Promise<PreparedImage>;
   segmentPrepared(prepared: PreparedImage, expressions: ExpressionInput[], options?: SegmentOptions): Promise<ExpressionResult[]>;
@@ -314,6 +316,7 @@ export async function createSegmenter(options: SegmenterOptions): Promise<Segmen
     }));
   return {
     models,
+    localImage: options.localImage ?? 'photo',
     prepare: (input, prepareOptions) => imageTurn(() => prepare(input, prepareOptions)),
     segmentPrepared: async (prepared, expressions, segOptions = {}) => {
       checkSegmentOptions(segOptions);

@@ -1,8 +1,12 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
 import { buildClipInputs, buildClipInputsAsync, gaussianBlur, SegmentError } from '../src/index.ts';
+import { runPhraseCutEval } from '../src/eval/phraseCutEval.ts';
+import { writeSynthPhraseCut } from '../src/eval/synthPhraseCut.ts';
 import { ImageBudgetError } from '../src/pipeline/imageBudget.ts';
 import { phraseCutLocalSource, shorterSideShape } from '../src/pipeline/phraseCutLocal.ts';
 import { prepareImageNetImage } from '../src/pipeline/preprocess.ts';
@@ -143,5 +147,19 @@ describe.skipIf(!existsSync(VOCAB))('createSegmenter({ localImage })', () => {
     expect(err).toBeInstanceOf(SegmentError);
     expect([(err as SegmentError).kind, (err as Error).message]).toEqual(['badInput', expect.stringMatching(/shorter side of 800 .* is 600000×800/)]);
     expect(calls.samEncoder ?? 0).toBe(0);
+  });
+
+  it('runPhraseCutEval refuses a given segmenter made with another local image, before writing anything', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hybridgl-pclocal-'));
+    try {
+      await writeSynthPhraseCut(join(dir, 'data'));
+      const seg = await createSegmenter({ models: standInModels() });
+      await expect(runPhraseCutEval({ data: join(dir, 'data'), split: 'test', out: join(dir, 'run'), models: seg }))
+        .rejects.toThrow(/segmenter given as models has localImage 'photo'; this dataset's loop needs 'resized-800'/);
+      expect(readdirSync(dir)).toEqual(['data']);
+      await seg.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

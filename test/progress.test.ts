@@ -73,7 +73,10 @@ describe.skipIf(!existsSync(VOCAB))('PhraseCut eval: progress within an image (s
     const events: Array<[number, number, ImageProgress | undefined]> = [];
     await runPhraseCutEval({
       data: join(dir, 'data'), split: 'test', out: join(dir, 'run'), limitImages: 2,
-      models: await createSegmenter({ models: standInModels(), proposals: { amg: { pointsPerSide: 4, pointsPerBatch: 8, cropNLayers: 1, cropNPointsDownscaleFactor: 2 } } }),
+      models: await createSegmenter({
+        models: standInModels(), localImage: 'resized-800',
+        proposals: { amg: { pointsPerSide: 4, pointsPerBatch: 8, cropNLayers: 1, cropNPointsDownscaleFactor: 2 } },
+      }),
       onProgress: (done, total, within) => events.push([done, total, within && structuredClone(within)]),
     });
     const within = events.flatMap(([, , w]) => (w ? [w] : []));

@@ -223,6 +223,12 @@ export async function runEvalLoop(
  */
 export async function runPlannedEval(options: EvalRunOptions, plan: RunPlan, groups: EvalGroup[],
   dataset: Pick<SegmenterOptions, 'proposals' | 'localImage'> = {}): Promise<RunSummary> {
+  const given = options.models;
+  if (typeof given !== 'string' && dataset.localImage && given.localImage !== dataset.localImage) {
+    // The run would record the dataset's local image while the segmenter scores with another one.
+    throw new RangeError(`the segmenter given as models has localImage '${given.localImage}'; this dataset's loop needs ` +
+      `'${dataset.localImage}': createSegmenter({ ..., localImage: '${dataset.localImage}' })`);
+  }
   ResultStore.check(options.out, { resume: options.resume, plan });
   const owned = typeof options.models === 'string';
   const segmenter = typeof options.models === 'string'
