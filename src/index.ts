@@ -88,7 +88,7 @@ export { writeSynthRefer } from './eval/synthRefer.ts';
 // The whole method (spec §0–§8): segmenter, stages, rendering, evaluation loop.
 export { createSegmenter, SegmentError } from './segmenter.ts';
 export type {
-  Candidate, ExpressionInput, ExpressionResult, PreparedImage, SegmentOptions, SegmentResult, Segmenter, SegmenterOptions,
+  Candidate, ExpressionInput, ExpressionResult, PreparedImage, SegmentOptions, SegmentResult, Segmenter, SegmenterOptions, LocalImage,
 } from './segmenter.ts';
 export { loadImage } from './pipeline/image.ts';
 export type { DecodeOptions, ImageInput } from './pipeline/image.ts';

@@ -14,14 +14,14 @@ import { prepareGemInput, GEM_IMAGE_SIZE, SAM_IMAGE_SIZE, type RgbImage } from '
 import { generateProposals, type Proposals } from './pipeline/proposals.ts';
 import type { AmgProgress } from './pipeline/samCrops.ts';
 import { timed } from './pipeline/timing.ts';
-import type { SegmenterOptions, SegmentOptions } from './segmenterOptions.ts';
+import type { LocalImage, SegmenterOptions, SegmentOptions } from './segmenterOptions.ts';
 import { checkSegmenterOptions, checkSegmentOptions } from './segmenterOptionsCheck.ts';
 import { createClipTokenizer, type ClipTokenizer } from './text/clipTokenizer.ts';
 import { parseExpression, type ParsedExpression, type ParseOptions } from './text/parseExpression.ts';
 import { isBlank } from './text/printable.ts';
 import { createTextFeaturizer, type ExpressionTextFeatures, type TextFeaturizer } from './text/textFeatures.ts';
 
-export type { SegmenterOptions, SegmentOptions } from './segmenterOptions.ts';
+export type { LocalImage, SegmenterOptions, SegmentOptions } from './segmenterOptions.ts';
 
 /** The longest expression accepted, in UTF-16 code units (CLIP reads 77 tokens of it; the parse reads all of it, in
  *  time linear in its length). */
@@ -101,8 +101,7 @@ export interface PrepareOptions {
 
 export interface Segmenter {
   readonly models: Models;
-  /** What the local CLIP image shows inside each mask (SegmenterOptions.localImage). */
-  readonly localImage: 'photo' | 'resized-800';
+  readonly localImage: LocalImage;
   segment(image: ImageInput, expressions: ExpressionInput[], options?: SegmentOptions): Promise<SegmentResult>;
   prepare(image: ImageInput, options?: PrepareOptions): Promise<PreparedImage>;
   segmentPrepared(prepared: PreparedImage, expressions: ExpressionInput[], options?: SegmentOptions): Promise<ExpressionResult[]>;

@@ -4,6 +4,9 @@ import type { Fusion, LoadModelsOptions, Models } from './models/loadModels.ts';
 import type { DecodeOptions } from './pipeline/image.ts';
 import type { ProposalOptions } from './pipeline/proposals.ts';
 
+/** What the local CLIP image shows inside each mask (SegmenterOptions.localImage). */
+export type LocalImage = 'photo' | 'resized-800';
+
 export interface SegmenterOptions {
   /** A directory written by `hybridgl models fetch|convert` (or models/export.py), or models loaded with loadModels. */
   models: string | Models;
@@ -32,7 +35,7 @@ export interface SegmenterOptions {
    * 'resized-800', PhraseCut's loop (QUIRK phrasecut-local-resize): the photo resized to a shorter side of 800
    * (Pillow bilinear), normalised, and resized back (bilinear, no antialias). The PhraseCut eval sets it.
    */
-  localImage?: 'photo' | 'resized-800';
+  localImage?: LocalImage;
   /** Image decoding; the defaults are PIL's (QUIRK pil-decode: ICC and EXIF orientation ignored). */
   decode?: DecodeOptions;
   /** Weight of coherence against the relation term in the final score (the reference's alpha). */

@@ -11,6 +11,7 @@ import { ImageBudgetError } from '../src/pipeline/imageBudget.ts';
 import { phraseCutLocalSource, shorterSideShape } from '../src/pipeline/phraseCutLocal.ts';
 import { prepareImageNetImage } from '../src/pipeline/preprocess.ts';
 import { createSegmenter } from '../src/segmenter.ts';
+import type { LocalImage } from '../src/segmenterOptions.ts';
 import { rng } from './helpers.ts';
 import { fixtureF32, fixtureMasks, fixtureU8, manifest, maxAbsDiff } from './pixelFixtures.ts';
 import { standInModels, VOCAB } from './standInModels.ts';
@@ -126,7 +127,7 @@ describe('buildClipInputs: the localSource option', () => {
 describe.skipIf(!existsSync(VOCAB))('createSegmenter({ localImage })', () => {
   it("'resized-800' changes the local stream's features only, and refuses a photo too thin for it before SAM", async () => {
     const h = 60, w = 90, rgb = proceduralRgb(h, w);
-    const features = async (localImage: 'photo' | 'resized-800' | undefined) => {
+    const features = async (localImage: LocalImage | undefined) => {
       const seg = await createSegmenter({ models: standInModels(), ...(localImage ? { localImage } : {}) });
       const prepared = await seg.prepare({ rgb, height: h, width: w });
       await seg.dispose();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { PhraseCutDataset, phraseCutGtMask } from '../data/phraseCut.ts';
 import { PHRASECUT_AMG, type AmgOptions } from '../pipeline/samCrops.ts';
+import type { LocalImage } from '../segmenterOptions.ts';
 import { checkedImage, loadDataset, runPlannedEval, type EvalGroup, type EvalRunOptions } from './evalLoop.ts';
 import { modelSettings } from './evaluate.ts';
 import { makePlan } from './runPlan.ts';
@@ -12,7 +13,7 @@ import { inShard, type Shard } from './shard.ts';
 import { resultKey, type RunSummary } from './store.ts';
 
 /** The loop's local CLIP image (QUIRK phrasecut-local-resize); a segmenter given as `models` should be made with it. */
-export const PHRASECUT_LOCAL_IMAGE = 'resized-800';
+export const PHRASECUT_LOCAL_IMAGE: LocalImage = 'resized-800';
 
 export interface PhraseCutEvalOptions extends EvalRunOptions {
   /** Changes to the reference's SAM generator (PHRASECUT_AMG); recorded in run.json. Default none. */
