@@ -169,6 +169,20 @@ def write_fp16(fp32_path, path, spec, external_above):
     save_graph(convert_to_fp16(load_inline(fp32_path)), path, spec, external_above)
 
 
+def write_int8(fp32_path, path, spec, external_above):
+    from hybridgl_export.graph_io import load_inline
+    from hybridgl_export.int8 import convert_to_int8
+    save_graph(convert_to_int8(load_inline(fp32_path)), path, spec, external_above)
+
+
+# Reduced-precision variants of an fp32 graph: precision -> the writer (each a conversion of the fp32 graph).
+VARIANT_WRITERS = {'fp16': write_fp16, 'int8': write_int8}
+# --int8 with no list: the models whose int8 graphs ran at least twice as fast as fp32 on ONNX Runtime's CPU
+# provider (AVX-512 VNNI / AMX; docs/performance.md). The SAM graphs and GEM gained 1.0-1.3x.
+INT8_DEFAULT = ('clip_trunk', 'clip_head_g2l', 'clip_head_l2g', 'clip_head_g2l_l2g', 'clip_head_token_masking',
+                'clip_head_attn_masking', 'clip_head_crop')
+
+
 def find_vocab(explicit):
     if explicit:
         return explicit
@@ -292,9 +306,10 @@ class TemplateWriter:
             print(f'exporting {name} from other weights (seed {self.other_seed}) to check its templates',
                   file=sys.stderr)
             export_onnx(module, self.models.specs[name], other['fp32'], external_above)
-            if 'fp16' in paths:
-                other['fp16'] = os.path.join(scratch, os.path.basename(paths['fp16']))
-                write_fp16(other['fp32'], other['fp16'], self.models.specs[name], external_above)
+            for precision, write in VARIANT_WRITERS.items():
+                if precision in paths:
+                    other[precision] = os.path.join(scratch, os.path.basename(paths[precision]))
+                    write(other['fp32'], other[precision], self.models.specs[name], external_above)
             for precision, path in other.items():
                 recipes, constants = self.made[name, precision]
                 template = os.path.join(self.dirs['sam' if name.startswith('sam_') else 'clip'],
@@ -323,6 +338,9 @@ def main(argv=None):
     ap.add_argument('--fp16', nargs='?', const='all', metavar='MODELS',
                     help='also write fp16 models (fp32 inputs/outputs; needs the onnx package): all, or a '
                          'comma-separated list of model names')
+    ap.add_argument('--int8', nargs='?', const='default', metavar='MODELS',
+                    help='also write int8 models for the CPU provider (DynamicQuantizeMatMul; needs the onnx '
+                         'package): with no list the CLIP trunk and heads, else all or a comma-separated list')
     ap.add_argument('--random-init', action='store_true', help='random weights instead of checkpoints')
     ap.add_argument('--tiny', action='store_true',
                     help='small configurations, same input geometry (random weights, or checkpoints made so)')
@@ -338,16 +356,23 @@ def main(argv=None):
                     help='graphs whose initializers hold more bytes keep them in <file>.data (ONNX external data); '
                          'default 2 GiB less 16 MiB (protobuf cannot hold more)')
     args = ap.parse_args(argv)
-    if args.fp16:
-        try:
-            import onnx  # noqa: F401
-        except ImportError:
-            ap.error('--fp16 needs the onnx Python package (Debian: apt-get install python3-onnx)')
+    for flag in ('fp16', 'int8'):
+        if getattr(args, flag):
+            try:
+                import onnx  # noqa: F401
+            except ImportError:
+                ap.error(f'--{flag} needs the onnx Python package (Debian: apt-get install python3-onnx)')
+    int8 = INT8_DEFAULT if args.int8 == 'default' else args.int8.split(',') if args.int8 else ()
     os.makedirs(args.out, exist_ok=True)
     torch.manual_seed(args.seed)
 
     sam_cfg, sam_state, sam_src, clip_cfg, clip_state, clip_src = load_checkpoints(args)
     models = Models(sam_cfg, sam_state, clip_cfg, clip_state)
+    if int8 == ['all']:
+        int8 = tuple(models.modules)
+    unknown = [m for m in int8 if m not in models.modules]
+    if unknown:
+        ap.error(f'--int8: no model {unknown[0]} (the models: {", ".join(models.modules)})')
     only = set(args.only.split(',')) if args.only else None
     files = []
     templates = (TemplateWriter(args.templates, models, sam_state, clip_state, args.seed + TEMPLATE_CHECK_SEED)
@@ -363,6 +388,9 @@ def main(argv=None):
         if args.fp16 and (args.fp16 == 'all' or name in args.fp16.split(',')):
             paths['fp16'] = os.path.join(args.out, f'{name}.fp16.onnx')
             write_fp16(fp32_path, paths['fp16'], models.specs[name], args.external_data_above)
+        if name in int8:
+            paths['int8'] = os.path.join(args.out, f'{name}.int8.onnx')
+            write_int8(fp32_path, paths['int8'], models.specs[name], args.external_data_above)
         for precision, path in paths.items():
             entry = dict(name=os.path.basename(path), model=name, precision=precision, sha256=sha256_file(path),
                          bytes=os.path.getsize(path), **models.specs[name])

@@ -1,6 +1,6 @@
 // The options of createSegmenter (SegmenterOptions) and of each call (SegmentOptions), apart from the segmenter so
 // that their check (segmenterOptionsCheck.ts) and the segmenter both import them.
-import type { Fusion, LoadModelsOptions, Models } from './models/loadModels.ts';
+import type { Fusion, LoadModelsOptions, Models, Precision } from './models/loadModels.ts';
 import type { DecodeOptions } from './pipeline/image.ts';
 import type { ProposalOptions } from './pipeline/proposals.ts';
 
@@ -11,8 +11,9 @@ export interface SegmenterOptions {
   /** A directory written by `hybridgl models fetch|convert` (or models/export.py), or models loaded with loadModels. */
   models: string | Models;
   device?: 'auto' | 'cpu' | 'cuda';
-  /** 'fp32' (default): as the reference, whose models all run in fp32 (spec §4); 'fp16': an opt-in for speed. */
-  precision?: 'fp32' | 'fp16';
+  /** 'fp32' (default): as the reference, whose models all run in fp32 (spec §4); 'fp16' (CUDA) and 'int8' (CPUs
+   *  with AVX-512 VNNI or AMX; the CLIP trunk and heads, the other models in fp32): opt-ins for speed. */
+  precision?: Precision;
   /** The CLIP vocabulary when the model directory has none (else $HYBRIDGL_VOCAB). */
   vocabPath?: string;
   /** Hybrid fusion of the global and local streams (the reference's default: G2L). */

@@ -1,6 +1,6 @@
 // The API's options checked before any work: createSegmenter's (SegmenterOptions) and each call's (SegmentOptions).
 // A wrong type is a TypeError, a value out of its range a RangeError; each names the option as the caller spelt it.
-import { HEAD_MODELS } from './models/loadModels.ts';
+import { HEAD_MODELS, PRECISIONS } from './models/loadModels.ts';
 import type { SegmenterOptions, SegmentOptions } from './segmenterOptions.ts';
 
 /** Candidates per expression, at most (each carries a mask's RLE). */
@@ -76,7 +76,7 @@ export function checkSegmenterOptions(options: unknown): asserts options is Segm
     throw new TypeError(`options.models must be a model directory path or the Models from loadModels, got ${describe(models)}`);
   }
   oneOf(options.device, 'options.device', ['auto', 'cpu', 'cuda']);
-  oneOf(options.precision, 'options.precision', ['fp32', 'fp16']);
+  oneOf(options.precision, 'options.precision', PRECISIONS);
   oneOf(options.fusion, 'options.fusion', Object.keys(HEAD_MODELS));
   oneOf(options.localImage, 'options.localImage', ['photo', 'resized-800']);
   if (options.vocabPath !== undefined && (typeof options.vocabPath !== 'string' || options.vocabPath === '')) {

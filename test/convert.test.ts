@@ -12,7 +12,7 @@ import { CheckpointError, openCheckpoint } from '../src/models/checkpoint.ts';
 import { ConvertError, convertCheckpoints } from '../src/models/convert.ts';
 import { loadModels, type Manifest } from '../src/models/loadModels.ts';
 import { planTemplate, readGraph } from '../src/models/onnxTemplate.ts';
-import { floatToHalfBits, permuteAxes } from '../src/models/tensorRecipes.ts';
+import { floatToHalfBits, permuteAxes, quantizeInt8PerColumn } from '../src/models/tensorRecipes.ts';
 import { ZipArchive, ZipError } from '../src/models/zipArchive.ts';
 import { rng } from './helpers.ts';
 import { runHybridgl } from './runProcess.ts';
@@ -87,9 +87,9 @@ describe('checkpoint readers', () => {
 });
 
 describe('models convert', () => {
-  it("writes export.py's graphs byte for byte (fp32 and fp16), the manifest and the vocabulary", async () => {
+  it("writes export.py's graphs byte for byte (fp32, fp16 and int8), the manifest and the vocabulary", async () => {
     const out = join(tmp, 'all');
-    const manifest = await convert(out, { precisions: ['fp32', 'fp16'] });
+    const manifest = await convert(out, { precisions: ['fp32', 'fp16', 'int8'] });
     const want = new Map(expected.files.map((f) => [f.name, f]));
     expect(manifest.files.map((f) => f.name)).toEqual(expected.files.map((f) => f.name));
     for (const f of manifest.files) {
@@ -103,7 +103,7 @@ describe('models convert', () => {
     expect(manifest.exporter).toMatchObject({ name: 'hybridgl models convert', version: '2', templateFormat: 2 });
     expect(manifest.vocab).toEqual({ ...expected.vocab, present: true });
     const onDisk = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-    expect(onDisk.files.length).toBe(15);
+    expect(onDisk.files.length).toBe(22);
 
     const models = await loadModels(out, { device: 'cpu', models: ['sam_decoder', 'clip_text'], warmup: false });
     try {
@@ -115,6 +115,16 @@ describe('models convert', () => {
     } finally {
       await models.dispose();
     }
+  }, 120_000);
+
+  it('int8 alone brings fp32 with it (the models without int8 graphs load from it), and the directory loads at int8', async () => {
+    const out = join(tmp, 'int8-only');
+    const manifest = await convert(out, { precisions: ['int8'] });
+    expect([...new Set(manifest.files.map((f) => f.precision))].sort()).toEqual(['fp32', 'int8']);
+    expect(manifest.files.filter((f) => f.precision === 'int8').map((f) => f.model).sort())
+      .toEqual(['clip_head_attn_masking', 'clip_head_crop', 'clip_head_g2l', 'clip_head_g2l_l2g', 'clip_head_l2g', 'clip_head_token_masking', 'clip_trunk']);
+    const models = await loadModels(out, { device: 'cpu', precision: 'int8', models: ['sam_decoder', 'clip_trunk'], warmup: false });
+    await models.dispose();
   }, 120_000);
 
   it("writes ONNX external data past the size limit as export.py does (same graph and data bytes), which onnxruntime runs to the same outputs", async () => {
@@ -309,7 +319,7 @@ function firstDifference(path: string, want: string[]): string | null {
 
 describe('converted graphs hold the checkpoint\'s weights (checkpoints of seeds the templates were not made from)', () => {
   const cases = [
-    { label: 'SAM seed 5, CLIP seed 6', sam: SAM, dir: FIX, precisions: ['fp32', 'fp16'] as const },
+    { label: 'SAM seed 5, CLIP seed 6', sam: SAM, dir: FIX, precisions: ['fp32', 'fp16', 'int8'] as const },
     { label: 'SAM seed 9', sam: join(FIX, 'seed9', 'sam_vit_b-tiny.pth'), dir: join(FIX, 'seed9'), precisions: ['fp32', 'fp16'] as const },
   ];
   for (const c of cases)
@@ -389,6 +399,34 @@ describe('graph templates', () => {
     for (let a = 0; a < 2; a++) for (let b = 0; b < 3; b++) for (let c = 0; c < 2; c++) for (let d = 0; d < 2; d++)
       expect(y[((a * 2 + c) * 2 + d) * 3 + b]).toBe(x[((a * 3 + b) * 2 + c) * 2 + d]);
     expect(() => permuteAxes(x, [2, 3, 2, 2], [0, 1, 1, 2])).toThrow(/not an order of the 4 axes/);
+  });
+
+  it('quantizeInt8PerColumn: scale max|w|/127 per column (1 for a zero column), values rounded half to even', () => {
+    // [3, 2]: column 0 has max |w| 127·2⁻³ (scale 2⁻³, so w/scale is exact); column 1 is all zero
+    const w = Float32Array.from([2.5 / 8, 0, -3.5 / 8, 0, 127 / 8, 0]);
+    const { values, scales } = quantizeInt8PerColumn(w, 2);
+    expect([...scales]).toEqual([1 / 8, 1]);
+    expect([...values]).toEqual([2, 0, -4, 0, 127, 0]);
+    const small = quantizeInt8PerColumn(Float32Array.from([1e-3, -2e-3]), 1);
+    expect(small.values[1]).toBe(-127);
+    expect(small.scales[0]).toBe(Math.fround(Math.fround(2e-3) / 127));
+    expect(() => quantizeInt8PerColumn(w, 4)).toThrow(/not a matrix of 4 columns/);
+  });
+
+  it("the int8 templates rebuild each quantised weight from its fp32 weight's recipe (values and scales)", () => {
+    for (const dir of sets(committed).filter((d) => d.includes('clip-'))) {
+      const index = JSON.parse(readFileSync(join(dir, 'templates.json'), 'utf8'));
+      const byName = new Map(index.files.map((e: { name: string }) => [e.name, e]));
+      const int8 = byName.get('clip_trunk.int8.onnx') as { initializers: Record<string, Array<{ key: string; int8?: string }>> };
+      const fp32 = byName.get('clip_trunk.fp32.onnx') as { initializers: Record<string, Array<{ key: string }>> };
+      const quantised = Object.entries(int8.initializers).filter(([, parts]) => parts[0].int8);
+      expect(quantised.length).toBe(2 * 36); // 4 MatMul weights in each of the trunk's 9 blocks
+      for (const [name, parts] of quantised) {
+        const base = name.replace(/\/int8(_scale)?$/, '');
+        expect(parts[0].int8).toBe(name.endsWith('_scale') ? 'scales' : 'values');
+        expect(parts.map(({ int8: _q, ...p }) => p)).toEqual(fp32.initializers[base]);
+      }
+    }
   });
 
   it('the converter refuses format 1 templates and a template keeping a float initializer it cannot account for', async () => {

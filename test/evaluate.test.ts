@@ -8,7 +8,8 @@ import { rleDecode, rleFromPolygons } from '../bindings/rle.ts';
 import { annotationMask } from '../src/data/gtMask.ts';
 import { readPickle, writePickle, type PickleWritable } from '../src/data/pickle.ts';
 import { ReferDataset } from '../src/data/refer.ts';
-import { runEval } from '../src/eval/evaluate.ts';
+import { modelSettings, runEval } from '../src/eval/evaluate.ts';
+import type { Manifest } from '../src/models/loadModels.ts';
 import { mergeRuns, type SentenceResult } from '../src/eval/store.ts';
 import { writeSynthRefer } from '../src/eval/synthRefer.ts';
 import { createSegmenter, SegmentError } from '../src/segmenter.ts';
@@ -128,4 +129,19 @@ describe.skipIf(!existsSync(VOCAB))('runEval on the synthetic REFER dataset (sta
     expect(r.stderr).toMatch(/instances\.json: images\[2\] \(id 1002\) height is -1/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
+});
+
+describe('modelSettings', () => {
+  it('records the files an int8 run loads: its int8 trunk and head, fp32 for SAM, text and GEM', () => {
+    const dir = join(import.meta.dirname, 'fixtures', 'models');
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    const sha = (model: string, precision: string) => manifest.files.find((f) => f.model === model && f.precision === precision)!.sha256;
+    const { precision, models, configuration } = modelSettings(dir, 'int8', 'G2L');
+    expect(precision).toBe('int8');
+    expect(models).toMatchObject({ sam_encoder: sha('sam_encoder', 'fp32'), sam_decoder: sha('sam_decoder', 'fp32'),
+      clip_trunk: sha('clip_trunk', 'int8'), clip_head_g2l: sha('clip_head_g2l', 'int8'), clip_text: sha('clip_text', 'fp32'),
+      gem_visual: sha('gem_visual', 'fp32') });
+    expect(Object.values(models)).not.toContain('missing');
+    expect(configuration.differences).toContain('precision int8 (the paper: fp32)');
+  });
 });

@@ -171,7 +171,7 @@ describe('models fetch against a hostile server', () => {
       [withFile({ name: 42 }), /files\[0\]\.name must be a file name string, got number/],
       [withFile({ sha256: 'abc' }), /files\[0\]\.sha256 must be 64 lowercase hex digits/],
       [withFile({ bytes: -1 }), /files\[0\]\.bytes must be a non-negative integer/],
-      [withFile({ precision: 'fp8' }), /files\[0\]\.precision must be "fp32" or "fp16"/],
+      [withFile({ precision: 'fp8' }), /files\[0\]\.precision must be one of "fp32", "fp16", "int8"/],
       [withFile({ externalData: { name: '', sha256: sha(VOCAB), bytes: 1 } }), /files\[0\]\.externalData\.name is empty/],
       [{ ...sound(), vocab: { ...sound().vocab, file: 'clip_text.fp32.onnx' } }, /"clip_text\.fp32\.onnx" is named by two entries/],
     ];

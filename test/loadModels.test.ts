@@ -146,6 +146,40 @@ describe('loadModels on the tiny fixtures (fp16, CPU)', () => {
   }, 120_000);
 });
 
+describe('loadModels on the tiny fixtures (int8, CPU)', () => {
+  const INT8 = new Set(['clip_trunk', 'clip_head_g2l', 'clip_head_l2g', 'clip_head_g2l_l2g', 'clip_head_token_masking',
+    'clip_head_attn_masking', 'clip_head_crop']);
+  it('runs the CLIP trunk and heads from their int8 graphs (within 3e-2 of PyTorch fp32, not the fp32 graphs\' outputs), every other model from its fp32 graph', async () => {
+    const int8 = await loadModels(DIR, { device: 'cpu', precision: 'int8' });
+    const fp32 = await loadModels(DIR, { device: 'cpu', precision: 'fp32', models: ['sam_encoder', 'sam_decoder', 'clip_text', 'gem_visual', 'clip_trunk'] });
+    try {
+      expect(int8.precision).toBe('int8');
+      expect(new Set(int8.manifest.files.filter((f) => f.precision === 'int8').map((f) => f.model))).toEqual(INT8);
+      for (const c of reference.cases) {
+        const got = await runReferenceCase(int8, reference, c);
+        const plain = INT8.has(c.model) && c.model !== 'clip_trunk' ? null : await runReferenceCase(fp32, reference, c);
+        for (const name of Object.keys(c.outputs)) {
+          const want = referenceOutput(reference, c, name);
+          if (INT8.has(c.model)) {
+            expect(relativeError(got[name], want), `${c.model}.${name}`).toBeLessThanOrEqual(3e-2);
+            expect(relativeError(got[name], want), `${c.model}.${name} is quantised`).toBeGreaterThan(1e-4);
+          }
+          if (plain && !INT8.has(c.model)) expect(got[name].data, `${c.model}.${name}`).toEqual(plain[name].data);
+          if (plain && INT8.has(c.model)) expect(got[name].data).not.toEqual(plain[name].data);
+        }
+      }
+    } finally {
+      await int8.dispose();
+      await fp32.dispose();
+    }
+  }, 120_000);
+
+  it('refuses int8 on CUDA before loading anything', async () => {
+    await expect(loadModels('/nonexistent', { device: 'cuda', precision: 'int8' }))
+      .rejects.toThrow(/precision int8 is for the CPU provider .*use device 'cpu', or fp16 on CUDA/);
+  });
+});
+
 describe('loadModels errors', () => {
   let dir: string;
   beforeAll(() => {
@@ -301,6 +335,14 @@ describe('loadModels errors', () => {
     fresh();
     await expect(loadModels(dir, { ...only, models: ['clip_text'], precision: 'fp16' }))
       .rejects.toThrow(/no fp16 file for clip_text/);
+  });
+
+  it('reports a directory without int8 graphs when int8 is asked for', async () => {
+    fresh();
+    editManifest((m) => {
+      m.files = m.files.filter((f) => f.precision !== 'int8');
+    });
+    await expect(loadModels(dir, { ...only, precision: 'int8' })).rejects.toThrow(/no int8 file in manifest\.json/);
   });
 });
 

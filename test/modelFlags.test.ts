@@ -18,8 +18,8 @@ describe('modelFlags', () => {
     for (const [values, message] of [
       [{ fusion: 'G3L' }, /^--fusion must be one of G2L, L2G, .* \(got 'G3L'\)$/],
       [{ device: 'tpu' }, /^--device must be one of auto, cpu, cuda \(got 'tpu'\)$/],
-      [{ precision: 'fp8' }, /^--precision must be one of fp32, fp16 \(got 'fp8'\)$/],
-      [{ precision: true }, /^--precision must be one of fp32, fp16$/],
+      [{ precision: 'fp8' }, /^--precision must be one of fp32, fp16, int8 \(got 'fp8'\)$/],
+      [{ precision: true }, /^--precision must be one of fp32, fp16, int8$/],
       [{ 'max-pixels': '2.5' }, /--max-pixels must be a positive integer/],
       [{ 'max-pixels': '0' }, /--max-pixels must be a positive integer/],
     ] as const) {

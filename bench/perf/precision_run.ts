@@ -4,8 +4,9 @@
 // Time whole processes against each other (A B A B …) for speed ratios; the in-process times are a cross-check.
 // usage: npx tsx bench/perf/precision_run.ts FILE.onnx [--runs N] [--threads 2] [--batch B] [--save OUT.f32]
 //          [--compare REF.f32] [--profile]
-//   FILE's name starts with the model (sam_encoder, clip_trunk, clip_head_g2l, clip_text, gem_visual);
-//   --batch: images for clip_trunk (default 20, i.e. 10 proposals local + global), masks for clip_head_g2l (10).
+//   FILE's name starts with the model (sam_encoder, sam_decoder, clip_trunk, clip_head_g2l, clip_text, gem_visual);
+//   --batch: images for clip_trunk (default 20, i.e. 10 proposals local + global), masks for clip_head_g2l (10),
+//   prompts for sam_decoder (64).
 //   --profile: ONNX Runtime's per-node profile of the runs, summed per operator type.
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -41,6 +42,16 @@ function floats(dims: number[], amp: number, phase: number): ort.Tensor {
 function feeds(model: string): Record<string, ort.Tensor> {
   if (model === 'sam_encoder') return { pixels: floats([1, 3, 1024, 1024], 2, 0) };
   if (model === 'gem_visual') return { images: floats([1, 3, 448, 448], 2, 0) };
+  if (model === 'sam_decoder') {
+    // one call of the pipeline's 64-point batches (the 8×8 grid, spec §2): prompt coordinates within 1024²
+    const prompts = Number(values.batch ?? 64);
+    const points = new Float32Array(prompts * 2);
+    for (let i = 0; i < prompts; i++) { points[2 * i] = 64 + ((i * 37) % 896); points[2 * i + 1] = 64 + ((i * 53) % 896); }
+    return {
+      embeddings: floats([1, 256, 64, 64], 1, 0), points: new ort.Tensor('float32', points, [prompts, 1, 2]),
+      labels: new ort.Tensor('float32', new Float32Array(prompts).fill(1), [prompts, 1]),
+    };
+  }
   if (model === 'clip_trunk') return { images: floats([Number(values.batch ?? 20), 3, 224, 224], 2, 0) };
   if (model === 'clip_head_g2l') {
     const m = Number(values.batch ?? 10);
@@ -64,7 +75,7 @@ function feeds(model: string): Record<string, ort.Tensor> {
   throw new Error(`${file}: the name does not start with a known model`);
 }
 
-const model = /^(sam_encoder|gem_visual|clip_trunk|clip_head_g2l|clip_text)/.exec(basename(file))?.[1] ?? '';
+const model = /^(sam_encoder|sam_decoder|gem_visual|clip_trunk|clip_head_g2l|clip_text)/.exec(basename(file))?.[1] ?? '';
 const input = feeds(model);
 let t = performance.now();
 const session = await ort.InferenceSession.create(file, {

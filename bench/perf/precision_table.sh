@@ -6,7 +6,7 @@
 set -e
 cd "$(dirname "$0")/../.."
 MODELS=$1; OUT=$2; shift 2
-[ $# -gt 0 ] || set -- sam_encoder clip_trunk clip_head_g2l gem_visual
+[ $# -gt 0 ] || set -- sam_encoder sam_decoder clip_trunk clip_head_g2l gem_visual
 mkdir -p "$OUT"
 for m in "$@"; do
   [ -f "$OUT/$m.fp16.onnx" ] || ${PYTHON:-/usr/bin/python3} bench/perf/precision_variants.py "$OUT" "$MODELS/$m.fp32.onnx"

@@ -15,6 +15,7 @@ from onnx import TensorProto, numpy_helper
 
 from .graph_io import load_inline
 
+from . import int8
 from . import weights as wt
 
 FORMAT = 'hybridgl-templates'
@@ -130,8 +131,26 @@ def _recipe(values, table, params):
 
 
 def _float_initializers(model):
-    """name → the float32/float16 initializer (raw or typed data) of a graph."""
-    return {i.name: i for i in model.graph.initializer if i.data_type in (TensorProto.FLOAT, TensorProto.FLOAT16)}
+    """name → the float32/float16 (or int8: int8.py's weights) initializer (raw or typed data) of a graph."""
+    kinds = (TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.INT8)
+    return {i.name: i for i in model.graph.initializer if i.data_type in kinds}
+
+
+def _int8_recipe(name, fp32_recipes):
+    """An int8 graph's `<weight>/int8` or `<weight>/int8_scale`: the fp32 weight's recipe, marked with the part of
+    its per-column quantisation it is (int8.py)."""
+    for suffix, part in ((int8.VALUES, 'values'), (int8.SCALES, 'scales')):
+        base = name[:-len(suffix)]
+        if name.endswith(suffix) and base in fp32_recipes:
+            return [dict(p, int8=part) for p in fp32_recipes[base]]
+    return None
+
+
+def _quantized(values, part, shape):
+    """The int8 values or scales of the flat fp32 weight `values` whose int8 initializer has `shape`."""
+    columns = shape[-1]
+    q, scale = int8.quantize_per_column(values.reshape(-1, columns))
+    return q if part == 'values' else scale
 
 
 def write_template(onnx_path, out_dir, module, sources, fp32_recipes=None):
@@ -145,7 +164,7 @@ def write_template(onnx_path, out_dir, module, sources, fp32_recipes=None):
     recipes, left = {}, {}
     for init in _float_initializers(model).values():
         if fp32_recipes is not None:
-            parts = fp32_recipes.get(init.name)
+            parts = fp32_recipes.get(init.name) or _int8_recipe(init.name, fp32_recipes)
         elif init.raw_data:
             parts = _recipe(numpy_helper.to_array(init).astype(np.float32), table, params)
         else:
@@ -187,7 +206,7 @@ def other_weights(module, sources, seed, resample):
 def check_template(template_path, other_path, module, sources, recipes, constants):
     """The proof that a template holds no weights: `other_path` is the same graph exported from `module`, loaded
     with other (random) weights than the template's. Every initializer with a recipe must be that recipe applied to
-    `module`'s parameters, byte for byte (fp16: after rounding); every float initializer left in the template
+    `module`'s parameters, byte for byte (fp16: after rounding; int8: after quantising); every float initializer left in the template
     (`constants`: name → digest, from write_template) must be byte-identical in both exports; and the other export
     with its recipes' data cleared must be the template byte for byte (nodes, attributes, every other initializer).
     Anything else fails, naming the graph and the initializer or node."""
@@ -211,9 +230,12 @@ def check_template(template_path, other_path, module, sources, recipes, constant
         parts = recipes[name]
         values = []
         for part in parts:
-            base = {k: v for k, v in part.items() if k not in ('transpose', 'permute')}
+            base = {k: v for k, v in part.items() if k not in ('transpose', 'permute', 'int8')}
             values.append(_apply(part, state[by_source[json.dumps(base, sort_keys=True)]].detach().float()).flatten())
-        want = torch.cat(values).numpy().astype(got.dtype).reshape(got.shape)
+        want = torch.cat(values).numpy()
+        if 'int8' in parts[0]:
+            want = _quantized(want, parts[0]['int8'], got.shape)
+        want = want.astype(got.dtype).reshape(got.shape)
         if want.tobytes() != got.tobytes():
             raise RuntimeError(f'{graph}: initializer {name}: its recipe {parts} does not rebuild the export from '
                                'other weights')

@@ -3,7 +3,7 @@
 # checkpoints in the official formats (scripts/fixtures/make_checkpoints.py, Debian's torch) of seed SEED (default
 # 21: SAM 21, CLIP 22; the committed templates were made from SAM seed 1 and CLIP seed 0, so a weight kept in a
 # template shows), converted by the TypeScript converter from the committed templates and exported by export.py
-# from the same checkpoints; the SAM graphs (fp32 and fp16; ALL=1: every graph) and their external-data files must
+# from the same checkpoints; the SAM graphs (fp32 and fp16; ALL=1: every graph, int8 too) and their external-data files must
 # have the same sha256 (a difference is named tensor by tensor, scripts/fixtures/graph_tensors.py). SEGMENT=1 makes
 # the SAM checkpoint with make_e2e_reference.py's weight edits (--sam-iou-shift 1.0: proposals survive; the upscaling
 # weights stay random across channels), exports every graph and segments assets/demo.jpg with both directories: same
@@ -33,13 +33,14 @@ timed() { # timed NAME command…: runs it under $RUN, /usr/bin/time -v into OUT
   --sam-arch "$ARCH" --only sam --out "$CK" --seed "$SEED" $SHIFT
 [ -f "$CK/clip_vit_b_16.pt" ] || timed checkpoint-clip $PY scripts/fixtures/make_checkpoints.py --full-size --only clip \
   --out "$CK" --seed "$SEED"
-if [ "$ALL" = 1 ] || [ "$SEGMENT" = 1 ]; then ONLY=""; FP16=all; else ONLY="--only sam_encoder,sam_decoder"; FP16=sam_encoder,sam_decoder; fi
+if [ "$ALL" = 1 ] || [ "$SEGMENT" = 1 ]; then ONLY=""; FP16=all; INT8=--int8; PRECISIONS=fp32,fp16,int8
+else ONLY="--only sam_encoder,sam_decoder"; FP16=sam_encoder,sam_decoder; INT8=; PRECISIONS=fp32,fp16; fi
 rm -rf "$OUT/$ARCH-export" "$OUT/$ARCH-models"
 timed "export-$ARCH" $PY models/export.py --sam-checkpoint "$CK/sam_$ARCH.pth" --sam-arch "$ARCH" \
   --clip-checkpoint "$CK/clip_vit_b_16.pt" --out "$OUT/$ARCH-export" $ONLY \
-  --fp16 $FP16 --vocab models/vocab/bpe_simple_vocab_16e6.txt.gz
+  --fp16 $FP16 $INT8 --vocab models/vocab/bpe_simple_vocab_16e6.txt.gz
 timed "convert-$ARCH" node bin/hybridgl.js models convert --sam "$CK/sam_$ARCH.pth" --clip "$CK/clip_vit_b_16.pt" \
-  --out "$OUT/$ARCH-models" --precision fp32,fp16
+  --out "$OUT/$ARCH-models" --precision $PRECISIONS
 sh scripts/models/compare_model_dirs.sh "$OUT/$ARCH-export" "$OUT/$ARCH-models" "$OUT/logs"
 if [ "$SEGMENT" = 1 ]; then
   for d in export models; do

@@ -15,6 +15,6 @@ ONLY=""
 # `make_templates.sh ARCH MODEL[,MODEL…]`: those graphs only (e.g. sam_decoder after a change to it); the index
 # keeps the other entries.
 case "$2" in sam_*|clip_*|gem_*) ONLY="--only $2" ;; esac
-${PYTHON:-/usr/bin/python3} models/export.py --random-init --sam-arch "$ARCH" --seed 0 --out "$TMP" --fp16 \
+${PYTHON:-/usr/bin/python3} models/export.py --random-init --sam-arch "$ARCH" --seed 0 --out "$TMP" --fp16 --int8 \
   --templates models/templates --vocab models/vocab/bpe_simple_vocab_16e6.txt.gz $ONLY
 rm -rf "$TMP"

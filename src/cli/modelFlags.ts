@@ -1,6 +1,6 @@
 // The flags that choose the models and the image limit (segment, serve, eval, bench): checked in one place, each a
 // usage error naming the flag. Absent flags stay undefined, so the library's defaults apply.
-import { HEAD_MODELS, type Fusion, type Precision } from '../models/loadModels.ts';
+import { HEAD_MODELS, PRECISIONS, type Fusion, type Precision } from '../models/loadModels.ts';
 import { parseMaxPixels } from '../pipeline/imageBudget.ts';
 import { UsageError } from './errors.ts';
 
@@ -8,7 +8,7 @@ export type Device = 'auto' | 'cpu' | 'cuda';
 
 export const FUSIONS = Object.keys(HEAD_MODELS) as readonly Fusion[];
 export const DEVICES: readonly Device[] = ['auto', 'cpu', 'cuda'];
-export const PRECISIONS: readonly Precision[] = ['fp32', 'fp16'];
+export { PRECISIONS };
 
 export interface ModelFlags {
   fusion?: Fusion;

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { rleDecode, rleFromPolygons } from '../../bindings/rle.ts';
 import { annotationMask } from '../data/gtMask.ts';
 import { ReferDataset, type ReferDatasetName, type ReferImageGroup } from '../data/refer.ts';
-import { ModelLoadError, readManifest, type Fusion, type Manifest } from '../models/loadModels.ts';
+import { ModelLoadError, readManifest, type Fusion, type Manifest, type Precision } from '../models/loadModels.ts';
+import { filesOfPrecision } from '../models/manifest.ts';
 import { neededModels, SegmentError, type Segmenter } from '../segmenter.ts';
 import { checkedImage, loadDataset, runPlannedEval, type EvalRunOptions } from './evalLoop.ts';
 import { runConfiguration, type RunConfiguration } from './paperConfig.ts';
@@ -18,21 +19,19 @@ export interface EvalOptions extends EvalRunOptions {
 }
 
 /** The sha256 of every model file (and the vocabulary) a run with this fusion and precision uses. */
-function modelIdentity(manifest: Manifest, fusion: Fusion, precision: string): Record<string, string> {
+function modelIdentity(manifest: Manifest, fusion: Fusion, precision: Precision): Record<string, string> {
   const id: Record<string, string> = {};
-  for (const name of neededModels(fusion, true)) {
-    const file = manifest.files.find((f) => f.model === name && f.precision === precision);
-    id[name] = file?.sha256 ?? 'missing';
-  }
+  const files = filesOfPrecision(manifest, precision);
+  for (const name of neededModels(fusion, true)) id[name] = files.get(name)?.sha256 ?? 'missing';
   if (manifest.vocab?.sha256) id.vocab = manifest.vocab.sha256;
   return id;
 }
 
 /** The precision and model identity a run records in its plan, and its configuration against the paper's, read from
  *  the manifest before any model loads. */
-export function modelSettings(models: string | Segmenter, precisionOption: string | undefined, fusion: Fusion,
-  samSettings?: Record<string, unknown>): { precision: string; models: Record<string, string>; configuration: RunConfiguration } {
-  let manifest: Manifest, precision: string;
+export function modelSettings(models: string | Segmenter, precisionOption: Precision | undefined, fusion: Fusion,
+  samSettings?: Record<string, unknown>): { precision: Precision; models: Record<string, string>; configuration: RunConfiguration } {
+  let manifest: Manifest, precision: Precision;
   if (typeof models === 'string') {
     try {
       manifest = readManifest(models);

@@ -6,11 +6,12 @@ import { copyFileSync, createReadStream, existsSync, readdirSync, readFileSync, 
 import { basename, join } from 'node:path';
 import { PACKAGE_ROOT } from '../../bindings/packageRoot.ts';
 import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
-import type { Manifest, ManifestFile, Precision } from './loadModels.ts';
+import { precisionsToWrite } from './manifest.ts';
+import { PRECISIONS, type Manifest, type ManifestFile, type Precision } from './loadModels.ts';
 import { CONVERTER_NAME, CONVERTER_VERSION, TEMPLATE_FORMAT_VERSION } from './converterVersion.ts';
 import { planTemplate, writeFilledTemplate, type EmptyInitializer, type TemplatePlan } from './onnxTemplate.ts';
 import { stageDirectory, type StagedDir } from './stagedDir.ts';
-import { permuteAxes, resamplePositional, toFloat16Bytes, transpose2d, type RecipePart } from './tensorRecipes.ts';
+import { permuteAxes, quantizeInt8PerColumn, resamplePositional, toFloat16Bytes, transpose2d, type RecipePart } from './tensorRecipes.ts';
 
 export const DEFAULT_TEMPLATES = join(PACKAGE_ROOT, 'models', 'templates');
 /** CLIP's BPE vocabulary (MIT, from openai/CLIP), shipped with the package. */
@@ -42,6 +43,7 @@ export interface ConvertOptions {
   out: string;
   /** A SAM template set in the templates directory: vit_h, vit_l, vit_b (default: read off the checkpoint). */
   samType?: string;
+  /** Default ['fp32']; int8 brings fp32 with it (int8 graphs exist for the CLIP trunk and heads only). */
   precisions?: Precision[];
   /** Default: the package's models/templates. */
   templates?: string;
@@ -122,10 +124,25 @@ function partValues(ck: Checkpoint, part: RecipePart): Float32Array {
 }
 
 function initializerBytes(ck: Checkpoint, parts: RecipePart[], slot: EmptyInitializer): Uint8Array {
-  const values = parts.length === 1 ? partValues(ck, parts[0]) : concat(parts.map((p) => partValues(ck, p)));
-  if (values.length !== slot.numel)
-    throw new ConvertError(`${slot.name}: recipe gives ${values.length} values, the graph needs ${slot.numel}`);
+  let values = parts.length === 1 ? partValues(ck, parts[0]) : concat(parts.map((p) => partValues(ck, p)));
+  const int8 = parts[0].int8;
+  if (int8) {
+    // the [K, N] weight's quantisation: the slot is its int8 values [K, N] or its scales [N]
+    const q = quantizeInt8PerColumn(values, slot.dims[slot.dims.length - 1]);
+    if (int8 === 'values') {
+      if (slot.dataType !== INT8 || q.values.length !== slot.numel) badSlot(slot, q.values.length);
+      return new Uint8Array(q.values.buffer);
+    }
+    values = q.scales;
+  }
+  if (slot.dataType === INT8 || values.length !== slot.numel) badSlot(slot, values.length);
   return slot.dataType === 10 ? toFloat16Bytes(values) : new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+const INT8 = 3; // ONNX TensorProto.INT8
+
+function badSlot(slot: EmptyInitializer, made: number): never {
+  throw new ConvertError(`${slot.name}: recipe gives ${made} values, the graph needs ${slot.numel} of type ${slot.dataType}`);
 }
 
 function concat(arrays: Float32Array[]): Float32Array {
@@ -188,7 +205,7 @@ export function detectSamType(path: string): string {
 export async function convertCheckpoints(options: ConvertOptions): Promise<Manifest> {
   const templates = options.templates ?? DEFAULT_TEMPLATES;
   const samType = options.samType ?? detectSamType(options.sam);
-  const precisions = options.precisions ?? ['fp32'];
+  const precisions = precisionsToWrite(options.precisions ?? ['fp32']);
   const samDir = join(templates, `sam-${samType}`);
   if (!existsSync(samDir))
     throw new ConvertError(`no SAM ${samType} graph templates (have: ${availableSamTypes(templates).join(', ') || 'none'}) in ${templates}`);
@@ -200,11 +217,13 @@ export async function convertCheckpoints(options: ConvertOptions): Promise<Manif
     { label: 'CLIP', dir: join(templates, clipDirs[0]), index: readIndex(join(templates, clipDirs[0])), path: options.clip,
       hint: "Is it OpenAI's ViT-B-16.pt?" },
   ];
-  for (const p of precisions) if (p !== 'fp32' && p !== 'fp16') throw new ConvertError(`precision must be fp32 or fp16, got ${p}`);
-  for (const f of families) {
-    if (!existsSync(f.path)) throw new ConvertError(`${f.label} checkpoint ${f.path} does not exist`);
-    const have = new Set(f.index.files.map((e) => e.precision));
-    for (const p of precisions) if (!have.has(p)) throw new ConvertError(`the ${f.label} templates in ${f.dir} have no ${p} graphs`);
+  for (const p of precisions) if (!PRECISIONS.includes(p)) throw new ConvertError(`precision must be ${PRECISIONS.join(', ')}, got ${p}`);
+  for (const f of families) if (!existsSync(f.path)) throw new ConvertError(`${f.label} checkpoint ${f.path} does not exist`);
+  for (const p of precisions) {
+    // int8 graphs exist only for the models int8 speeds up (the CLIP family); a load uses fp32 for the others
+    const lacking = families.filter((f) => !f.index.files.some((e) => e.precision === p));
+    const enough = p === 'int8' ? lacking.length < families.length : lacking.length === 0;
+    if (!enough) throw new ConvertError(`the ${lacking.map((f) => `${f.label} templates in ${f.dir}`).join(' and ')} have no ${p} graphs`);
   }
   const vocab = options.vocab ?? PACKAGED_VOCAB;
   if (!existsSync(vocab)) throw new ConvertError(`vocabulary ${vocab} is missing`);

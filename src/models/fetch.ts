@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { availableSamTypes, convertCheckpoints, type ByteProgress, type ConvertOptions } from './convert.ts';
 import { affectedConversion } from './converterVersion.ts';
 import type { Manifest, Precision } from './loadModels.ts';
+import { precisionsToWrite } from './manifest.ts';
 import { manifestShapeProblems } from './manifestShape.ts';
 import { DEFAULT_SAM_TYPE, OFFICIAL, type CheckpointSource } from './officialCheckpoints.ts';
 
@@ -245,7 +246,8 @@ async function fetchModelDir(base: string, manifestBytes: Buffer, out: string, o
   if (affected)
     throw new FetchError(`${where}: the model directory there was ${affected}; convert it again where it is ` +
       `served (${manifest.exporter.command}), or fetch the checkpoints and convert here`);
-  const wanted = manifest.files.filter((f) => !options.precisions || options.precisions.includes(f.precision));
+  const precisions = options.precisions && precisionsToWrite(options.precisions);
+  const wanted = manifest.files.filter((f) => !precisions || precisions.includes(f.precision));
   const items: Array<{ name: string; sha256: string | null; bytes?: number }> = [];
   for (const f of wanted) {
     items.push({ name: f.name, sha256: f.sha256, bytes: f.bytes });

@@ -4,14 +4,14 @@
 // read in those modules, each listed at its top.
 import { allocatorHooks, checkAllocatorTuning, type AllocatorTuning } from './allocatorTuning.ts';
 import { checkModelFiles, fixHint, readManifest } from './manifest.ts';
-import type { ModelName, Models, Precision } from './modelTypes.ts';
+import { PRECISIONS, type ModelName, type Models, type Precision } from './modelTypes.ts';
 import { createModelRunner } from './modelRunner.ts';
 import { openSessions } from './sessions.ts';
 
 export type {
   Fusion, Precision, ModelName, FloatTensor, IdTensor, TensorSpec, ManifestFile, Manifest, Models,
 } from './modelTypes.ts';
-export { HEAD_MODELS } from './modelTypes.ts';
+export { HEAD_MODELS, PRECISIONS } from './modelTypes.ts';
 export { ModelLoadError, readManifest } from './manifest.ts';
 export { cudaProviderInstalled } from './sessions.ts';
 export type { AllocatorTuning } from './allocatorTuning.ts';
@@ -19,6 +19,7 @@ export type { AllocatorTuning } from './allocatorTuning.ts';
 export interface LoadModelsOptions {
   /** 'auto' (default): CUDA when onnxruntime's CUDA provider is installed and works, else CPU with a notice. */
   device?: 'auto' | 'cpu' | 'cuda';
+  /** 'fp32' (default); 'fp16' (for CUDA); 'int8' (CPU only: the models that have int8 graphs, fp32 for the rest). */
   precision?: Precision;
   /** The CLIP BPE vocabulary, when the model directory has none (e.g. the test fixtures). */
   vocabPath?: string;
@@ -57,7 +58,9 @@ function checkOptions(options: LoadModelsOptions): void {
   if (!['auto', 'cpu', 'cuda'].includes(device)) throw new TypeError(`device must be auto, cpu or cuda, got ${device}`);
   checkAllocatorTuning(options.allocator, 'allocator');
   const precision = options.precision ?? 'fp32';
-  if (precision !== 'fp32' && precision !== 'fp16') throw new TypeError(`precision must be fp32 or fp16, got ${precision}`);
+  if (!PRECISIONS.includes(precision)) throw new TypeError(`precision must be ${PRECISIONS.join(', ')}, got ${precision}`);
+  if (precision === 'int8' && device === 'cuda')
+    throw new TypeError("precision int8 is for the CPU provider (its DynamicQuantizeMatMul has no CUDA kernel): use device 'cpu', or fp16 on CUDA");
   for (const [name, r] of Object.entries(options.rowsPerCall ?? {}))
     if (!(r === Infinity || (Number.isInteger(r) && r >= 1)))
       throw new RangeError(`rowsPerCall.${name} must be a positive integer or Infinity, got ${String(r)}`);
@@ -70,7 +73,8 @@ export async function loadModels(dir: string, options: LoadModelsOptions = {}): 
   const files = await checkModelFiles(dir, manifest, precision, options.models, options.vocabPath);
   const profile = options.profile ?? false;
   const sessions = await openSessions(dir, files, fixHint(manifest), {
-    device: options.device ?? 'auto', warmup: options.warmup ?? true, lazy: options.lazy ?? false,
+    // int8 graphs run on the CPU provider: 'auto' picks it even where CUDA is installed
+    device: precision === 'int8' ? 'cpu' : options.device ?? 'auto', warmup: options.warmup ?? true, lazy: options.lazy ?? false,
     memoryArena: options.memoryArena ?? false, graphCache: options.graphCache, profile,
   });
   return createModelRunner(sessions, {

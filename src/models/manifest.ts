@@ -5,7 +5,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 import { printable } from '../text/printable.ts';
 import { affectedConversion, CONVERTER_NAME } from './converterVersion.ts';
-import type { Manifest, ManifestFile, ModelName, Precision } from './modelTypes.ts';
+import { PRECISIONS, type Manifest, type ManifestFile, type ModelName, type Precision } from './modelTypes.ts';
 import { sha256 } from './sha256Cache.ts';
 
 /** Every problem found with a model directory, in one error that says how to fix it. */
@@ -48,7 +48,7 @@ export function readManifest(dir: string): Manifest {
   else
     for (const [i, f] of parsed.files.entries())
       if (typeof f?.name !== 'string' || typeof f.sha256 !== 'string' || !Array.isArray(f.inputs) ||
-        !Array.isArray(f.outputs) || typeof f.model !== 'string' || (f.precision !== 'fp32' && f.precision !== 'fp16'))
+        !Array.isArray(f.outputs) || typeof f.model !== 'string' || !PRECISIONS.includes(f.precision))
         problems.push(`manifest.json: files[${i}] lacks name/model/precision/sha256/inputs/outputs`);
       else if (f.externalData !== undefined && (typeof f.externalData?.name !== 'string' ||
         typeof f.externalData.sha256 !== 'string' || typeof f.externalData.bytes !== 'number'))
@@ -89,13 +89,29 @@ export interface CheckedFiles {
   vocabPath: string | null;
 }
 
+/** The file a load of `precision` uses for each model in the manifest: that precision's; for int8, whose graphs
+ *  exist only for the models int8 speeds up (the CLIP trunk and heads), fp32's for the others. */
+export function filesOfPrecision(manifest: Manifest, precision: Precision): Map<ModelName, ManifestFile> {
+  const byModel = new Map<ModelName, ManifestFile>();
+  for (const f of manifest.files) if (f.precision === precision) byModel.set(f.model, f);
+  if (precision === 'int8')
+    for (const f of manifest.files) if (f.precision === 'fp32' && !byModel.has(f.model)) byModel.set(f.model, f);
+  return byModel;
+}
+
+/** The precisions a directory must hold for loads of `precisions`: int8 brings fp32, which its other models use. */
+export function precisionsToWrite(precisions: readonly Precision[]): Precision[] {
+  const out = [...new Set(precisions)];
+  return out.includes('int8') && !out.includes('fp32') ? ['fp32', ...out] : out;
+}
+
 /** Checks that each wanted model of `precision` has its file (and external data) with the manifest's size and
  *  SHA-256, and the vocabulary its hash; a ModelLoadError lists every problem. */
 export async function checkModelFiles(dir: string, manifest: Manifest, precision: Precision,
   models: ModelName[] | undefined, vocabOverride: string | undefined): Promise<CheckedFiles> {
   const problems: string[] = [];
-  const byModel = new Map<ModelName, ManifestFile>();
-  for (const f of manifest.files) if (f.precision === precision) byModel.set(f.model, f);
+  const byModel = filesOfPrecision(manifest, precision);
+  if (precision === 'int8' && !manifest.files.some((f) => f.precision === 'int8')) problems.push('no int8 file in manifest.json');
   const wanted = models ?? [...byModel.keys()];
   for (const name of wanted) if (!byModel.has(name)) problems.push(`no ${precision} file for ${name} in manifest.json`);
   for (const name of wanted) {

@@ -1,6 +1,6 @@
 // Models: the shape of a manifest.json that came from elsewhere (`models fetch --from URL`), checked field by field
 // before any of its files is requested: what a download trusts (names, sizes, hashes) must be well-formed.
-import type { Manifest } from './loadModels.ts';
+import { PRECISIONS, type Manifest } from './loadModels.ts';
 
 /** Most files a manifest may list (a full directory has ~16: each model in two precisions, external data, vocab). */
 export const MAX_MANIFEST_FILES = 64;
@@ -33,7 +33,8 @@ function checkEntry(entry: unknown, field: string, problems: string[], withModel
   if (!Number.isSafeInteger(entry.bytes) || (entry.bytes as number) < 0) problems.push(`${field}.bytes must be a non-negative integer`);
   if (!withModel) return;
   if (typeof entry.model !== 'string' || entry.model === '') problems.push(`${field}.model must be a model name`);
-  if (entry.precision !== 'fp32' && entry.precision !== 'fp16') problems.push(`${field}.precision must be "fp32" or "fp16"`);
+  if (!(PRECISIONS as readonly unknown[]).includes(entry.precision))
+    problems.push(`${field}.precision must be one of ${PRECISIONS.map((p) => `"${p}"`).join(', ')}`);
   if (entry.externalData !== undefined) checkEntry(entry.externalData, `${field}.externalData`, problems, false);
 }
 

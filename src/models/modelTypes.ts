@@ -1,6 +1,9 @@
 // Spec §2, §4, §5, §8: the models' names, the manifest's shape and the Models API that loadModels returns.
 export type Fusion = 'G2L' | 'L2G' | 'G2L&L2G' | 'token_masking' | 'attn_masking' | 'crop';
-export type Precision = 'fp32' | 'fp16';
+/** fp32: as the reference (the default); fp16: for CUDA; int8: for CPUs with AVX-512 VNNI or AMX, where a model
+ *  has an int8 graph (the CLIP trunk and heads), fp32 for the others. */
+export const PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+export type Precision = (typeof PRECISIONS)[number];
 export type ModelName =
   | 'sam_encoder' | 'sam_decoder' | 'clip_trunk' | 'clip_text' | 'gem_visual'
   | 'clip_head_g2l' | 'clip_head_l2g' | 'clip_head_g2l_l2g' | 'clip_head_token_masking'

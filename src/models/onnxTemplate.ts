@@ -63,7 +63,10 @@ function lengthDelimited(num: number, len: number): Uint8Array {
   return Uint8Array.from([...varint(num * 8 + 2), ...varint(len)]);
 }
 
-/** An initializer the template leaves empty: name, element type (1 float32, 10 float16) and dims. */
+/** Bytes per element of the initializer types a template leaves empty (ONNX TensorProto: FLOAT, FLOAT16, INT8). */
+const ELEMENT_BYTES: Record<number, number> = { 1: 4, 10: 2, 3: 1 };
+
+/** An initializer the template leaves empty: name, element type (1 float32, 10 float16, 3 int8) and dims. */
 export interface EmptyInitializer { name: string; dataType: number; dims: number[]; numel: number; bytes: number }
 
 /** Bytes of the output, in order: literal pieces and the tensors to put in. */
@@ -74,7 +77,7 @@ const utf8 = new TextDecoder();
 export interface TemplatePlan {
   /** The initializers to fill, in file order. */
   tensors: EmptyInitializer[];
-  /** The float initializers the template keeps as they are (names, in file order): its graph constants. */
+  /** The float (or int8) initializers the template keeps as they are (names, in file order): its graph constants. */
   kept: string[];
   /** Bytes of the tensors to fill. */
   totalBytes: number;
@@ -118,7 +121,7 @@ export function planTemplate(template: Uint8Array, wanted: (name: string) => boo
       throw new TemplateError(`template initializer ${name} refers to external data`);
     if (!wanted(name)) {
       const type = tf.find((x) => x.num === 2);
-      if (type && [1, 10].includes(readVarint(template, type.body[0])[0])) kept.push(name);
+      if (type && [1, 10, 3].includes(readVarint(template, type.body[0])[0])) kept.push(name);
       const raw = tf.find((x) => x.num === 9);
       if (raw) dataBytes += raw.body[1] - raw.body[0];
       initializers.set(f, { fields: tf, raw });
@@ -131,9 +134,10 @@ export function planTemplate(template: Uint8Array, wanted: (name: string) => boo
       if (x.num === 1) dims.push(...readInts(template, x));
       else if (x.num === 2) dataType = readVarint(template, x.body[0])[0];
     }
-    if (dataType !== 1 && dataType !== 10) throw new TemplateError(`template initializer ${name} is not float32/float16`);
+    const width = ELEMENT_BYTES[dataType];
+    if (!width) throw new TemplateError(`template initializer ${name} is not float32/float16/int8`);
     const numel = dims.reduce((a, b) => a * b, 1);
-    const tensor = { name, dataType, dims, numel, bytes: numel * (dataType === 1 ? 4 : 2) };
+    const tensor = { name, dataType, dims, numel, bytes: numel * width };
     tensors.push(tensor);
     dataBytes += tensor.bytes;
     initializers.set(f, { fields: tf, tensor });

@@ -1,7 +1,7 @@
 // Models: the derived tensors of export.py's graphs, rebuilt from checkpoint tensors as the templates' recipes say
 // (models/hybridgl_export/templates.py): a tensor as stored, its transpose or another order of its axes, a
-// concatenation along dim 0, GEM's antialiased-bicubic positional-embedding resample (Spec §8), and the fp16
-// rounding of the fp16 graphs.
+// concatenation along dim 0, GEM's antialiased-bicubic positional-embedding resample (Spec §8), the fp16
+// rounding of the fp16 graphs and the per-column int8 quantisation of the int8 graphs.
 
 export interface RecipePart {
   key: string;
@@ -13,6 +13,8 @@ export interface RecipePart {
   /** GEM: the [1 + g², D] positional embedding resampled to [1 + resample², D] with these per-axis taps. */
   resample?: number;
   taps?: Array<[number, number[]]>;
+  /** int8 graphs: the slot holds this part of the [K, N] weight's per-column quantisation (quantizeInt8PerColumn). */
+  int8?: 'values' | 'scales';
 }
 
 export function transpose2d(values: Float32Array, rows: number, cols: number): Float32Array {
@@ -107,4 +109,26 @@ export function toFloat16Bytes(values: Float32Array): Uint8Array {
   const out = new Uint16Array(values.length);
   for (let i = 0; i < values.length; i++) out[i] = floatToHalfBits(values[i]);
   return new Uint8Array(out.buffer);
+}
+
+/** round half to even, as numpy's rint. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** A row-major float32 [K, N] weight quantised per column as models/hybridgl_export/int8.py does, bit for bit:
+ *  scale = max |w| over K / 127 (1 for an all-zero column), value = rint(w / scale) clipped to ±127, in float32
+ *  arithmetic (a float32 quotient is the double quotient rounded once: the double carries enough bits). */
+export function quantizeInt8PerColumn(w: Float32Array, columns: number): { values: Int8Array; scales: Float32Array } {
+  if (!(columns > 0) || w.length % columns !== 0)
+    throw new RangeError(`a weight of ${w.length} values is not a matrix of ${columns} columns`);
+  const f = Math.fround, rows = w.length / columns;
+  const scales = new Float32Array(columns);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < columns; c++) scales[c] = Math.max(scales[c], Math.abs(w[r * columns + c]));
+  for (let c = 0; c < columns; c++) scales[c] = scales[c] > 0 ? f(scales[c] / 127) : 1;
+  const values = new Int8Array(w.length);
+  for (let i = 0; i < w.length; i++) values[i] = Math.max(-127, Math.min(127, roundHalfEven(f(w[i] / scales[i % columns]))));
+  return { values, scales };
 }

@@ -2,16 +2,18 @@
 // progress bar per download and for the conversion.
 import { parseArgs } from 'node:util';
 
-import type { Precision } from '../../models/loadModels.ts';
+import { PRECISIONS, type Precision } from '../../models/loadModels.ts';
 import { usage, type Command, type Log } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { byteProgressBars } from '../progress.ts';
 
-const CONVERT_SUMMARY = `  models convert --sam PATH --clip PATH --out DIR [--sam-type vit_h|vit_l|vit_b] [--precision fp32,fp16]
+const CONVERT_SUMMARY = `  models convert --sam PATH --clip PATH --out DIR [--sam-type vit_h|vit_l|vit_b] [--precision fp32,fp16,int8]
       Converts segment-anything's sam_vit_*.pth and OpenAI's ViT-B-16.pt into a model directory (no Python);
       the SAM type is read off the checkpoint. Graph templates ship for vit_h, vit_l and vit_b (vit_h's fp32
-      encoder is written as ONNX external data, sam_encoder.fp32.onnx + .data).`;
-const FETCH_SUMMARY = `  models fetch --out DIR [--sam vit_h|vit_l|vit_b] [--precision fp32,fp16] [--from DIR|URL]
+      encoder is written as ONNX external data, sam_encoder.fp32.onnx + .data). --precision lists the graphs
+      to write: fp32 (the default, the reference's), fp16 (for CUDA), int8 (the CLIP trunk and heads, for CPUs
+      with AVX-512 VNNI or AMX; fp32 comes with it, for the other models).`;
+const FETCH_SUMMARY = `  models fetch --out DIR [--sam vit_h|vit_l|vit_b] [--precision fp32,fp16,int8] [--from DIR|URL]
       Downloads the official checkpoints (resumable, sha256-checked) and converts them. Default --sam vit_h, the
       paper's SAM (2.6 GB + CLIP 0.35 GB); vit_b (0.37 GB) is the small one, for trying things out; --from takes downloaded checkpoints, or a model directory served over HTTP.`;
 const HELP = `usage: hybridgl models <convert|fetch> [options]\n\n${CONVERT_SUMMARY}\n${FETCH_SUMMARY}`;
@@ -25,7 +27,7 @@ export const modelsCommand: Command = {
 
 function precisions(value: unknown): Precision[] {
   const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : ['fp32'];
-  for (const p of list) if (p !== 'fp32' && p !== 'fp16') throw new UsageError(`--precision takes fp32 and/or fp16, got ${p}`);
+  for (const p of list) if (!(PRECISIONS as readonly string[]).includes(p)) throw new UsageError(`--precision takes ${PRECISIONS.join(', ')} (a comma-separated list), got ${p}`);
   return list as Precision[];
 }
 

@@ -11,7 +11,7 @@ type Values = Record<string, string | boolean | undefined>;
 
 const SUMMARY = `  segment <image> "<expression>" ["<expression>" …] --models DIR [--out overlay.png] [--json result.json]
           [--sheet candidates.png] [--fusion G2L|L2G|G2L&L2G|crop|token_masking|attn_masking]
-          [--device auto|cpu|cuda] [--precision fp32|fp16] [--no-guidance] [--vocab bpe_simple_vocab_16e6.txt.gz]
+          [--device auto|cpu|cuda] [--precision fp32|fp16|int8] [--no-guidance] [--vocab bpe_simple_vocab_16e6.txt.gz]
           [--colour-managed] [--exif-orientation] [--max-pixels N]
       Segments the object each expression refers to; prints the result JSON unless --json is given.
       The image is decoded as PIL does (ICC profile and EXIF orientation ignored) unless --colour-managed (ICC → sRGB)
