@@ -111,7 +111,8 @@ export async function checkModelFiles(dir: string, manifest: Manifest, precision
   models: ModelName[] | undefined, vocabOverride: string | undefined): Promise<CheckedFiles> {
   const problems: string[] = [];
   const byModel = filesOfPrecision(manifest, precision);
-  if (precision === 'int8' && !manifest.files.some((f) => f.precision === 'int8')) problems.push('no int8 file in manifest.json');
+  if (precision === 'int8' && !manifest.files.some((f) => f.precision === 'int8')) problems.push('no int8 file in manifest.json ' +
+    '(hybridgl models convert|fetch … --precision int8 writes them, or models/export.py --int8)');
   const wanted = models ?? [...byModel.keys()];
   for (const name of wanted) if (!byModel.has(name)) problems.push(`no ${precision} file for ${name} in manifest.json`);
   for (const name of wanted) {
