@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 # Writes reduced-precision variants of exported fp32 graphs, for measuring ONNX Runtime's CPU provider on them (timing
 # and agreement: bench/perf/precision_run.ts). Run: the usage line below. Measurement only: the product needs no Python.
-#   int8-dqmm   each MatMul with a constant 2-D weight -> com.microsoft DynamicQuantizeMatMul (activations quantised
-#               per tensor at run time, uint8; weights int8 per output column, symmetric; a following constant bias
-#               Add folded in)
+#   int8-dqmm   models/hybridgl_export/int8.py, what `--precision int8` ships: each MatMul with a constant 2-D
+#               weight -> com.microsoft DynamicQuantizeMatMul (activations quantised per tensor at run time, uint8;
+#               weights int8 per output column, symmetric; a following constant bias Add folded in)
 #   int8-dqmm7  the same with 7-bit weights (|q| <= 63: no int16 saturation in AVX2's u8 x s8 products)
 #   int8-mmi    DynamicQuantizeLinear + MatMulInteger (uint8 weights per column, zero point 128) + Cast + Mul
 #               (the standard-ONNX form; ORT may fuse it back into DynamicQuantizeMatMul)
@@ -19,7 +19,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'models'))
-from hybridgl_export import fp16 as fp16_module  # noqa: E402
+from hybridgl_export import fp16 as fp16_module, int8 as int8_module  # noqa: E402
 
 VARIANTS = ('int8-dqmm', 'int8-dqmm7', 'int8-mmi', 'fp16', 'bf16')
 
@@ -30,57 +30,12 @@ def constant_weights(graph):
     for node in graph.node:
         if node.op_type == 'Identity' and node.input[0] in inits:
             inits[node.output[0]] = inits[node.input[0]]
-    consumers = {}
-    for node in graph.node:
-        for name in node.input:
-            consumers.setdefault(name, []).append(node)
-    return inits, consumers
-
-
-def per_column_int8(w, qmax):
-    scale = np.abs(w).max(axis=0) / qmax
-    scale = np.where(scale > 0, scale, 1.0).astype(np.float32)
-    q = np.clip(np.rint(w / scale), -qmax, qmax).astype(np.int8)
-    return q, scale
-
-
-def quantize_dqmm(model, qmax):
-    graph = model.graph
-    inits, consumers = constant_weights(graph)
-    used_once = lambda name: sum(1 for n in graph.node for x in n.input if x == name) == 1  # noqa: E731
-    nodes, dropped, new_inits, count, done = [], set(), [], 0, {}
-    for node in graph.node:
-        if id(node) in dropped:
-            continue
-        w = inits.get(node.input[1]) if node.op_type == 'MatMul' else None
-        if w is None or len(w.dims) != 2 or w.data_type != TensorProto.FLOAT:
-            nodes.append(node)
-            continue
-        base = w.name
-        if base not in done:
-            q, scale = per_column_int8(numpy_helper.to_array(w), qmax)
-            new_inits += [numpy_helper.from_array(q, base + '/q'), numpy_helper.from_array(scale, base + '/scale')]
-            done[base] = q.shape[1]
-        inputs, output = [node.input[0], base + '/q', base + '/scale'], node.output[0]
-        users = consumers.get(output, [])
-        if len(users) == 1 and users[0].op_type == 'Add':
-            add = users[0]
-            other = add.input[1] if add.input[0] == output else add.input[0]
-            b = inits.get(other)
-            if b is not None and list(b.dims) == [done[base]] and used_once(other):
-                inputs += ['', other]
-                output = add.output[0]
-                dropped.add(id(add))
-        nodes.append(helper.make_node('DynamicQuantizeMatMul', inputs, [output], name=node.name + '/dqmm',
-                                      domain='com.microsoft'))
-        count += 1
-    finish(model, nodes, new_inits)
-    return count
+    return inits
 
 
 def quantize_mmi(model):
     graph = model.graph
-    inits, _ = constant_weights(graph)
+    inits = constant_weights(graph)
     nodes, new_inits, count, done = [], [], 0, set()
     for node in graph.node:
         w = inits.get(node.input[1]) if node.op_type == 'MatMul' else None
@@ -89,7 +44,7 @@ def quantize_mmi(model):
             continue
         base, x, y = w.name, node.input[0], node.output[0]
         if base not in done:
-            q, scale = per_column_int8(numpy_helper.to_array(w), 127)
+            q, scale = int8_module.quantize_per_column(numpy_helper.to_array(w))
             new_inits += [numpy_helper.from_array((q.astype(np.int16) + 128).astype(np.uint8), base + '/q'),
                           numpy_helper.from_array(np.full(q.shape[1], 128, np.uint8), base + '/zp'),
                           numpy_helper.from_array(scale, base + '/scale')]
@@ -107,21 +62,10 @@ def quantize_mmi(model):
 
 
 def finish(model, nodes, new_inits):
-    graph = model.graph
-    del graph.node[:]
-    graph.node.extend(nodes)
-    graph.initializer.extend(new_inits)
-    used = {x for n in graph.node for x in n.input} | {o.name for o in graph.output}
-    live = [n for n in graph.node if n.op_type != 'Identity' or n.output[0] in used]
-    del graph.node[:]
-    graph.node.extend(live)
-    used = {x for n in graph.node for x in n.input} | {o.name for o in graph.output}
-    keep = [i for i in graph.initializer if i.name in used]
-    del graph.initializer[:]
-    graph.initializer.extend(keep)
-    del graph.value_info[:]
-    if not any(o.domain == 'com.microsoft' for o in model.opset_import):
-        model.opset_import.append(helper.make_opsetid('com.microsoft', 1))
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    model.graph.initializer.extend(new_inits)
+    int8_module.finish_graph(model)
 
 
 def to_bf16(model):
@@ -164,7 +108,8 @@ def main():
             elif variant == 'int8-mmi':
                 note = f'{quantize_mmi(model)} MatMuls'
             else:
-                note = f'{quantize_dqmm(model, 127 if variant == "int8-dqmm" else 63)} MatMuls'
+                model = int8_module.convert_to_int8(model, 127 if variant == 'int8-dqmm' else 63)
+                note = f'{sum(n.op_type == "DynamicQuantizeMatMul" for n in model.graph.node)} MatMuls'
             target = os.path.join(args.out, f'{stem}.{variant}.onnx')
             onnx.save(model, target)
             print(f'{target}: {os.path.getsize(target) / 2**20:.0f} MiB {note}', flush=True)

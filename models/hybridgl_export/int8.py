@@ -12,17 +12,19 @@ QMAX = 127
 VALUES, SCALES = '/int8', '/int8_scale'
 
 
-def quantize_per_column(w):
-    """(int8 values, float32 scales) of a float32 [K, N] weight: scale = max |w| over K / 127 (1 where a column is all
-    zero), values = round-half-even(w / scale) clipped to ±127, all in float32 arithmetic."""
+def quantize_per_column(w, qmax=QMAX):
+    """(int8 values, float32 scales) of a float32 [K, N] weight: scale = max |w| over K / qmax (1 where a column is
+    all zero), values = round-half-even(w / scale) clipped to ±qmax, all in float32 arithmetic."""
     w = np.asarray(w, dtype=np.float32)
-    scale = np.abs(w).max(axis=0) / np.float32(QMAX)
+    scale = np.abs(w).max(axis=0) / np.float32(qmax)
     scale = np.where(scale > 0, scale, np.float32(1)).astype(np.float32)
-    q = np.clip(np.rint(w / scale), -QMAX, QMAX).astype(np.int8)
+    q = np.clip(np.rint(w / scale), -qmax, qmax).astype(np.int8)
     return q, scale
 
 
-def convert_to_int8(model):
+def convert_to_int8(model, qmax=QMAX):
+    """The graph with its weight MatMuls as DynamicQuantizeMatMul (qmax: the largest |value|; the product uses 127,
+    bench/perf/precision_variants.py also 63)."""
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
     # The exporter shares a weight through an Identity of the initializer.
@@ -41,7 +43,7 @@ def convert_to_int8(model):
             nodes.append(node)
             continue
         if base not in made:
-            q, scale = quantize_per_column(numpy_helper.to_array(w))
+            q, scale = quantize_per_column(numpy_helper.to_array(w), qmax)
             made[base] = (numpy_helper.from_array(q, base + VALUES), numpy_helper.from_array(scale, base + SCALES))
         inputs, output = [node.input[0], base + VALUES, base + SCALES], node.output[0]
         users = consumers.get(output, [])
@@ -59,14 +61,17 @@ def convert_to_int8(model):
     graph.node.extend(nodes)
     for pair in made.values():
         graph.initializer.extend(pair)
-    _drop_unused(graph)
-    del graph.value_info[:]
-    if not any(o.domain == 'com.microsoft' for o in model.opset_import):
-        model.opset_import.append(helper.make_opsetid('com.microsoft', 1))
+    finish_graph(model)
     return model
 
 
-def _drop_unused(graph):
+def finish_graph(model):
+    """After a rewrite: drops the Identity nodes and initializers nothing reads any more and the stale value_info, and
+    imports com.microsoft."""
+    graph = model.graph
+    del graph.value_info[:]
+    if not any(o.domain == 'com.microsoft' for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid('com.microsoft', 1))
     used = {x for n in graph.node for x in n.input} | {o.name for o in graph.output}
     live = [n for n in graph.node if n.op_type != 'Identity' or n.output[0] in used]
     del graph.node[:]
