@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { PACKAGE_ROOT } from '../../bindings/packageRoot.ts';
 import { openCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { precisionsToWrite } from './manifest.ts';
-import { PRECISIONS, type Manifest, type ManifestFile, type Precision } from './loadModels.ts';
+import { PRECISIONS, type Manifest, type ManifestFile, type Precision } from './modelTypes.ts';
 import { CONVERTER_NAME, CONVERTER_VERSION, TEMPLATE_FORMAT_VERSION } from './converterVersion.ts';
 import { planTemplate, writeFilledTemplate, type EmptyInitializer, type TemplatePlan } from './onnxTemplate.ts';
 import { stageDirectory, type StagedDir } from './stagedDir.ts';

@@ -12,7 +12,7 @@ export type {
   Fusion, Precision, ModelName, FloatTensor, IdTensor, TensorSpec, ManifestFile, Manifest, Models,
 } from './modelTypes.ts';
 export { HEAD_MODELS, PRECISIONS } from './modelTypes.ts';
-export { ModelLoadError, readManifest } from './manifest.ts';
+export { filesOfPrecision, ModelLoadError, readManifest } from './manifest.ts';
 export { cudaProviderInstalled } from './sessions.ts';
 export type { AllocatorTuning } from './allocatorTuning.ts';
 

@@ -1,6 +1,6 @@
 // Models: the shape of a manifest.json that came from elsewhere (`models fetch --from URL`), checked field by field
 // before any of its files is requested: what a download trusts (names, sizes, hashes) must be well-formed.
-import { PRECISIONS, type Manifest } from './loadModels.ts';
+import { PRECISIONS, type Manifest } from './modelTypes.ts';
 
 /** Most files a manifest may list (a full directory has ~16: each model in two precisions, external data, vocab). */
 export const MAX_MANIFEST_FILES = 64;

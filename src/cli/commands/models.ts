@@ -2,7 +2,7 @@
 // progress bar per download and for the conversion.
 import { parseArgs } from 'node:util';
 
-import { PRECISIONS, type Precision } from '../../models/loadModels.ts';
+import { PRECISIONS, type Precision } from '../../models/modelTypes.ts';
 import { usage, type Command, type Log } from '../command.ts';
 import { UsageError } from '../errors.ts';
 import { byteProgressBars } from '../progress.ts';
