@@ -385,12 +385,11 @@ def main(argv=None):
         print(f'exporting {name}', file=sys.stderr)
         export_onnx(module, models.specs[name], fp32_path, args.external_data_above)
         paths = {'fp32': fp32_path}
-        if args.fp16 and (args.fp16 == 'all' or name in args.fp16.split(',')):
-            paths['fp16'] = os.path.join(args.out, f'{name}.fp16.onnx')
-            write_fp16(fp32_path, paths['fp16'], models.specs[name], args.external_data_above)
-        if name in int8:
-            paths['int8'] = os.path.join(args.out, f'{name}.int8.onnx')
-            write_int8(fp32_path, paths['int8'], models.specs[name], args.external_data_above)
+        wanted = {'fp16': args.fp16 and (args.fp16 == 'all' or name in args.fp16.split(',')), 'int8': name in int8}
+        for precision, write in VARIANT_WRITERS.items():
+            if wanted[precision]:
+                paths[precision] = os.path.join(args.out, f'{name}.{precision}.onnx')
+                write(fp32_path, paths[precision], models.specs[name], args.external_data_above)
         for precision, path in paths.items():
             entry = dict(name=os.path.basename(path), model=name, precision=precision, sha256=sha256_file(path),
                          bytes=os.path.getsize(path), **models.specs[name])

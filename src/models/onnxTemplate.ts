@@ -121,7 +121,7 @@ export function planTemplate(template: Uint8Array, wanted: (name: string) => boo
       throw new TemplateError(`template initializer ${name} refers to external data`);
     if (!wanted(name)) {
       const type = tf.find((x) => x.num === 2);
-      if (type && [1, 10, 3].includes(readVarint(template, type.body[0])[0])) kept.push(name);
+      if (type && ELEMENT_BYTES[readVarint(template, type.body[0])[0]]) kept.push(name);
       const raw = tf.find((x) => x.num === 9);
       if (raw) dataBytes += raw.body[1] - raw.body[0];
       initializers.set(f, { fields: tf, raw });
